@@ -1,10 +1,56 @@
 //! Retrieval data formats. Every reader reports bad input as a [`DataError`] naming the file,
-//! the line and the field; nothing is dropped silently.
+//! the line and the field; in [`ReadMode::Skip`] bad records are skipped and returned in
+//! [`Loaded::skipped`] with their reasons. Nothing is dropped silently.
+//!
+//! | format | reader | writer |
+//! |---|---|---|
+//! | BEIR `corpus.jsonl` | [`Corpus::read_beir`], [`Corpus::read`] | [`Corpus::write_beir`] |
+//! | BEIR `queries.jsonl` | [`Queries::read_beir`], [`Queries::read`] | [`Queries::write_beir`] |
+//! | BEIR dataset dir | [`BeirDataset::load`] | |
+//! | qrels (BEIR tsv / TREC) | [`Qrels::read`], [`Qrels::read_checked`] | [`Qrels::write`] |
+//! | TREC run | [`Run::read`] | [`Run::write`] |
+//! | FlagEmbedding jsonl | [`read_flag_jsonl`] | [`write_flag_jsonl`] |
+//! | MS MARCO collection / queries tsv | [`Corpus::read_msmarco`], [`Queries::read_msmarco`] | `write_msmarco` |
+//! | MS MARCO triples tsv | [`read_msmarco_triples`], [`read_triples`] | [`write_msmarco_triples`] |
+//! | labeled pairs | [`read_labeled_pairs`] | [`write_jsonl`] |
+//! | any jsonl/csv/tsv with named columns | the `read` functions with [`TableOptions`] | [`write_jsonl`], [`write_tsv`] |
 
+pub mod beir;
+pub mod corpus;
 pub mod error;
+pub mod flag;
+mod lines;
+pub mod mode;
+pub mod pairs;
 pub mod qrels;
+pub mod queries;
 pub mod run;
+pub mod table;
+pub mod write;
 
+pub use beir::BeirDataset;
+pub use corpus::{Corpus, CorpusColumns, Document};
 pub use error::{DataError, Result};
-pub use qrels::Qrels;
+pub use flag::{read_flag_jsonl, write_flag_jsonl, FlagExample};
+pub use mode::{Loaded, ReadMode, SkipReport};
+pub use pairs::{
+    read_labeled_pairs, read_msmarco_triples, read_triples, write_msmarco_triples, LabeledPair,
+    PairColumns, Triple, TripleColumns,
+};
+pub use qrels::{Qrels, QrelsCheck};
+pub use queries::{Queries, Query, QueryColumns};
 pub use run::{sort_trec, Run, ScoredDoc};
+pub use table::{Row, TableFormat, TableOptions};
+pub use write::{write_jsonl, write_tsv};
+
+/// Anything that can say whether it knows an id (a corpus, a query set, a set of strings); used
+/// to check qrels against them.
+pub trait IdLookup {
+    fn contains_id(&self, id: &str) -> bool;
+}
+
+impl IdLookup for std::collections::HashSet<String> {
+    fn contains_id(&self, id: &str) -> bool {
+        self.contains(id)
+    }
+}

@@ -2,10 +2,20 @@
 //! TREC qrels (`qid 0 docid rel`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 
 use crate::error::{DataError, Result};
+use crate::lines::LineReader;
+use crate::mode::{Issues, Loaded, ReadMode};
+use crate::IdLookup;
+
+/// Which ids a qrels file must agree with; `None` skips that check.
+#[derive(Default, Clone, Copy)]
+pub struct QrelsCheck<'a> {
+    pub queries: Option<&'a dyn IdLookup>,
+    pub corpus: Option<&'a dyn IdLookup>,
+}
 
 /// Graded judgments: query id → (document id → relevance grade). Grades ≤ 0 mean "judged not
 /// relevant", as in trec_eval.
@@ -50,62 +60,123 @@ impl Qrels {
         self.by_query.is_empty()
     }
 
+    /// Total number of (query, document) judgments.
+    pub fn num_judgments(&self) -> usize {
+        self.by_query.values().map(HashMap::len).sum()
+    }
+
+    /// Documents judged relevant (grade > 0) for a query, sorted by id.
+    pub fn relevant(&self, query_id: &str) -> Vec<&str> {
+        let mut docs: Vec<&str> = self
+            .by_query
+            .get(query_id)
+            .map(|d| {
+                d.iter()
+                    .filter(|(_, &g)| g > 0)
+                    .map(|(id, _)| id.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        docs.sort_unstable();
+        docs
+    }
+
     /// Reads BEIR tsv (`query-id<TAB>corpus-id<TAB>score`, with or without the header) or TREC
     /// qrels (`qid iter docid rel`, whitespace separated). A duplicate (query, doc) pair is an
     /// error: silently keeping one grade would hide a broken file.
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
+        Self::read_checked(path, ReadMode::Strict, &QrelsCheck::default()).map(Loaded::into_data)
+    }
+
+    /// Reads like [`Qrels::read`], and also checks every query id and document id against the
+    /// given queries and corpus (an unknown id is an error at its line). In [`ReadMode::Skip`]
+    /// bad lines are skipped and reported instead.
+    pub fn read_checked(
+        path: impl AsRef<Path>,
+        mode: ReadMode,
+        check: &QrelsCheck<'_>,
+    ) -> Result<Loaded<Self>> {
         let path = path.as_ref();
-        let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+        let mut lines = LineReader::open(path)?;
+        let mut issues = Issues::new(mode);
         let mut qrels = Qrels::new();
-        for (index, line) in BufReader::new(file).lines().enumerate() {
-            let line_no = index + 1;
-            let line = line.map_err(|e| DataError::parse(path, line_no, None, e.to_string()))?;
-            let trimmed = line.trim();
-            if trimmed.is_empty() {
-                continue;
+        while let Some((line_no, line)) = lines.next_line() {
+            let outcome = line.and_then(|line| qrels.parse_line(path, line_no, line, check));
+            if let Err(error) = outcome {
+                issues.report(error)?;
             }
-            let cols: Vec<&str> = trimmed.split_whitespace().collect();
-            if line_no == 1
-                && cols
-                    .first()
-                    .is_some_and(|c| c.eq_ignore_ascii_case("query-id"))
-            {
-                continue;
+        }
+        Ok(issues.finish(qrels))
+    }
+
+    fn parse_line(
+        &mut self,
+        path: &Path,
+        line_no: usize,
+        line: &str,
+        check: &QrelsCheck<'_>,
+    ) -> Result<()> {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.is_empty() {
+            return Ok(());
+        }
+        if line_no == 1 && cols[0].eq_ignore_ascii_case("query-id") {
+            return Ok(());
+        }
+        let (qid, did, grade) = match cols.len() {
+            3 => (cols[0], cols[1], cols[2]),
+            4 => (cols[0], cols[2], cols[3]),
+            n => {
+                return Err(DataError::parse(
+                    path,
+                    line_no,
+                    None,
+                    format!("expected 3 columns (query-id corpus-id score) or 4 (qid iter docid rel), found {n}"),
+                ))
             }
-            let (qid, did, grade) = match cols.len() {
-                3 => (cols[0], cols[1], cols[2]),
-                4 => (cols[0], cols[2], cols[3]),
-                n => {
-                    return Err(DataError::parse(
-                        path,
-                        line_no,
-                        None,
-                        format!("expected 3 columns (query-id corpus-id score) or 4 (qid iter docid rel), found {n}"),
-                    ))
-                }
-            };
-            let grade: i32 = grade
-                .parse()
-                .or_else(|_| grade.parse::<f64>().map(|g| g as i32))
-                .map_err(|_| {
-                    DataError::parse(
-                        path,
-                        line_no,
-                        Some("score"),
-                        format!("`{grade}` is not a number"),
-                    )
-                })?;
-            let judged = qrels.by_query.entry(qid.to_string()).or_default();
-            if judged.insert(did.to_string(), grade).is_some() {
+        };
+        let grade: i32 = grade
+            .parse()
+            .or_else(|_| grade.parse::<f64>().map(|g| g as i32))
+            .map_err(|_| {
+                DataError::parse(
+                    path,
+                    line_no,
+                    Some("score"),
+                    format!("`{grade}` is not a number"),
+                )
+            })?;
+        if let Some(queries) = check.queries {
+            if !queries.contains_id(qid) {
+                return Err(DataError::parse(
+                    path,
+                    line_no,
+                    Some("query-id"),
+                    format!("unknown query `{qid}` (not in the queries file)"),
+                ));
+            }
+        }
+        if let Some(corpus) = check.corpus {
+            if !corpus.contains_id(did) {
                 return Err(DataError::parse(
                     path,
                     line_no,
                     Some("corpus-id"),
-                    format!("duplicate judgment for query `{qid}` and document `{did}`"),
+                    format!("unknown document `{did}` (not in the corpus)"),
                 ));
             }
         }
-        Ok(qrels)
+        let judged = self.by_query.entry(qid.to_string()).or_default();
+        if judged.contains_key(did) {
+            return Err(DataError::parse(
+                path,
+                line_no,
+                Some("corpus-id"),
+                format!("duplicate judgment for query `{qid}` and document `{did}`"),
+            ));
+        }
+        judged.insert(did.to_string(), grade);
+        Ok(())
     }
 
     /// Writes BEIR tsv with its header, queries and documents in sorted order.

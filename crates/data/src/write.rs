@@ -1,0 +1,70 @@
+//! Writers shared by the typed formats: jsonl from any `Serialize`, and tsv that refuses fields
+//! it could not write back faithfully.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{DataError, Result};
+
+/// Writes one JSON object per line.
+pub fn write_jsonl<'a, T: Serialize + 'a>(
+    path: impl AsRef<Path>,
+    items: impl IntoIterator<Item = &'a T>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let mut out = create(path)?;
+    for item in items {
+        serde_json::to_writer(&mut out, item)
+            .map_err(|e| DataError::io(path, std::io::Error::other(e)))?;
+        out.write_all(b"\n").map_err(|e| DataError::io(path, e))?;
+    }
+    out.flush().map_err(|e| DataError::io(path, e))
+}
+
+/// Writes tab-separated rows. A field holding a tab or a line break cannot be written without
+/// changing it, so it is an error naming the 1-based output line and column.
+pub fn write_tsv<'a, R, F>(path: impl AsRef<Path>, header: Option<&[&str]>, rows: R) -> Result<()>
+where
+    R: IntoIterator<Item = F>,
+    F: IntoIterator<Item = &'a str>,
+{
+    let path = path.as_ref();
+    let mut out = create(path)?;
+    let mut line = 0;
+    if let Some(header) = header {
+        line += 1;
+        writeln!(out, "{}", header.join("\t")).map_err(|e| DataError::io(path, e))?;
+    }
+    for row in rows {
+        line += 1;
+        for (column, field) in row.into_iter().enumerate() {
+            if field.contains(['\t', '\n', '\r']) {
+                return Err(DataError::parse(
+                    path,
+                    line,
+                    Some(&(column + 1).to_string()),
+                    "a tab or line break in a field cannot be written as tsv: use jsonl",
+                ));
+            }
+            if column > 0 {
+                out.write_all(b"\t").map_err(|e| DataError::io(path, e))?;
+            }
+            out.write_all(field.as_bytes())
+                .map_err(|e| DataError::io(path, e))?;
+        }
+        out.write_all(b"\n").map_err(|e| DataError::io(path, e))?;
+    }
+    out.flush().map_err(|e| DataError::io(path, e))
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| DataError::io(parent, e))?;
+    }
+    File::create(path)
+        .map(|f| BufWriter::with_capacity(1 << 16, f))
+        .map_err(|e| DataError::io(path, e))
+}
