@@ -26,6 +26,7 @@ pub mod error;
 pub mod evaluate;
 pub mod measures;
 pub mod metric;
+pub mod plot;
 pub mod report;
 pub mod stats;
 
@@ -35,5 +36,6 @@ pub use compare::{
 pub use error::{EvalError, Result};
 pub use evaluate::{evaluate, Evaluation};
 pub use metric::{parse_metrics, Metric};
+pub use plot::{BarChart, BarSeries, LinePlot, LineSeries};
 pub use report::MeansMap;
 pub use stats::{paired_randomization_test, paired_t_test, TTest};
