@@ -1,0 +1,265 @@
+//! The BERT encoder (embeddings → N post-LayerNorm transformer layers → optional pooler), with
+//! field names that mirror Hugging Face's so checkpoints map onto it by a few renames
+//! (`LayerNorm` → `layer_norm`, `attention.self` → `attention.self_attn`).
+
+use burn::module::Module;
+use burn::nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
+    LinearConfig,
+};
+use burn::tensor::activation::{gelu, softmax, tanh};
+use burn::tensor::backend::Backend;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Bool, Int, Tensor};
+
+use crate::config::BertConfig;
+
+/// Token ids, segment ids and padding of one padded batch, all `[batch, seq]`.
+#[derive(Debug, Clone)]
+pub struct BertInput<B: Backend> {
+    pub input_ids: Tensor<B, 2, Int>,
+    pub token_type_ids: Tensor<B, 2, Int>,
+    /// `true` at padding positions.
+    pub padding_mask: Tensor<B, 2, Bool>,
+}
+
+#[derive(Module, Debug)]
+pub struct BertEmbeddings<B: Backend> {
+    pub word_embeddings: Embedding<B>,
+    pub position_embeddings: Embedding<B>,
+    pub token_type_embeddings: Embedding<B>,
+    pub layer_norm: LayerNorm<B>,
+    pub dropout: Dropout,
+}
+
+impl<B: Backend> BertEmbeddings<B> {
+    fn new(config: &BertConfig, device: &B::Device) -> Self {
+        Self {
+            word_embeddings: EmbeddingConfig::new(config.vocab_size, config.hidden_size)
+                .init(device),
+            position_embeddings: EmbeddingConfig::new(
+                config.max_position_embeddings,
+                config.hidden_size,
+            )
+            .init(device),
+            token_type_embeddings: EmbeddingConfig::new(config.type_vocab_size, config.hidden_size)
+                .init(device),
+            layer_norm: layer_norm(config, device),
+            dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
+        }
+    }
+
+    fn forward(
+        &self,
+        input_ids: Tensor<B, 2, Int>,
+        token_type_ids: Tensor<B, 2, Int>,
+    ) -> Tensor<B, 3> {
+        let [batch, seq] = input_ids.dims();
+        let device = input_ids.device();
+        let positions = Tensor::<B, 1, Int>::arange(0..seq as i64, &device).reshape([1, seq]);
+        let words = self.word_embeddings.forward(input_ids);
+        let hidden = words.dims()[2];
+        let x = words
+            + self.token_type_embeddings.forward(token_type_ids)
+            + self
+                .position_embeddings
+                .forward(positions)
+                .expand([batch, seq, hidden]);
+        self.dropout.forward(self.layer_norm.forward(x))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct BertSelfAttention<B: Backend> {
+    pub query: Linear<B>,
+    pub key: Linear<B>,
+    pub value: Linear<B>,
+    pub dropout: Dropout,
+    num_heads: usize,
+}
+
+impl<B: Backend> BertSelfAttention<B> {
+    fn forward(&self, x: Tensor<B, 3>, padding_mask: &Tensor<B, 2, Bool>) -> Tensor<B, 3> {
+        let [batch, seq, hidden] = x.dims();
+        let head_dim = hidden / self.num_heads;
+        let split = |t: Tensor<B, 3>| {
+            t.reshape([batch, seq, self.num_heads, head_dim])
+                .swap_dims(1, 2)
+        };
+        let q = split(self.query.forward(x.clone()));
+        let k = split(self.key.forward(x.clone()));
+        let v = split(self.value.forward(x));
+        let mask = padding_mask.clone().reshape([batch, 1, 1, seq]).expand([
+            batch,
+            self.num_heads,
+            seq,
+            seq,
+        ]);
+        let context = if B::ad_enabled(&q.device()) && self.dropout.prob > 0.0 {
+            // Training: attention-probability dropout needs the explicit softmax.
+            let scores = q.matmul(k.swap_dims(2, 3)) * (1.0 / (head_dim as f64).sqrt());
+            let probs = softmax(scores.mask_fill(mask, f32::NEG_INFINITY), 3);
+            self.dropout.forward(probs).matmul(v)
+        } else {
+            attention(q, k, v, Some(mask), None, AttentionModuleOptions::default())
+        };
+        context.swap_dims(1, 2).reshape([batch, seq, hidden])
+    }
+}
+
+/// Dense → dropout → residual → LayerNorm: BERT's `*Output` blocks.
+#[derive(Module, Debug)]
+pub struct BertResidualOutput<B: Backend> {
+    pub dense: Linear<B>,
+    pub layer_norm: LayerNorm<B>,
+    pub dropout: Dropout,
+}
+
+impl<B: Backend> BertResidualOutput<B> {
+    fn new(d_in: usize, config: &BertConfig, device: &B::Device) -> Self {
+        Self {
+            dense: LinearConfig::new(d_in, config.hidden_size).init(device),
+            layer_norm: layer_norm(config, device),
+            dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
+        }
+    }
+
+    fn forward(&self, x: Tensor<B, 3>, residual: Tensor<B, 3>) -> Tensor<B, 3> {
+        self.layer_norm
+            .forward(self.dropout.forward(self.dense.forward(x)) + residual)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct BertAttention<B: Backend> {
+    pub self_attn: BertSelfAttention<B>,
+    pub output: BertResidualOutput<B>,
+}
+
+#[derive(Module, Debug)]
+pub struct BertIntermediate<B: Backend> {
+    pub dense: Linear<B>,
+}
+
+#[derive(Module, Debug)]
+pub struct BertLayer<B: Backend> {
+    pub attention: BertAttention<B>,
+    pub intermediate: BertIntermediate<B>,
+    pub output: BertResidualOutput<B>,
+}
+
+impl<B: Backend> BertLayer<B> {
+    fn new(config: &BertConfig, device: &B::Device) -> Self {
+        let h = config.hidden_size;
+        Self {
+            attention: BertAttention {
+                self_attn: BertSelfAttention {
+                    query: LinearConfig::new(h, h).init(device),
+                    key: LinearConfig::new(h, h).init(device),
+                    value: LinearConfig::new(h, h).init(device),
+                    dropout: DropoutConfig::new(config.attention_probs_dropout_prob).init(),
+                    num_heads: config.num_attention_heads,
+                },
+                output: BertResidualOutput::new(h, config, device),
+            },
+            intermediate: BertIntermediate {
+                dense: LinearConfig::new(h, config.intermediate_size).init(device),
+            },
+            output: BertResidualOutput::new(config.intermediate_size, config, device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<B, 3>, padding_mask: &Tensor<B, 2, Bool>) -> Tensor<B, 3> {
+        let attended = self.attention.self_attn.forward(x.clone(), padding_mask);
+        let x = self.attention.output.forward(attended, x);
+        let inner = gelu(self.intermediate.dense.forward(x.clone()));
+        self.output.forward(inner, x)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct BertEncoder<B: Backend> {
+    pub layer: Vec<BertLayer<B>>,
+}
+
+/// `tanh(dense(h[CLS]))`.
+#[derive(Module, Debug)]
+pub struct BertPooler<B: Backend> {
+    pub dense: Linear<B>,
+}
+
+impl<B: Backend> BertPooler<B> {
+    pub fn new(config: &BertConfig, device: &B::Device) -> Self {
+        Self {
+            dense: LinearConfig::new(config.hidden_size, config.hidden_size).init(device),
+        }
+    }
+
+    /// `hidden`: `[batch, seq, hidden]` → `[batch, hidden]`.
+    pub fn forward(&self, hidden: Tensor<B, 3>) -> Tensor<B, 2> {
+        tanh(self.dense.forward(cls_vectors(hidden)))
+    }
+}
+
+/// The first token's vector of every sequence: `[batch, seq, hidden]` → `[batch, hidden]`.
+pub fn cls_vectors<B: Backend>(hidden: Tensor<B, 3>) -> Tensor<B, 2> {
+    let [batch, _, width] = hidden.dims();
+    hidden.narrow(1, 0, 1).reshape([batch, width])
+}
+
+#[derive(Module, Debug)]
+pub struct BertModel<B: Backend> {
+    pub embeddings: BertEmbeddings<B>,
+    pub encoder: BertEncoder<B>,
+    pub pooler: Option<BertPooler<B>>,
+}
+
+impl<B: Backend> BertModel<B> {
+    /// A randomly initialised encoder (weights are normally loaded over it).
+    pub fn new(config: &BertConfig, with_pooler: bool, device: &B::Device) -> Self {
+        Self {
+            embeddings: BertEmbeddings::new(config, device),
+            encoder: BertEncoder {
+                layer: (0..config.num_hidden_layers)
+                    .map(|_| BertLayer::new(config, device))
+                    .collect(),
+            },
+            pooler: with_pooler.then(|| BertPooler::new(config, device)),
+        }
+    }
+
+    /// Last hidden states `[batch, seq, hidden]`.
+    pub fn forward(&self, input: BertInput<B>) -> Tensor<B, 3> {
+        self.forward_visiting(input, |_| {})
+    }
+
+    /// The embedding output and every layer's output (as transformers' `hidden_states`).
+    pub fn hidden_states(&self, input: BertInput<B>) -> Vec<Tensor<B, 3>> {
+        let mut states = Vec::with_capacity(self.encoder.layer.len() + 1);
+        self.forward_visiting(input, |x| states.push(x.clone()));
+        states
+    }
+
+    fn forward_visiting(
+        &self,
+        input: BertInput<B>,
+        mut visit: impl FnMut(&Tensor<B, 3>),
+    ) -> Tensor<B, 3> {
+        let mut x = self
+            .embeddings
+            .forward(input.input_ids, input.token_type_ids);
+        visit(&x);
+        for layer in &self.encoder.layer {
+            x = layer.forward(x, &input.padding_mask);
+            visit(&x);
+        }
+        x
+    }
+}
+
+fn layer_norm<B: Backend>(config: &BertConfig, device: &B::Device) -> LayerNorm<B> {
+    LayerNormConfig::new(config.hidden_size)
+        .with_epsilon(config.layer_norm_eps)
+        .init(device)
+}

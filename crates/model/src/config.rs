@@ -1,0 +1,201 @@
+//! `config.json` of a Hugging Face BERT-family checkpoint.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{io_err, ModelError, Result};
+
+/// The architecture fields rankforge reads from `config.json`. The whole JSON object is kept in
+/// [`BertConfig::raw`] so that saving writes every field back unchanged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BertConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    #[serde(default = "default_hidden_act")]
+    pub hidden_act: String,
+    #[serde(default = "default_dropout")]
+    pub hidden_dropout_prob: f64,
+    #[serde(default = "default_dropout")]
+    pub attention_probs_dropout_prob: f64,
+    #[serde(default)]
+    pub classifier_dropout: Option<f64>,
+    pub max_position_embeddings: usize,
+    #[serde(default = "default_type_vocab")]
+    pub type_vocab_size: usize,
+    #[serde(default = "default_initializer_range")]
+    pub initializer_range: f64,
+    /// LayerNorm epsilon; BERT's is 1e-12.
+    #[serde(default = "default_layer_norm_eps")]
+    pub layer_norm_eps: f64,
+    #[serde(skip)]
+    pub raw: Map<String, Value>,
+}
+
+fn default_hidden_act() -> String {
+    "gelu".into()
+}
+fn default_dropout() -> f64 {
+    0.1
+}
+fn default_type_vocab() -> usize {
+    2
+}
+fn default_initializer_range() -> f64 {
+    0.02
+}
+fn default_layer_norm_eps() -> f64 {
+    1e-12
+}
+
+/// Model types whose weights and forward pass are BERT's.
+const BERT_MODEL_TYPES: &[&str] = &["bert"];
+
+impl BertConfig {
+    /// Reads and validates `config.json`; refuses architectures rankforge does not implement.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+        let raw: Map<String, Value> =
+            serde_json::from_str(&text).map_err(|e| ModelError::Config {
+                path: path.into(),
+                field: "(document)".into(),
+                message: e.to_string(),
+            })?;
+        Self::from_json(raw, path)
+    }
+
+    pub fn from_json(raw: Map<String, Value>, path: &Path) -> Result<Self> {
+        let mut config: BertConfig = serde_path_to_error::deserialize(Value::Object(raw.clone()))
+            .map_err(|e| {
+            let field = e.path().to_string();
+            ModelError::Config {
+                path: path.into(),
+                field,
+                message: e.into_inner().to_string(),
+            }
+        })?;
+        config.raw = raw;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<()> {
+        let unsupported = |message: String| ModelError::Unsupported {
+            path: PathBuf::from(path),
+            message,
+        };
+        let model_type = self
+            .raw
+            .get("model_type")
+            .and_then(Value::as_str)
+            .unwrap_or("bert");
+        if !BERT_MODEL_TYPES.contains(&model_type) {
+            return Err(unsupported(format!(
+                "model_type `{model_type}` (supported: {})",
+                BERT_MODEL_TYPES.join(", ")
+            )));
+        }
+        if let Some(archs) = self.raw.get("architectures").and_then(Value::as_array) {
+            for arch in archs.iter().filter_map(Value::as_str) {
+                if !arch.starts_with("Bert") {
+                    return Err(unsupported(format!("architecture `{arch}`")));
+                }
+            }
+        }
+        if self.hidden_act != "gelu" {
+            return Err(unsupported(format!(
+                "hidden_act `{}` (supported: gelu, the exact erf form)",
+                self.hidden_act
+            )));
+        }
+        if let Some(kind) = self
+            .raw
+            .get("position_embedding_type")
+            .and_then(Value::as_str)
+        {
+            if kind != "absolute" {
+                return Err(unsupported(format!("position_embedding_type `{kind}`")));
+            }
+        }
+        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+            return Err(ModelError::Config {
+                path: path.into(),
+                field: "num_attention_heads".into(),
+                message: format!(
+                    "hidden_size {} is not divisible by {} heads",
+                    self.hidden_size, self.num_attention_heads
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Number of classifier outputs, as transformers derives it (`id2label`, else `num_labels`,
+    /// else 2).
+    pub fn num_labels(&self) -> Option<usize> {
+        if let Some(map) = self.raw.get("id2label").and_then(Value::as_object) {
+            return Some(map.len());
+        }
+        self.raw
+            .get("num_labels")
+            .and_then(Value::as_u64)
+            .map(|n| n as usize)
+    }
+
+    /// Whether the checkpoint declares a sequence-classification head.
+    pub fn is_sequence_classifier(&self) -> bool {
+        self.raw
+            .get("architectures")
+            .and_then(Value::as_array)
+            .is_some_and(|a| {
+                a.iter()
+                    .any(|v| v.as_str() == Some("BertForSequenceClassification"))
+            })
+    }
+
+    /// Dropout before the classifier (transformers: `classifier_dropout` or the hidden dropout).
+    pub fn classifier_dropout(&self) -> f64 {
+        self.classifier_dropout.unwrap_or(self.hidden_dropout_prob)
+    }
+
+    /// A small configuration for tests and examples.
+    pub fn tiny(vocab_size: usize) -> Self {
+        let mut config = BertConfig {
+            vocab_size,
+            hidden_size: 32,
+            num_hidden_layers: 2,
+            num_attention_heads: 4,
+            intermediate_size: 64,
+            hidden_act: default_hidden_act(),
+            hidden_dropout_prob: 0.1,
+            attention_probs_dropout_prob: 0.1,
+            classifier_dropout: None,
+            max_position_embeddings: 128,
+            type_vocab_size: 2,
+            initializer_range: 0.02,
+            layer_norm_eps: 1e-12,
+            raw: Map::new(),
+        };
+        config.raw = config.to_json();
+        config.raw.insert("model_type".into(), "bert".into());
+        config
+    }
+
+    /// The JSON object to write as `config.json`: the original fields, with the typed ones
+    /// re-serialised on top.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut out = self.raw.clone();
+        if let Value::Object(typed) = serde_json::to_value(self).expect("config serialises") {
+            for (k, v) in typed {
+                if !(v.is_null() && !out.contains_key(&k)) {
+                    out.insert(k, v);
+                }
+            }
+        }
+        out
+    }
+}

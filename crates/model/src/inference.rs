@@ -1,0 +1,156 @@
+//! The one inference path: tokenized sequences → length-sorted batches bounded by a token
+//! budget and a batch size → padded to each batch's longest → forward without autodiff →
+//! rows back in input order. `predict`, `rerank`, `embed`, evaluation, teacher scoring and the
+//! HTTP server all run through [`run_batched`].
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Bool, Int, Tensor, TensorData};
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+
+use crate::bert::BertInput;
+use crate::tokenize::Encoded;
+
+/// How sequences are grouped into forward passes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchingConfig {
+    /// Sequences per forward pass at most. Default: 32.
+    pub max_batch_size: usize,
+    /// Padded tokens (sequences × the batch's longest) per forward pass at most. Default: 16384.
+    pub max_batch_tokens: usize,
+}
+
+impl Default for BatchingConfig {
+    fn default() -> Self {
+        Self {
+            max_batch_size: 32,
+            max_batch_tokens: 16384,
+        }
+    }
+}
+
+/// Groups sequence indices into batches: longest first, each batch as large as the batch size
+/// and token budget allow (a single sequence longer than the budget still gets its own batch).
+pub fn plan_batches(lengths: &[usize], config: &BatchingConfig) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by(|&a, &b| lengths[b].cmp(&lengths[a]).then(a.cmp(&b)));
+    let max_size = config.max_batch_size.max(1);
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut current: Vec<usize> = Vec::new();
+    for index in order {
+        // Sorted longest first, so the batch's first sequence sets its padded length.
+        let padded = current
+            .first()
+            .map_or(lengths[index], |&first| lengths[first])
+            .max(1);
+        if !current.is_empty()
+            && (current.len() + 1 > max_size
+                || (current.len() + 1) * padded > config.max_batch_tokens)
+        {
+            batches.push(std::mem::take(&mut current));
+        }
+        current.push(index);
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
+}
+
+/// Pads sequences to the longest of them and builds the model input.
+pub fn collate<B: Backend>(items: &[&Encoded], device: &B::Device) -> BertInput<B> {
+    let batch = items.len();
+    let seq = items.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
+    let mut ids = vec![0i64; batch * seq];
+    let mut types = vec![0i64; batch * seq];
+    let mut padding = vec![true; batch * seq];
+    for (row, item) in items.iter().enumerate() {
+        for (col, (&id, &ty)) in item.ids.iter().zip(&item.type_ids).enumerate() {
+            ids[row * seq + col] = id as i64;
+            types[row * seq + col] = ty as i64;
+            padding[row * seq + col] = false;
+        }
+    }
+    BertInput {
+        input_ids: Tensor::<B, 2, Int>::from_data(TensorData::new(ids, [batch, seq]), device),
+        token_type_ids: Tensor::<B, 2, Int>::from_data(
+            TensorData::new(types, [batch, seq]),
+            device,
+        ),
+        padding_mask: Tensor::<B, 2, Bool>::from_data(
+            TensorData::new(padding, [batch, seq]),
+            device,
+        ),
+    }
+}
+
+/// Runs `forward` (a batch → `[batch, width]`) over all sequences and returns one row per
+/// sequence, in input order. `progress` advances by sequences done.
+pub fn run_batched<B: Backend>(
+    sequences: &[Encoded],
+    config: &BatchingConfig,
+    device: &B::Device,
+    progress: Option<&ProgressBar>,
+    mut forward: impl FnMut(BertInput<B>) -> Tensor<B, 2>,
+) -> Vec<Vec<f32>> {
+    let lengths: Vec<usize> = sequences.iter().map(Encoded::len).collect();
+    let mut rows: Vec<Vec<f32>> = vec![Vec::new(); sequences.len()];
+    for batch in plan_batches(&lengths, config) {
+        let items: Vec<&Encoded> = batch.iter().map(|&i| &sequences[i]).collect();
+        let output = forward(collate(&items, device));
+        let [_, width] = output.dims();
+        let values: Vec<f32> = output
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .expect("model output converts to f32");
+        for (row, &index) in batch.iter().enumerate() {
+            rows[index] = values[row * width..(row + 1) * width].to_vec();
+        }
+        if let Some(bar) = progress {
+            bar.inc(batch.len() as u64);
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_respect_size_and_token_budget() {
+        let lengths = [10, 200, 30, 200, 5, 90];
+        let config = BatchingConfig {
+            max_batch_size: 3,
+            max_batch_tokens: 400,
+        };
+        let batches = plan_batches(&lengths, &config);
+        assert_eq!(batches, vec![vec![1, 3], vec![5, 2, 0], vec![4]]);
+        for batch in &batches {
+            let longest = batch.iter().map(|&i| lengths[i]).max().unwrap();
+            assert!(batch.len() <= 3 && batch.len() * longest <= 400);
+        }
+        let mut all: Vec<usize> = batches.concat();
+        all.sort();
+        assert_eq!(all, (0..lengths.len()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn oversized_sequence_gets_its_own_batch() {
+        let batches = plan_batches(
+            &[1000, 3],
+            &BatchingConfig {
+                max_batch_size: 8,
+                max_batch_tokens: 100,
+            },
+        );
+        assert_eq!(batches, vec![vec![0], vec![1]]);
+    }
+
+    #[test]
+    fn empty_input_plans_nothing() {
+        assert!(plan_batches(&[], &BatchingConfig::default()).is_empty());
+    }
+}

@@ -1,0 +1,288 @@
+//! Ready-to-use models: a cross-encoder that scores (query, document) pairs and a bi-encoder
+//! that embeds texts, each = weights + tokenizer + settings, both over [`run_batched`].
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::activation::sigmoid;
+use burn::tensor::backend::Backend;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use crate::bi_encoder::EmbeddingHead;
+use crate::config::BertConfig;
+use crate::error::{ModelError, Result};
+use crate::hf::{self, LoadReport, SentenceTransformerSettings};
+use crate::inference::{run_batched, BatchingConfig};
+use crate::tokenize::{Encoded, LongDocMode, TextTokenizer};
+use crate::{BiEncoderModel, CrossEncoderModel};
+
+/// The most tokens a sequence gets when the model allows more.
+pub const MAX_LENGTH_CAP: usize = 512;
+
+/// A progress bar on stderr for `len` sequences, hidden when `show` is false.
+pub fn progress_bar(len: usize, show: bool, message: &str) -> Option<ProgressBar> {
+    show.then(|| {
+        let bar = ProgressBar::new(len as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} {bar:30} {pos}/{len} [{elapsed_precise} < {eta_precise}, {per_sec}]",
+            )
+            .expect("valid template"),
+        );
+        bar.set_message(message.to_string());
+        bar
+    })
+}
+
+/// Score activation of a one-label cross-encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// `1 / (1 + e^-logit)`: sentence-transformers' default for one label.
+    #[default]
+    Sigmoid,
+    /// The raw logit.
+    Identity,
+}
+
+/// Settings shared by everything that runs a model.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub batching: BatchingConfig,
+    /// Show a progress bar on stderr for long inputs.
+    pub progress: bool,
+}
+
+/// A cross-encoder ready to score: model, tokenizer, settings.
+#[derive(Debug)]
+pub struct CrossEncoder<B: Backend> {
+    pub model: CrossEncoderModel<B>,
+    pub config: BertConfig,
+    pub tokenizer: TextTokenizer,
+    pub device: B::Device,
+    pub activation: Activation,
+    pub long_doc: LongDocMode,
+    pub run: RunOptions,
+    /// Where the tokenizer files come from (copied along on save).
+    pub source_dir: PathBuf,
+}
+
+impl<B: Backend> CrossEncoder<B> {
+    /// Loads an HF directory. `max_length` defaults to the model's max positions, capped at
+    /// 512; a checkpoint without a classifier gets a new head seeded with `head_seed`.
+    pub fn load(
+        dir: &Path,
+        max_length: Option<usize>,
+        head_seed: u64,
+        device: &B::Device,
+    ) -> Result<(Self, LoadReport)> {
+        let (model, config, report) = hf::load_cross_encoder::<B>(dir, head_seed, device)?;
+        let scorer = Self::from_parts(model, config, dir, max_length, device.clone())?;
+        Ok((scorer, report))
+    }
+
+    /// Wraps a model already in memory (e.g. one being trained) with the tokenizer of `dir`.
+    pub fn from_parts(
+        model: CrossEncoderModel<B>,
+        config: BertConfig,
+        dir: &Path,
+        max_length: Option<usize>,
+        device: B::Device,
+    ) -> Result<Self> {
+        let limit = config.max_position_embeddings.min(MAX_LENGTH_CAP);
+        let max_length = checked_max_length(max_length, limit)?;
+        let tokenizer = TextTokenizer::from_file(&dir.join(hf::TOKENIZER_FILE), max_length)?;
+        Ok(Self {
+            model,
+            config,
+            tokenizer,
+            device,
+            activation: Activation::Sigmoid,
+            long_doc: LongDocMode::Truncate,
+            run: RunOptions::default(),
+            source_dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The sequences to run for `pairs`, and for each sequence the pair it belongs to.
+    pub fn encode(&self, pairs: &[(&str, &str)]) -> Result<(Vec<Encoded>, Vec<usize>)> {
+        match self.long_doc {
+            LongDocMode::Truncate => Ok((
+                self.tokenizer.encode_pairs(pairs)?,
+                (0..pairs.len()).collect(),
+            )),
+            LongDocMode::MaxChunk { window, stride } => {
+                let mut sequences = Vec::new();
+                let mut owners = Vec::new();
+                for (index, (query, doc)) in pairs.iter().enumerate() {
+                    let windows = self
+                        .tokenizer
+                        .encode_pair_windows(query, doc, window, stride)?;
+                    owners.extend(std::iter::repeat_n(index, windows.len()));
+                    sequences.extend(windows);
+                }
+                Ok((sequences, owners))
+            }
+        }
+    }
+
+    /// Raw logits `[pairs][num_labels]`; with max-chunk, the element-wise max over windows.
+    pub fn logits(&self, pairs: &[(&str, &str)]) -> Result<Vec<Vec<f32>>> {
+        let (sequences, owners) = self.encode(pairs)?;
+        let bar = progress_bar(
+            sequences.len(),
+            self.run.progress && sequences.len() > 256,
+            "scoring",
+        );
+        let rows = run_batched(
+            &sequences,
+            &self.run.batching,
+            &self.device,
+            bar.as_ref(),
+            |batch| self.model.forward(batch),
+        );
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let mut out: Vec<Option<Vec<f32>>> = vec![None; pairs.len()];
+        for (row, owner) in rows.into_iter().zip(owners) {
+            out[owner] = Some(match out[owner].take() {
+                None => row,
+                Some(best) => best.iter().zip(&row).map(|(a, b)| a.max(*b)).collect(),
+            });
+        }
+        Ok(out
+            .into_iter()
+            .map(|r| r.expect("every pair has a sequence"))
+            .collect())
+    }
+
+    /// One relevance score per pair (the activation applied to the single logit).
+    pub fn score(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>> {
+        let labels = self.model.num_labels();
+        if labels != 1 {
+            return Err(ModelError::Invalid(format!(
+                "this cross-encoder has {labels} labels; relevance scores need exactly 1 (use logits)"
+            )));
+        }
+        let logits = self.logits(pairs)?;
+        Ok(logits
+            .into_iter()
+            .map(|row| match self.activation {
+                Activation::Sigmoid => 1.0 / (1.0 + (-row[0]).exp()),
+                Activation::Identity => row[0],
+            })
+            .collect())
+    }
+
+    /// Saves as an HF directory (transformers / sentence-transformers load it unchanged).
+    pub fn save(&self, out: &Path) -> Result<()> {
+        hf::save_cross_encoder(
+            &self.model,
+            &self.config,
+            &self.source_dir,
+            self.tokenizer.max_length(),
+            out,
+        )
+    }
+}
+
+/// A bi-encoder ready to embed.
+#[derive(Debug)]
+pub struct BiEncoder<B: Backend> {
+    pub model: BiEncoderModel<B>,
+    pub config: BertConfig,
+    pub settings: SentenceTransformerSettings,
+    pub tokenizer: TextTokenizer,
+    pub device: B::Device,
+    pub run: RunOptions,
+    pub source_dir: PathBuf,
+}
+
+impl<B: Backend> BiEncoder<B> {
+    /// Loads a sentence-transformers (or plain HF BERT) directory; `max_length` defaults to
+    /// its `max_seq_length`.
+    pub fn load(
+        dir: &Path,
+        max_length: Option<usize>,
+        device: &B::Device,
+    ) -> Result<(Self, LoadReport)> {
+        let (model, config, report) = hf::load_bi_encoder::<B>(dir, device)?;
+        let settings = hf::read_sentence_transformer_settings(dir)?;
+        Ok((
+            Self::from_parts(model, config, settings, dir, max_length, device.clone())?,
+            report,
+        ))
+    }
+
+    pub fn from_parts(
+        model: BiEncoderModel<B>,
+        config: BertConfig,
+        settings: SentenceTransformerSettings,
+        dir: &Path,
+        max_length: Option<usize>,
+        device: B::Device,
+    ) -> Result<Self> {
+        let limit = config.max_position_embeddings.min(MAX_LENGTH_CAP);
+        let max_length = checked_max_length(max_length.or(settings.max_seq_length), limit)?;
+        let tokenizer = TextTokenizer::from_file(&dir.join(hf::TOKENIZER_FILE), max_length)?;
+        Ok(Self {
+            model,
+            config,
+            settings,
+            tokenizer,
+            device,
+            run: RunOptions::default(),
+            source_dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn head(&self) -> EmbeddingHead {
+        self.settings.head
+    }
+
+    /// One embedding per text, with the model's own pooling and normalisation.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let sequences = self.tokenizer.encode_texts(texts)?;
+        let bar = progress_bar(
+            sequences.len(),
+            self.run.progress && sequences.len() > 256,
+            "embedding",
+        );
+        let head = self.settings.head;
+        let rows = run_batched(
+            &sequences,
+            &self.run.batching,
+            &self.device,
+            bar.as_ref(),
+            |batch| head.embed(&self.model.bert, batch),
+        );
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        Ok(rows)
+    }
+
+    pub fn save(&self, out: &Path) -> Result<()> {
+        let mut settings = self.settings.clone();
+        settings.max_seq_length = Some(self.tokenizer.max_length());
+        hf::save_bi_encoder(&self.model, &self.config, &settings, &self.source_dir, out)
+    }
+}
+
+fn checked_max_length(requested: Option<usize>, limit: usize) -> Result<usize> {
+    match requested {
+        None => Ok(limit),
+        Some(n) if n <= limit => Ok(n),
+        Some(n) => Err(ModelError::Invalid(format!(
+            "max length {n} exceeds what the model supports ({limit} positions)"
+        ))),
+    }
+}
+
+/// Sigmoid on a tensor, for callers that keep scores on the device.
+pub fn sigmoid_scores<B: Backend>(
+    logits: burn::tensor::Tensor<B, 2>,
+) -> burn::tensor::Tensor<B, 2> {
+    sigmoid(logits)
+}
