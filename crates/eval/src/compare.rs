@@ -12,8 +12,8 @@ use crate::stats::{paired_randomization_test, paired_t_test};
 /// Settings of [`compare`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompareOptions {
-    /// Sign-flip permutations of the randomisation test (0: skip the test). With n queries and
-    /// 2^n ≤ permutations the test is exact instead.
+    /// Sign-flip permutations of the randomisation test (0: skip the test). When the m queries
+    /// on which two systems differ allow 2^m ≤ permutations, the test is exact instead.
     pub permutations: usize,
     /// Seed of the randomisation test; the same seed gives the same p-values.
     pub seed: u64,
@@ -109,46 +109,18 @@ pub fn compare<S: AsRef<str>>(
     let rows = metrics
         .iter()
         .enumerate()
-        .map(|(metric_index, metric)| {
-            let base_values = baseline
-                .per_query(metric)
-                .expect("every metric was evaluated");
-            let base_mean = baseline.mean(metric).expect("every metric was evaluated");
-            let scores = systems
+        .map(|(metric_index, metric)| MetricComparison {
+            metric: *metric,
+            systems: systems
                 .iter()
                 .zip(&evaluations)
                 .enumerate()
                 .map(|(system_index, (system, evaluation))| {
-                    let values = evaluation
-                        .per_query(metric)
-                        .expect("every metric was evaluated");
-                    let mean = evaluation.mean(metric).expect("every metric was evaluated");
-                    let is_baseline = system_index == 0;
                     let seed = test_seed(options.seed, metric_index, system_index);
-                    SystemScore {
-                        system: system.clone(),
-                        mean,
-                        delta: mean - base_mean,
-                        t_test_p: (!is_baseline)
-                            .then(|| paired_t_test(values, base_values).map(|t| t.p_value))
-                            .flatten(),
-                        randomization_p: (!is_baseline)
-                            .then(|| {
-                                paired_randomization_test(
-                                    values,
-                                    base_values,
-                                    options.permutations,
-                                    seed,
-                                )
-                            })
-                            .flatten(),
-                    }
+                    let against = (system_index > 0).then_some((baseline, seed, options));
+                    score_system(system, evaluation, metric, against)
                 })
-                .collect();
-            MetricComparison {
-                metric: *metric,
-                systems: scores,
-            }
+                .collect(),
         })
         .collect();
 
@@ -178,6 +150,40 @@ pub fn compare<S: AsRef<str>>(
         evaluations,
         options: *options,
     })
+}
+
+/// `system`'s mean on `metric` and, against a baseline (`None` for the baseline itself), the
+/// delta and the paired tests over the per-query values.
+fn score_system(
+    system: &str,
+    evaluation: &Evaluation,
+    metric: &Metric,
+    against: Option<(&Evaluation, u64, &CompareOptions)>,
+) -> SystemScore {
+    let values = evaluation
+        .per_query(metric)
+        .expect("every metric was evaluated");
+    let mean = evaluation.mean(metric).expect("every metric was evaluated");
+    let Some((baseline, seed, options)) = against else {
+        return SystemScore {
+            system: system.to_string(),
+            mean,
+            delta: 0.0,
+            t_test_p: None,
+            randomization_p: None,
+        };
+    };
+    let base_values = baseline
+        .per_query(metric)
+        .expect("every metric was evaluated");
+    let base_mean = baseline.mean(metric).expect("every metric was evaluated");
+    SystemScore {
+        system: system.to_string(),
+        mean,
+        delta: mean - base_mean,
+        t_test_p: paired_t_test(values, base_values).map(|test| test.p_value),
+        randomization_p: paired_randomization_test(values, base_values, options.permutations, seed),
+    }
 }
 
 /// For each qrels query (sorted), the id of the run's first document in trec_eval order.

@@ -134,7 +134,7 @@ impl Comparison {
         );
         if self.options.permutations > 0 {
             out += &format!(
-                " (randomised: {} sign-flip permutations, seed {}; exact when 2^queries is fewer)",
+                " (randomised: {} sign-flip permutations, seed {}; exact when fewer assignments exist)",
                 self.options.permutations, self.options.seed
             );
         }

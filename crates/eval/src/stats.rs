@@ -5,9 +5,10 @@
 //!   from `statrs`.
 //! * [`paired_randomization_test`]: Fisher's randomisation (sign-flip permutation) test with the
 //!   mean difference as statistic, the test Smucker, Allan & Carterette (CIKM 2007) recommend for
-//!   IR. It enumerates all 2^n sign assignments when that is no more than the permutations asked
-//!   for (an exact test, as scipy `permutation_test` does), and otherwise draws that many at
-//!   random from a seeded generator, so the same seed gives the same p-value.
+//!   IR. It enumerates all 2^m sign assignments of the m queries whose values differ when that
+//!   is no more than the permutations asked for (an exact test, as scipy `permutation_test`
+//!   does), and otherwise draws that many at random from a seeded generator, so the same seed
+//!   gives the same p-value.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -64,16 +65,21 @@ pub fn paired_t_test(a: &[f64], b: &[f64]) -> Option<TTest> {
     })
 }
 
-/// Relative tolerance when comparing a permuted statistic with the observed one, so that
-/// assignments whose statistic equals the observed one up to rounding count as "as extreme".
+/// Sums within this fraction of Σ|dᵢ| (the largest a sign-flipped sum can be) of the observed
+/// one count as equal to it, so that assignments tied with the observed statistic up to
+/// rounding count as "as extreme".
 const TIE_TOLERANCE: f64 = 1e-9;
 
 /// Paired two-sided randomisation test of `a` against `b`: the p-value of |mean(a − b)| under
-/// random sign flips of the differences. `None` when the lengths differ or there are no pairs.
+/// random sign flips of the differences. `None` when the lengths differ, there are no pairs or
+/// `permutations` is 0.
 ///
-/// * If 2^n ≤ `permutations`, all 2^n assignments are enumerated and p = (number with
-///   |statistic| ≥ |observed|) / 2^n — the exact p-value, as scipy
-///   `permutation_test(..., permutation_type="samples", n_resamples=inf)` gives.
+/// Queries where the two values are equal cannot change the statistic, so only the m queries
+/// that differ are flipped (the p-value is the same as flipping all n):
+/// * If 2^m ≤ `permutations`, all 2^m assignments are enumerated and p = (number with
+///   |statistic| ≥ |observed|) / 2^m — the exact p-value, as scipy
+///   `permutation_test(..., permutation_type="samples", n_resamples=inf)` gives. With m = 0
+///   (identical values) p = 1.
 /// * Otherwise `permutations` assignments are drawn with a SplitMix64 generator seeded by
 ///   `seed` and p = (count + 1) / (permutations + 1), counting the observed assignment, so p
 ///   is never 0 (Phipson & Smyth 2010; scipy's Monte-Carlo convention).
@@ -86,42 +92,55 @@ pub fn paired_randomization_test(
     if a.len() != b.len() || a.is_empty() || permutations == 0 {
         return None;
     }
-    let differences: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
-    let n = differences.len();
-    let observed = differences.iter().sum::<f64>().abs();
-    let threshold = observed - TIE_TOLERANCE * observed.max(f64::MIN_POSITIVE);
-    let is_extreme = |sum: f64| sum.abs() >= threshold;
+    let differences: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| x - y)
+        .filter(|&d| d != 0.0)
+        .collect();
+    let m = differences.len();
+    if m == 0 {
+        return Some(1.0);
+    }
+    // A flipped assignment's sum is total − 2 · (sum of the flipped differences).
+    let total: f64 = differences.iter().sum();
+    let scale: f64 = differences.iter().map(|d| d.abs()).sum();
+    let threshold = total.abs() - TIE_TOLERANCE * scale;
+    let is_extreme = |flipped: f64| (total - 2.0 * flipped).abs() >= threshold;
 
-    let exact = n < usize::BITS as usize - 1 && (1usize << n) <= permutations;
-    if exact {
-        let assignments = 1usize << n;
+    if m < 63 && (1u64 << m) <= permutations as u64 {
+        let assignments = 1u64 << m;
         let extreme = (0..assignments)
-            .filter(|&signs| is_extreme(signed_sum(&differences, |i| (signs >> i) & 1 == 1)))
+            .filter(|&signs| is_extreme(sum_selected(&differences, 0, signs)))
             .count();
         return Some(extreme as f64 / assignments as f64);
     }
     let mut rng = SplitMix64::new(seed);
     let mut extreme = 0usize;
-    let mut bits = Vec::with_capacity(n.div_ceil(64));
     for _ in 0..permutations {
-        bits.clear();
-        bits.extend((0..n.div_ceil(64)).map(|_| rng.next_u64()));
-        if is_extreme(signed_sum(&differences, |i| {
-            (bits[i / 64] >> (i % 64)) & 1 == 1
-        })) {
+        let flipped: f64 = (0..m)
+            .step_by(64)
+            .map(|start| sum_selected(&differences, start, rng.next_u64()))
+            .sum();
+        if is_extreme(flipped) {
             extreme += 1;
         }
     }
     Some((extreme + 1) as f64 / (permutations + 1) as f64)
 }
 
-/// Σ ±d_i, negating d_i where `flip(i)`. Sums (not means) are compared: same order, no division.
-fn signed_sum(differences: &[f64], flip: impl Fn(usize) -> bool) -> f64 {
-    differences
-        .iter()
-        .enumerate()
-        .map(|(i, &d)| if flip(i) { -d } else { d })
-        .sum()
+/// Σ differences[start + j] over the set bits j of `bits` (bits past the end are ignored).
+fn sum_selected(differences: &[f64], start: usize, mut bits: u64) -> f64 {
+    let chunk = &differences[start..differences.len().min(start + 64)];
+    if chunk.len() < 64 {
+        bits &= (1u64 << chunk.len()) - 1;
+    }
+    let mut sum = 0.0;
+    while bits != 0 {
+        sum += chunk[bits.trailing_zeros() as usize];
+        bits &= bits - 1;
+    }
+    sum
 }
 
 /// SplitMix64 (Steele, Lea & Flood, OOPSLA 2014): a tiny, fully specified generator, so a
@@ -171,6 +190,14 @@ mod tests {
     fn randomization_identical_systems_give_one() {
         let a = vec![0.3; 40];
         assert_eq!(paired_randomization_test(&a, &a, 1000, 1), Some(1.0));
+        // 2 differing queries of 40: exact over 2^2 assignments. Opposite differences cancel
+        // (observed 0, p = 1); equal ones reach |observed| in 2 assignments of 4.
+        let mut b = a.clone();
+        b[3] = 0.5;
+        b[17] = 0.1;
+        assert_eq!(paired_randomization_test(&a, &b, 1000, 1), Some(1.0));
+        b[17] = 0.5;
+        assert_eq!(paired_randomization_test(&a, &b, 1000, 1), Some(0.5));
         assert_eq!(
             paired_randomization_test(&a[..5], &a[..5], 1000, 1),
             Some(1.0)
