@@ -165,3 +165,110 @@ impl Rng {
             .collect()
     }
 }
+
+/// A batch of groups as plain data, buildable on any backend.
+#[derive(Clone, Debug)]
+pub struct ScoreCase {
+    pub scores: Vec<Vec<f32>>,
+    pub labels: Vec<Vec<f32>>,
+    pub teacher: Vec<Vec<f32>>,
+    pub valid: Vec<Vec<bool>>,
+}
+
+impl ScoreCase {
+    pub fn input<B: burn::tensor::backend::Backend>(&self) -> LossInput<B> {
+        LossInput::from_scores(matrix(&self.scores))
+            .with_labels(matrix(&self.labels))
+            .with_teacher_scores(matrix(&self.teacher))
+            .with_valid_mask(mask(&self.valid))
+    }
+
+    pub fn width(&self) -> usize {
+        self.scores[0].len()
+    }
+
+    /// Random groups: scores on a grid of spacing `step` (no near-ties), labels in
+    /// {0, 0.5, 1} (ties, graded, valid BCE targets), teacher scores, and a mask that pads the
+    /// tail of some groups (column 0 and at least two entries always real).
+    pub fn random(rng: &mut Rng, groups: usize, list: usize, step: f32) -> Self {
+        let scores = rng.spaced_rows(groups, list, step);
+        let labels = (0..groups)
+            .map(|_| (0..list).map(|_| rng.below(3) as f32 / 2.0).collect())
+            .collect();
+        let teacher = rng.normal_rows(groups, list);
+        let valid = (0..groups)
+            .map(|_| {
+                let real = 2 + rng.below(list - 1);
+                (0..list).map(|i| i < real).collect()
+            })
+            .collect();
+        Self {
+            scores,
+            labels,
+            teacher,
+            valid,
+        }
+    }
+}
+
+/// Bi-encoder embeddings as plain data.
+#[derive(Clone, Debug)]
+pub struct EmbeddingCase {
+    pub queries: Vec<Vec<f32>>,
+    pub positives: Vec<Vec<f32>>,
+    pub negatives: Option<Vec<Vec<f32>>>,
+}
+
+impl EmbeddingCase {
+    pub fn input<B: burn::tensor::backend::Backend>(&self) -> LossInput<B> {
+        let input = LossInput::from_embeddings(matrix(&self.queries), matrix(&self.positives));
+        match &self.negatives {
+            Some(negatives) => input.with_flat_negatives(matrix(negatives)),
+            None => input,
+        }
+    }
+
+    pub fn random(rng: &mut Rng, n: usize, negatives: usize, width: usize) -> Self {
+        Self {
+            queries: rng.normal_rows(n, width),
+            positives: rng.normal_rows(n, width),
+            negatives: (negatives > 0).then(|| rng.normal_rows(negatives, width)),
+        }
+    }
+}
+
+/// Configs of every score-based loss, with non-default parameters where they exist.
+pub const SCORE_LOSSES: &[&str] = &[
+    r#"{"loss": "bce"}"#,
+    r#"{"loss": "bce", "pos_weight": 3.0}"#,
+    r#"{"loss": "mse"}"#,
+    r#"{"loss": "mse", "target": "labels"}"#,
+    r#"{"loss": "margin_ranking", "margin": 0.1}"#,
+    r#"{"loss": "ranknet", "sigma": 1.5}"#,
+    r#"{"loss": "listnet"}"#,
+    r#"{"loss": "listnet", "target": "teacher_scores", "temperature": 0.7}"#,
+    r#"{"loss": "listmle"}"#,
+    r#"{"loss": "lambda_loss"}"#,
+    r#"{"loss": "lambda_loss", "weighting": "lambda_rank", "k": 3}"#,
+    r#"{"loss": "lambda_loss", "weighting": "ndcg_loss2", "sigma": 2.0}"#,
+    r#"{"loss": "lambda_loss", "weighting": "none"}"#,
+    r#"{"loss": "margin_mse"}"#,
+    r#"{"loss": "distill_kl", "temperature": 2.0}"#,
+    r#"{"loss": "distill_kl", "objective": "soft_cross_entropy", "hard_label_weight": 1.0}"#,
+];
+
+/// Configs of the in-batch loss.
+pub const EMBEDDING_LOSSES: &[&str] = &[
+    r#"{"loss": "infonce"}"#,
+    r#"{"loss": "infonce", "symmetric": true, "temperature": 0.1}"#,
+    r#"{"loss": "infonce", "similarity": "dot", "scale": 1.0}"#,
+    r#"{"loss": "infonce", "similarity": "dot", "scale": 0.5, "symmetric": true}"#,
+];
+
+pub fn assert_close(what: &str, actual: f32, expected: f32, tolerance: f32) {
+    assert!(
+        (actual - expected).abs() <= tolerance,
+        "{what}: {actual} vs {expected} (|diff| {} > {tolerance})",
+        (actual - expected).abs()
+    );
+}
