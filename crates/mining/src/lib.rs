@@ -16,6 +16,9 @@
 pub mod analyzer;
 pub mod bm25;
 pub mod error;
+pub mod fusion;
+pub mod miner;
+pub mod retriever;
 pub mod stopwords;
 
 pub use analyzer::{
@@ -23,3 +26,11 @@ pub use analyzer::{
 };
 pub use bm25::{Bm25Config, Bm25Index, Bm25Variant, Hit, IndexDocument, SearchScratch};
 pub use error::{MiningError, Result};
+pub use fusion::{
+    fuse, reciprocal_rank_fusion, score_fusion, FusionConfig, FusionMethod, Normalization,
+};
+pub use miner::{
+    mine_hard_negatives, mined_records, write_mined, FilterCounts, Mined, MinedDoc, MinedQuery,
+    MinerConfig, MiningData, MiningSummary, OutputFormat, Sampling, ScoreStats,
+};
+pub use retriever::{bm25_retrieve, Bm25RetrieveConfig, CandidateRetriever, Rescorer};

@@ -302,3 +302,43 @@ fn accumulate(
         }
     }
 }
+
+impl Bm25Index {
+    /// Internal number of an external document id (internal numbers follow descending ids,
+    /// so this is a binary search).
+    pub fn internal_doc(&self, doc_id: &str) -> Option<u32> {
+        self.doc_ids
+            .binary_search_by(|probe| doc_id.cmp(probe.as_str()))
+            .ok()
+            .map(|i| i as u32)
+    }
+
+    /// The BM25 score of one document for `query` (0 when they share no term): the same
+    /// number [`Bm25Index::search`] would give it.
+    pub fn score_document(&self, query: &str, doc: u32) -> f32 {
+        let config = &self.config;
+        let l = self.length_factor[doc as usize];
+        let zero = self.tf_part_at_zero();
+        let mut matched = false;
+        let mut score = 0.0f32;
+        let mut constant = 0.0f32;
+        for (term, count) in self.query_terms(query) {
+            let weight = self.idf[term as usize] * count as f32;
+            if weight <= 0.0 {
+                continue;
+            }
+            constant += weight * zero;
+            let range = self.postings_range(term);
+            if let Ok(i) = self.posting_docs[range.clone()].binary_search(&doc) {
+                let tf = self.posting_tfs[range.start + i] as f32;
+                score += weight * (config.tf_part(tf, l) - zero);
+                matched = true;
+            }
+        }
+        if matched {
+            score + constant
+        } else {
+            0.0
+        }
+    }
+}
