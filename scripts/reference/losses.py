@@ -69,6 +69,13 @@ GRADED_NO_TIES = [
     [0.0, 3.0, 1.0, PAD_LABEL, PAD_LABEL],
     [1.0, 0.0, 2.0, -0.5, PAD_LABEL],
 ]
+# Group 2 has one label for all its real entries: no preferred pair, so pairwise losses leave
+# it out of their mean over groups.
+ONE_LEVEL = [
+    [2.0, 0.0, 1.0, 1.0, 0.0],
+    [0.0, 3.0, 1.0, PAD_LABEL, PAD_LABEL],
+    [1.0, 1.0, 1.0, 1.0, PAD_LABEL],
+]
 BINARY = [
     [1.0, 0.0, 0.0, 1.0, 0.0],
     [0.0, 1.0, 0.0, PAD_LABEL, PAD_LABEL],
@@ -522,9 +529,7 @@ def cross_check_infonce() -> None:
 
 
 def as_list(t: torch.Tensor):
-    return [round(float(v), 10) if not isinstance(v, list) else v for v in t.tolist()] if t.dim() == 1 else [
-        as_list(row) for row in t
-    ]
+    return t.tolist()
 
 
 def score_case(name, config, fn, scores, valid, labels=None, teacher=None):
@@ -606,6 +611,13 @@ def build_cases() -> list[dict]:
             labels=BINARY,
         )
     )
+    one_level = tensor(ONE_LEVEL)
+    for config, fn in (
+        ({"loss": "ranknet"}, lambda s: ranknet(s, one_level, VALID, 1.0)),
+        ({"loss": "margin_ranking"}, lambda s: margin_ranking(s, one_level, VALID, 1.0)),
+        ({"loss": "lambda_loss"}, lambda s: lambda_loss(s, one_level, VALID, "ndcg_loss2pp", None, 1.0, 10.0)),
+    ):
+        cases.append(score_case(f"{config['loss']}_group_without_pairs", config, fn, SCORES, VALID, labels=ONE_LEVEL))
     cases.append(
         score_case(
             "listnet_labels", {"loss": "listnet"}, lambda s: listnet(s, graded, VALID, 1.0), SCORES, VALID, labels=GRADED
