@@ -35,12 +35,12 @@ use burn::tensor::{backend::Backend, Bool, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LossError;
-use crate::groups::{
-    descending_rank, mask_to_f32, mean_over_pairs_then_groups, row_vs_column, score_differences,
-    Groups,
-};
+use crate::groups::{mask_to_f32, Groups};
 use crate::input::{InputKind, InputSpec, LossInput};
 use crate::numerics::softplus;
+use crate::pairs::{
+    descending_rank, mean_over_pairs_then_groups, row_vs_column, score_differences,
+};
 
 /// Name in configs: `loss = "lambda_loss"`.
 pub const NAME: &str = "lambda_loss";

@@ -64,6 +64,7 @@ pub mod margin_mse;
 pub mod margin_ranking;
 pub mod mse;
 mod numerics;
+mod pairs;
 pub mod ranknet;
 pub mod target;
 

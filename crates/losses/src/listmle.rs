@@ -27,9 +27,10 @@ use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LossError;
-use crate::groups::{earlier_position, mean_over_groups, row_vs_column, Groups};
+use crate::groups::{mean_over_groups, Groups};
 use crate::input::{InputKind, InputSpec, LossInput};
 use crate::numerics::masked_logsumexp;
+use crate::pairs::{earlier_position, row_vs_column};
 
 /// Name in configs: `loss = "listmle"`.
 pub const NAME: &str = "listmle";

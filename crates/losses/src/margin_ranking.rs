@@ -23,8 +23,9 @@ use burn::tensor::{activation::relu, backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LossError;
-use crate::groups::{mean_over_pairs_then_groups, score_differences, Groups};
+use crate::groups::Groups;
 use crate::input::{InputKind, InputSpec, LossInput};
+use crate::pairs::{mean_over_pairs_then_groups, score_differences};
 
 /// Name in configs: `loss = "margin_ranking"`.
 pub const NAME: &str = "margin_ranking";

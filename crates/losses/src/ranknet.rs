@@ -22,9 +22,10 @@ use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LossError;
-use crate::groups::{mean_over_pairs_then_groups, score_differences, Groups};
+use crate::groups::Groups;
 use crate::input::{InputKind, InputSpec, LossInput};
 use crate::numerics::softplus;
+use crate::pairs::{mean_over_pairs_then_groups, score_differences};
 
 /// Name in configs: `loss = "ranknet"`.
 pub const NAME: &str = "ranknet";
