@@ -6,11 +6,10 @@ use std::path::{Path, PathBuf};
 /// name the 1-based line and, where one is at fault, the field.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{}:{line}: {}{message}", path.display(), field.as_deref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
     Parse {
@@ -25,7 +24,7 @@ impl DataError {
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         DataError::Io {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         }
     }
 

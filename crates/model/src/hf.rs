@@ -154,7 +154,7 @@ fn file_in(dir: &Path, name: &str) -> Result<PathBuf> {
     } else {
         Err(ModelError::Io {
             path,
-            source: std::io::Error::new(
+            cause: std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 "not found (is this a Hugging Face model directory?)",
             ),
@@ -401,7 +401,7 @@ fn copy_tokenizer_files(tokenizer_dir: &Path, out: &Path) -> Result<()> {
     if copied == 0 {
         return Err(ModelError::Io {
             path: tokenizer_dir.join(TOKENIZER_FILE),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no tokenizer files to copy"),
+            cause: std::io::Error::new(std::io::ErrorKind::NotFound, "no tokenizer files to copy"),
         });
     }
     Ok(())

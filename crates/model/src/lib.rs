@@ -17,6 +17,7 @@ pub mod cross_encoder;
 pub mod error;
 pub mod hf;
 pub mod inference;
+pub mod rerank;
 pub mod scorer;
 pub mod tokenize;
 
@@ -30,6 +31,7 @@ pub use cross_encoder::CrossEncoderModel;
 pub use error::{ModelError, Result};
 pub use hf::{LoadReport, SentenceTransformerSettings};
 pub use inference::{run_batched, BatchingConfig};
+pub use rerank::rerank_run;
 pub use scorer::{Activation, BiEncoder, CrossEncoder, RunOptions};
 pub use tokenize::{Encoded, LongDocMode, TextTokenizer};
 

@@ -1,0 +1,50 @@
+//! `rankforge embed`: embed texts with a bi-encoder.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use burn::tensor::backend::Backend;
+use clap::Args;
+use rankforge_model::BiEncoder;
+use serde_json::json;
+
+use super::common::{warn_about, ModelArgs};
+use crate::jsonl;
+
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Input jsonl: one `{"text": "..."}` per line.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output jsonl: one `{"embedding": [...]}` per input line, same order, with the model's
+    /// own pooling, normalisation and max_seq_length.
+    #[arg(long)]
+    pub output: PathBuf,
+}
+
+pub fn run(args: EmbedArgs) -> Result<()> {
+    crate::on_device!(args.model.device, embed(&args))
+}
+
+fn embed<B: Backend>(device: &B::Device, args: &EmbedArgs) -> Result<()> {
+    let rows = jsonl::read_string_fields(&args.input, &["text"])?;
+    let (mut encoder, report) =
+        BiEncoder::<B>::load(&args.model.model, args.model.max_length, device)
+            .with_context(|| format!("loading bi-encoder {}", args.model.model.display()))?;
+    warn_about(&report, &args.model);
+    encoder.run = args.model.run_options();
+    let texts: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    let embeddings = encoder.embed(&texts)?;
+    jsonl::write_lines(
+        &args.output,
+        embeddings.iter().map(|e| json!({ "embedding": e })),
+    )?;
+    eprintln!(
+        "embedded {} texts → {}",
+        embeddings.len(),
+        args.output.display()
+    );
+    Ok(())
+}

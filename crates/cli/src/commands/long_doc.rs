@@ -1,0 +1,51 @@
+//! `--long-doc truncate|max-chunk` and its window settings.
+
+use anyhow::{bail, Result};
+use clap::{Args, ValueEnum};
+use rankforge_model::LongDocMode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LongDocKind {
+    /// Cut each pair at the max length (longest_first).
+    Truncate,
+    /// Score overlapping windows of the document and keep the best (MaxP).
+    MaxChunk,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LongDocArgs {
+    /// What to do with documents longer than the model's input.
+    #[arg(long, value_enum, default_value_t = LongDocKind::Truncate)]
+    pub long_doc: LongDocKind,
+    /// max-chunk: document tokens per window (shrunk to what the query leaves free).
+    #[arg(long, default_value_t = 384)]
+    pub chunk_window: usize,
+    /// max-chunk: tokens between the starts of consecutive windows (≤ window; overlap =
+    /// window − stride).
+    #[arg(long, default_value_t = 256)]
+    pub chunk_stride: usize,
+}
+
+impl LongDocArgs {
+    pub fn mode(&self) -> Result<LongDocMode> {
+        Ok(match self.long_doc {
+            LongDocKind::Truncate => LongDocMode::Truncate,
+            LongDocKind::MaxChunk => {
+                if self.chunk_window == 0
+                    || self.chunk_stride == 0
+                    || self.chunk_stride > self.chunk_window
+                {
+                    bail!(
+                        "--chunk-stride must be between 1 and --chunk-window (got window {}, stride {})",
+                        self.chunk_window,
+                        self.chunk_stride
+                    );
+                }
+                LongDocMode::MaxChunk {
+                    window: self.chunk_window,
+                    stride: self.chunk_stride,
+                }
+            }
+        })
+    }
+}

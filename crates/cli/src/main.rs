@@ -1,0 +1,52 @@
+//! `rankforge`: fine-tune, distil, evaluate and serve neural rerankers.
+
+mod commands;
+mod device;
+mod jsonl;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "rankforge", version, about = "Fine-tune, distil, evaluate and serve neural rerankers", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Score (query, document) pairs with a cross-encoder.
+    Predict(commands::predict::PredictArgs),
+    /// Embed texts with a bi-encoder.
+    Embed(commands::embed::EmbedArgs),
+    /// Rerank a first-stage TREC run with a cross-encoder.
+    Rerank(commands::rerank::RerankArgs),
+    /// trec_eval metrics of a run.
+    Eval(commands::eval::EvalArgs),
+    /// Compare runs side by side, with deltas and paired significance tests.
+    Compare(commands::eval::CompareArgs),
+    /// Throughput benchmarks (JSON output).
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Predict(args) => commands::predict::run(args),
+        Command::Embed(args) => commands::embed::run(args),
+        Command::Rerank(args) => commands::rerank::run(args),
+        Command::Eval(args) => commands::eval::run_eval(args),
+        Command::Compare(args) => commands::eval::run_compare(args),
+        Command::Bench(command) => commands::bench::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! End-to-end tests of the `rankforge` binary: its outputs equal PyTorch's (fixture written by
+//! scripts/reference/model_parity.py), its errors name the file, line and field.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rankforge_model::backend::Cpu;
+use rankforge_model::CrossEncoder;
+use serde_json::{json, Value};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn minilm() -> PathBuf {
+    let dir = root().join(".cache/models/all-MiniLM-L6-v2");
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "run scripts/fetch_model.sh first (scripts/test.sh does)"
+    );
+    dir
+}
+
+fn fixture() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/model_parity.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+fn rankforge(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rankforge"))
+        .args(args)
+        .output()
+        .expect("rankforge runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = rankforge(args);
+    assert!(
+        out.status.success(),
+        "rankforge {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn err(args: &[&str]) -> String {
+    let out = rankforge(args);
+    assert!(!out.status.success(), "rankforge {args:?} should fail");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn write_jsonl(path: &Path, rows: &[Value]) {
+    let text: String = rows.iter().map(|r| r.to_string() + "\n").collect();
+    std::fs::write(path, text).unwrap();
+}
+
+fn read_field(path: &Path, field: &str) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()[field].clone())
+        .collect()
+}
+
+fn f32s(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+/// The fixture's cross-encoder (MiniLM + seeded head) saved as an HF directory.
+fn fixture_cross_encoder(dir: &Path) -> PathBuf {
+    let fx = fixture();
+    let (mut ce, _) = CrossEncoder::<Cpu>::load(&minilm(), None, 0, &Default::default()).unwrap();
+    ce.model = ce
+        .model
+        .set_head(&f32s(&fx["head"]["weight"]), &f32s(&fx["head"]["bias"]));
+    let out = dir.join("ce");
+    ce.save(&out).unwrap();
+    out
+}
+
+#[test]
+fn predict_matches_pytorch_logits_and_sentence_transformers_scores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = fixture_cross_encoder(tmp.path());
+    let fx = fixture();
+    let rows: Vec<Value> = fx["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| json!({"query": p[0], "document": p[1]}))
+        .collect();
+    let input = tmp.path().join("pairs.jsonl");
+    write_jsonl(&input, &rows);
+    let output = tmp.path().join("scores.jsonl");
+    let (m, i, o) = (
+        model.to_str().unwrap(),
+        input.to_str().unwrap(),
+        output.to_str().unwrap(),
+    );
+
+    ok(&[
+        "predict",
+        "--model",
+        m,
+        "--input",
+        i,
+        "--output",
+        o,
+        "--raw",
+        "--batch-size",
+        "5",
+        "--quiet",
+    ]);
+    let logits: Vec<f32> = read_field(&output, "score")
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect();
+    let want = f32s(&fx["logits"]);
+    let scale = want.iter().fold(1.0f32, |m, x| m.max(x.abs()));
+    for (got, want) in logits.iter().zip(&want) {
+        assert!(
+            (got - want).abs() <= 1e-5 * scale,
+            "logit {got} vs PyTorch {want}"
+        );
+    }
+    ok(&[
+        "predict", "--model", m, "--input", i, "--output", o, "--quiet",
+    ]);
+    let scores: Vec<f32> = read_field(&output, "score")
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect();
+    for (got, want) in scores.iter().zip(f32s(&fx["st_cross_encoder_scores"])) {
+        assert!(
+            (got - want).abs() <= 1e-5,
+            "score {got} vs sentence-transformers {want}"
+        );
+    }
+}
+
+#[test]
+fn embed_matches_sentence_transformers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixture();
+    let rows: Vec<Value> = fx["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| json!({ "text": t }))
+        .collect();
+    let input = tmp.path().join("texts.jsonl");
+    write_jsonl(&input, &rows);
+    let output = tmp.path().join("emb.jsonl");
+    ok(&[
+        "embed",
+        "--model",
+        minilm().to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    for (got, want) in read_field(&output, "embedding")
+        .iter()
+        .zip(fx["embeddings"].as_array().unwrap())
+    {
+        let diff = f32s(got)
+            .iter()
+            .zip(f32s(want))
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(diff <= 1e-5, "embedding max abs diff {diff}");
+    }
+}
+
+#[test]
+fn rerank_reorders_the_top_k_with_predict_scores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = fixture_cross_encoder(tmp.path());
+    let corpus = tmp.path().join("corpus.jsonl");
+    write_jsonl(
+        &corpus,
+        &[
+            json!({"_id": "d1", "title": "Tides", "text": "Tides are caused by the moon's gravity."}),
+            json!({"_id": "d2", "title": "", "text": "Stock markets closed higher."}),
+            json!({"_id": "d3", "title": "Paris", "text": "Paris is the capital of France."}),
+            json!({"_id": "d4", "title": "", "text": "A fourth document that the top-k cut drops."}),
+        ],
+    );
+    let queries = tmp.path().join("queries.jsonl");
+    write_jsonl(
+        &queries,
+        &[
+            json!({"_id": "q1", "text": "what causes tides"}),
+            json!({"_id": "q2", "text": "capital of france"}),
+        ],
+    );
+    let run = tmp.path().join("bm25.trec");
+    std::fs::write(&run, "q1 Q0 d2 1 9.0 bm25\nq1 Q0 d1 2 8.0 bm25\nq1 Q0 d3 3 7.0 bm25\nq1 Q0 d4 4 1.0 bm25\nq2 Q0 d3 1 5.0 bm25\nq2 Q0 d1 2 4.0 bm25\n").unwrap();
+    let out = tmp.path().join("reranked.trec");
+    let m = model.to_str().unwrap();
+    ok(&[
+        "rerank",
+        "--model",
+        m,
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--queries",
+        queries.to_str().unwrap(),
+        "--run",
+        run.to_str().unwrap(),
+        "--top-k",
+        "3",
+        "--output",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let lines: Vec<Vec<String>> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect();
+    assert_eq!(lines.len(), 5, "top 3 of q1 and both of q2");
+    assert!(!lines.iter().any(|l| l[2] == "d4"), "below the top-k cut");
+    // Scores are the cross-encoder's: the same as predict on the same texts.
+    let pairs = tmp.path().join("pairs.jsonl");
+    write_jsonl(
+        &pairs,
+        &[
+            json!({"query": "what causes tides", "document": "Tides Tides are caused by the moon's gravity."}),
+        ],
+    );
+    let scores = tmp.path().join("s.jsonl");
+    ok(&[
+        "predict",
+        "--model",
+        m,
+        "--input",
+        pairs.to_str().unwrap(),
+        "--output",
+        scores.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let want = read_field(&scores, "score")[0].as_f64().unwrap();
+    let got: f64 = lines.iter().find(|l| l[0] == "q1" && l[2] == "d1").unwrap()[4]
+        .parse()
+        .unwrap();
+    assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+    for q in ["q1", "q2"] {
+        let ranked: Vec<f64> = lines
+            .iter()
+            .filter(|l| l[0] == q)
+            .map(|l| l[4].parse().unwrap())
+            .collect();
+        assert!(ranked.windows(2).all(|w| w[0] >= w[1]), "sorted by score");
+    }
+
+    std::fs::write(&run, "q1 Q0 d9 1 9.0 bm25\n").unwrap();
+    let msg = err(&[
+        "rerank",
+        "--model",
+        m,
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--queries",
+        queries.to_str().unwrap(),
+        "--run",
+        run.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(msg.contains("d9") && msg.contains("corpus"), "{msg}");
+}
+
+#[test]
+fn bad_input_names_file_line_and_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("pairs.jsonl");
+    std::fs::write(
+        &input,
+        "{\"query\": \"q\", \"document\": \"d\"}\n\n{\"query\": \"q\", \"doc\": \"d\"}\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("o.jsonl");
+    let m = minilm();
+    let msg = err(&[
+        "predict",
+        "--model",
+        m.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        msg.contains("pairs.jsonl:3") && msg.contains("`document`"),
+        "{msg}"
+    );
+    std::fs::write(&input, "{\"query\": \"q\", \"document\": 7}\n").unwrap();
+    let msg = err(&[
+        "predict",
+        "--model",
+        m.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        msg.contains("pairs.jsonl:1") && msg.contains("expected a string"),
+        "{msg}"
+    );
+    std::fs::write(&input, "not json\n").unwrap();
+    let msg = err(&[
+        "predict",
+        "--model",
+        m.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(msg.contains("pairs.jsonl:1"), "{msg}");
+    std::fs::write(&input, "{\"query\": \"q\", \"document\": \"d\"}\n").unwrap();
+    let msg = err(&[
+        "predict",
+        "--model",
+        "/no/such/model",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(msg.contains("/no/such/model/config.json"), "{msg}");
+    let msg = err(&[
+        "predict",
+        "--model",
+        m.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--long-doc",
+        "max-chunk",
+        "--chunk-window",
+        "10",
+        "--chunk-stride",
+        "20",
+    ]);
+    assert!(msg.contains("--chunk-stride"), "{msg}");
+}
+
+#[test]
+fn eval_prints_json_and_compare_a_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let qrels = tmp.path().join("qrels.tsv");
+    std::fs::write(&qrels, "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td3\t2\n").unwrap();
+    let a = tmp.path().join("a.trec");
+    std::fs::write(&a, "q1 Q0 d2 1 2.0 a\nq1 Q0 d1 2 1.0 a\nq2 Q0 d3 1 1.0 a\n").unwrap();
+    let b = tmp.path().join("b.trec");
+    std::fs::write(&b, "q1 Q0 d1 1 2.0 b\nq2 Q0 d3 1 1.0 b\n").unwrap();
+    let out = ok(&[
+        "eval",
+        "--qrels",
+        qrels.to_str().unwrap(),
+        "--run",
+        a.to_str().unwrap(),
+        "--metrics",
+        "mrr@10,p@1",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!((v["mrr@10"].as_f64().unwrap() - 0.75).abs() < 1e-12);
+    assert!((v["p@1"].as_f64().unwrap() - 0.5).abs() < 1e-12);
+    let table = ok(&[
+        "compare",
+        "--qrels",
+        qrels.to_str().unwrap(),
+        "--runs",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--metrics",
+        "mrr@10",
+    ]);
+    assert!(table.contains("mrr@10") && table.contains('b'), "{table}");
+    let msg = err(&[
+        "eval",
+        "--qrels",
+        qrels.to_str().unwrap(),
+        "--run",
+        a.to_str().unwrap(),
+        "--metrics",
+        "ndcg@0",
+    ]);
+    assert!(msg.contains("ndcg@0"), "{msg}");
+}
