@@ -1,0 +1,330 @@
+//! Bi-encoder training: queries and documents are embedded separately (the model's own
+//! pooling and normalisation), then either
+//! - an in-batch contrastive loss (`infonce`) reads the query, positive and hard-negative
+//!   embeddings, or
+//! - a distillation loss (`margin_mse`, `distill_kl`, `mse`, `listnet`) reads student scores
+//!   `[groups, 1 + negatives]` (`student_scale` × cosine/dot of query and document) against a
+//!   cross-encoder teacher's raw logits on the same pairs; `train.in_batch_weight > 0` adds the
+//!   in-batch InfoNCE term.
+//!
+//! Teacher scores are computed once, before training, for every (query, positive) and
+//! (query, pool document) pair, through the shared inference path (`CrossEncoder::logits`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Bool, Tensor, TensorData};
+use rankforge_data::Corpus;
+use rankforge_losses::{InfoNceConfig, InputKind, Loss, LossConfig, LossInput};
+use rankforge_model::inference::collate;
+use rankforge_model::{
+    hf, BertConfig, BiEncoder, BiEncoderModel, CrossEncoder, SentenceTransformerSettings,
+    TextTokenizer,
+};
+
+use crate::config::TrainConfig;
+use crate::data::{Group, TrainingSet};
+use crate::error::{Result, TrainError};
+use crate::eval::{candidate_documents, DevSet, Metrics};
+use crate::task::TrainTask;
+
+/// Teacher logits by (training query index, document id).
+pub type TeacherScores = HashMap<(usize, String), f32>;
+
+/// Everything a bi-encoder step and evaluation read.
+#[derive(Debug)]
+pub struct BiEncoderTask<'a, B: AutodiffBackend> {
+    pub bert_config: BertConfig,
+    pub settings: SentenceTransformerSettings,
+    pub base_dir: PathBuf,
+    pub tokenizer: TextTokenizer,
+    pub loss: Loss,
+    /// InfoNCE added with `in_batch_weight` (distillation runs).
+    pub in_batch: Option<(Loss, f64)>,
+    pub teacher: Option<TeacherScores>,
+    pub student_scale: f64,
+    pub data: &'a TrainingSet,
+    pub texts: &'a HashMap<String, String>,
+    pub corpus: &'a Corpus,
+    pub dev: &'a DevSet,
+    pub eval_batch_size: usize,
+    pub device: B::Device,
+}
+
+impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
+    /// Loads the base model and, for distillation, scores the training pairs with the teacher.
+    pub fn prepare(
+        config: &TrainConfig,
+        data: &'a TrainingSet,
+        texts: &'a HashMap<String, String>,
+        corpus: &'a Corpus,
+        dev: &'a DevSet,
+        device: &B::Device,
+        quiet: bool,
+    ) -> Result<(Self, BiEncoderModel<B>)> {
+        let base = &config.model.base;
+        let (model, bert_config, _) = hf::load_bi_encoder::<B>(base, device)?;
+        let settings = hf::read_sentence_transformer_settings(base)?;
+        let tokenizer =
+            TextTokenizer::from_file(&base.join(hf::TOKENIZER_FILE), config.model.max_length)?;
+        let loss = config.loss.build()?;
+        let uses_embeddings = loss.inputs().uses(InputKind::QueryEmbeddings);
+        let in_batch = (!uses_embeddings && config.train.in_batch_weight > 0.0)
+            .then(|| {
+                LossConfig::InfoNce(InfoNceConfig {
+                    scale: Some(config.train.in_batch_scale as f32),
+                    ..Default::default()
+                })
+                .build()
+                .map(|l| (l, config.train.in_batch_weight))
+            })
+            .transpose()?;
+        let teacher = match &config.distill {
+            Some(distill) => Some(score_with_teacher::<B>(
+                &distill.teacher,
+                config.model.max_length,
+                data,
+                texts,
+                config.eval.batch_size,
+                device,
+                quiet,
+            )?),
+            None => None,
+        };
+        let student_scale = config.distill.as_ref().map_or(1.0, |d| d.student_scale);
+        Ok((
+            Self {
+                bert_config,
+                settings,
+                base_dir: base.clone(),
+                tokenizer,
+                loss,
+                in_batch,
+                teacher,
+                student_scale,
+                data,
+                texts,
+                corpus,
+                dev,
+                eval_batch_size: config.eval.batch_size,
+                device: device.clone(),
+            },
+            model,
+        ))
+    }
+
+    fn embed(&self, model: &BiEncoderModel<B>, texts: &[&str]) -> Result<Tensor<B, 2>> {
+        let encoded = self.tokenizer.encode_texts(texts)?;
+        let refs: Vec<_> = encoded.iter().collect();
+        Ok(self
+            .settings
+            .head
+            .embed(&model.bert, collate::<B>(&refs, &self.device)))
+    }
+}
+
+/// Raw teacher logits for every (query, positive) and (query, pool document) pair.
+fn score_with_teacher<B: AutodiffBackend>(
+    teacher_dir: &Path,
+    max_length: usize,
+    data: &TrainingSet,
+    texts: &HashMap<String, String>,
+    batch_size: usize,
+    device: &B::Device,
+    quiet: bool,
+) -> Result<TeacherScores> {
+    let (mut teacher, _) =
+        CrossEncoder::<B::InnerBackend>::load(teacher_dir, Some(max_length), 0, device)?;
+    teacher.run.batching.max_batch_size = batch_size;
+    teacher.run.progress = !quiet;
+    let mut keys: Vec<(usize, String)> = Vec::new();
+    for example in &data.examples {
+        keys.push((example.query, example.positive.clone()));
+    }
+    for (index, query) in data.queries.iter().enumerate() {
+        for doc in &query.negative_pool {
+            keys.push((index, doc.clone()));
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    let pairs: Vec<(&str, &str)> = keys
+        .iter()
+        .map(|(q, d)| {
+            (
+                data.queries[*q].text.as_str(),
+                texts.get(d).map(String::as_str).unwrap_or(""),
+            )
+        })
+        .collect();
+    if !quiet {
+        eprintln!(
+            "scoring {} training pairs with the teacher {}",
+            pairs.len(),
+            teacher_dir.display()
+        );
+    }
+    let logits = teacher.logits(&pairs)?;
+    Ok(keys
+        .into_iter()
+        .zip(logits)
+        .map(|(key, row)| (key, row[0]))
+        .collect())
+}
+
+impl<B: AutodiffBackend> TrainTask<B> for BiEncoderTask<'_, B> {
+    type Model = BiEncoderModel<B>;
+
+    fn kind(&self) -> &'static str {
+        "bi_encoder"
+    }
+
+    fn pairs_in(&self, groups: &[Group]) -> usize {
+        groups
+            .iter()
+            .map(|g| g.valid.iter().filter(|&&v| v).count())
+            .sum()
+    }
+
+    fn loss(&self, model: &Self::Model, groups: &[Group]) -> Result<Tensor<B, 1>> {
+        let g = groups.len();
+        let list = groups[0].docs.len();
+        let queries: Vec<&str> = groups
+            .iter()
+            .map(|gr| self.data.queries[gr.query].text.as_str())
+            .collect();
+        let docs: Vec<&str> = groups
+            .iter()
+            .flat_map(|gr| gr.docs.iter())
+            .map(|d| self.texts.get(d).map(String::as_str).unwrap_or(""))
+            .collect();
+        let q = self.embed(model, &queries)?;
+        let d = self.embed(model, &docs)?;
+        let dim = q.dims()[1];
+        let d3 = d.reshape([g, list, dim]);
+        let positives = d3.clone().narrow(1, 0, 1).reshape([g, dim]);
+        let valid_flags: Vec<bool> = groups.iter().flat_map(|gr| gr.valid.clone()).collect();
+        let in_batch_input = || {
+            let mut input = LossInput::from_embeddings(q.clone(), positives.clone());
+            let negative_rows: Vec<i64> = (0..g)
+                .flat_map(|i| (1..list).map(move |j| (i, j)))
+                .filter(|&(i, j)| valid_flags[i * list + j])
+                .map(|(i, j)| (i * list + j) as i64)
+                .collect();
+            if !negative_rows.is_empty() {
+                let n = negative_rows.len();
+                let index = Tensor::<B, 1, burn::tensor::Int>::from_data(
+                    TensorData::new(negative_rows, [n]),
+                    &self.device,
+                );
+                let flat = d3.clone().reshape([g * list, dim]).select(0, index);
+                input = input.with_flat_negatives(flat);
+            }
+            input
+        };
+        if self.loss.inputs().uses(InputKind::QueryEmbeddings) {
+            return Ok(self.loss.compute(&in_batch_input())?);
+        }
+        // Student scores [g, list]: scale × ⟨q, d⟩ (cosine for normalised models).
+        let scores = (d3.clone() * q.clone().reshape([g, 1, dim]))
+            .sum_dim(2)
+            .reshape([g, list])
+            .mul_scalar(self.student_scale);
+        let teacher = self.teacher.as_ref().ok_or_else(|| {
+            TrainError::Other(format!("loss `{}` needs teacher scores", self.loss.name()))
+        })?;
+        let mut teacher_values = Vec::with_capacity(g * list);
+        let mut labels = Vec::with_capacity(g * list);
+        for group in groups {
+            for ((doc, &ok), &label) in group.docs.iter().zip(&group.valid).zip(&group.labels) {
+                teacher_values.push(if ok {
+                    *teacher.get(&(group.query, doc.clone())).unwrap_or(&0.0)
+                } else {
+                    0.0
+                });
+                labels.push(label);
+            }
+        }
+        let mut input = LossInput::from_scores(scores)
+            .with_teacher_scores(Tensor::from_data(
+                TensorData::new(teacher_values, [g, list]),
+                &self.device,
+            ))
+            .with_valid_mask(Tensor::<B, 2, Bool>::from_data(
+                TensorData::new(valid_flags.clone(), [g, list]),
+                &self.device,
+            ));
+        if self.loss.inputs().uses(InputKind::Labels) {
+            input = input.with_labels(Tensor::from_data(
+                TensorData::new(labels, [g, list]),
+                &self.device,
+            ));
+        }
+        let mut loss = self.loss.compute(&input)?;
+        if let Some((in_batch, weight)) = &self.in_batch {
+            loss = loss + in_batch.compute(&in_batch_input())?.mul_scalar(*weight);
+        }
+        Ok(loss)
+    }
+
+    fn evaluate(&self, model: &Self::Model) -> Result<Metrics> {
+        let mut encoder = BiEncoder::from_parts(
+            model.valid(),
+            self.bert_config.clone(),
+            self.settings.clone(),
+            &self.base_dir,
+            Some(self.tokenizer.max_length()),
+            self.device.clone(),
+        )?;
+        encoder.run.batching.max_batch_size = self.eval_batch_size;
+        let docs = candidate_documents(self.dev, self.corpus);
+        let doc_texts: Vec<String> = docs.iter().map(|d| d.full_text()).collect();
+        let doc_refs: Vec<&str> = doc_texts.iter().map(String::as_str).collect();
+        let doc_vectors = encoder.embed(&doc_refs)?;
+        let by_id: HashMap<&str, &Vec<f32>> = docs
+            .iter()
+            .map(|d| d.id.as_str())
+            .zip(doc_vectors.iter())
+            .collect();
+        let query_texts: Vec<&str> = self.dev.queries.iter().map(|q| q.text.as_str()).collect();
+        let query_vectors = encoder.embed(&query_texts)?;
+        let by_query: HashMap<&str, &Vec<f32>> = self
+            .dev
+            .queries
+            .iter()
+            .map(|q| q.id.as_str())
+            .zip(query_vectors.iter())
+            .collect();
+        let run = self.dev.run_from_scores(|query_id, candidates| {
+            let q = by_query[query_id];
+            candidates
+                .iter()
+                .map(|c| {
+                    by_id.get(c.doc_id.as_str()).map_or(f64::NEG_INFINITY, |d| {
+                        q.iter().zip(d.iter()).map(|(a, b)| (a * b) as f64).sum()
+                    })
+                })
+                .collect()
+        });
+        self.dev.score_run(&run)
+    }
+
+    fn save(&self, model: &Self::Model, dir: &Path) -> Result<()> {
+        let mut settings = self.settings.clone();
+        settings.max_seq_length = Some(self.tokenizer.max_length());
+        Ok(hf::save_bi_encoder(
+            &model.valid(),
+            &self.bert_config,
+            &settings,
+            &self.base_dir,
+            dir,
+        )?)
+    }
+
+    fn load(&self, dir: &Path) -> Result<Self::Model> {
+        let (model, _, _) = hf::load_bi_encoder::<B>(dir, &self.device)?;
+        Ok(model)
+    }
+}

@@ -1,0 +1,440 @@
+//! The run config: one TOML file per run, every table and field documented here, defaults
+//! chosen for fine-tuning a MiniLM-sized model, unknown keys rejected by name.
+//!
+//! ```toml
+//! [run]
+//! output_dir = "runs/quickstart"
+//! seed = 42
+//!
+//! [model]
+//! kind = "cross_encoder"
+//! base = ".cache/models/all-MiniLM-L6-v2"
+//! max_length = 256
+//!
+//! [data]
+//! dir = "data/sample"
+//!
+//! [train]
+//! epochs = 1
+//! batch_size = 4
+//! learning_rate = 2e-5
+//!
+//! [eval]
+//! every_steps = 50
+//!
+//! [loss]
+//! loss = "listnet"
+//! ```
+//!
+//! Relative paths are resolved against the working directory `rankforge train` runs in (the
+//! repository root for the shipped configs).
+
+use std::path::{Path, PathBuf};
+
+use rankforge_losses::LossConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TrainError};
+
+/// Everything a training run needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Where the run writes and how it is seeded.
+    pub run: RunSection,
+    /// The model to train.
+    pub model: ModelSection,
+    /// Training and dev data.
+    pub data: DataSection,
+    /// Optimisation.
+    #[serde(default)]
+    pub train: TrainSection,
+    /// Dev evaluation, best-model selection, early stopping.
+    #[serde(default)]
+    pub eval: EvalSection,
+    /// Checkpoint cadence.
+    #[serde(default)]
+    pub checkpoint: CheckpointSection,
+    /// The training loss, deserialised straight into [`rankforge_losses::LossConfig`]
+    /// (`loss = "listnet"`, `"lambda_loss"`, `"bce"`, `"margin_mse"`, ...).
+    pub loss: LossConfig,
+    /// Bi-encoders only: teacher-score distillation.
+    #[serde(default)]
+    pub distill: Option<DistillSection>,
+}
+
+/// `[run]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    /// Output directory: models, checkpoint, metrics, plots, model card.
+    pub output_dir: PathBuf,
+    /// Seed of the data order, negative sampling, new heads and dropout. Default: 42.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Weights/activations precision. `"f32"` (default) everywhere. `"bf16"` / `"f16"` are
+    /// reserved for mixed precision on GPU (f32 master weights and optimizer state, half
+    /// precision forward/backward, losses in f32) and currently refused with a clear error.
+    #[serde(default)]
+    pub precision: Precision,
+}
+
+fn default_seed() -> u64 {
+    42
+}
+
+/// Numeric precision of the forward/backward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    F32,
+    Bf16,
+    F16,
+}
+
+/// Which model family is trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// `[CLS] q [SEP] d [SEP]` → logit; trained on groups (1 positive + n negatives).
+    CrossEncoder,
+    /// Separate query/document embeddings; in-batch contrastive and/or distillation.
+    BiEncoder,
+}
+
+/// `[model]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// `cross_encoder` or `bi_encoder`.
+    pub kind: ModelKind,
+    /// HF model directory to start from. A checkpoint without a classifier gets a new head
+    /// drawn from N(0, initializer_range²) with the run's seed.
+    pub base: PathBuf,
+    /// Tokens per sequence (pair for cross-encoders) at most. Default: 256.
+    #[serde(default = "default_max_length")]
+    pub max_length: usize,
+}
+
+fn default_max_length() -> usize {
+    256
+}
+
+/// `[data]`: a BEIR directory (`corpus.jsonl`, `queries.jsonl`, `qrels/<split>.tsv`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    /// The BEIR directory.
+    pub dir: PathBuf,
+    /// Qrels split trained on. Default: `train`.
+    #[serde(default = "default_train_split")]
+    pub train_split: String,
+    /// Qrels split evaluated on. Default: `dev`.
+    #[serde(default = "default_dev_split")]
+    pub dev_split: String,
+    /// Negatives per training group (a group is 1 positive + this many negatives).
+    /// Default: 7.
+    #[serde(default = "default_negatives")]
+    pub negatives: usize,
+    /// BM25 candidates mined per training query; judged documents are removed and the
+    /// negatives of each group are sampled (seeded) from the rest. Default: 30.
+    #[serde(default = "default_negative_pool")]
+    pub negative_pool: usize,
+    /// Skip this many top BM25 candidates when mining (guards against unjudged positives).
+    /// Default: 0.
+    #[serde(default)]
+    pub skip_top: usize,
+    /// Use at most this many training queries (first in file order). Default: all.
+    #[serde(default)]
+    pub max_train_queries: Option<usize>,
+    /// Evaluate on at most this many dev queries (first in file order). Default: all.
+    #[serde(default)]
+    pub max_dev_queries: Option<usize>,
+}
+
+fn default_train_split() -> String {
+    "train".into()
+}
+fn default_dev_split() -> String {
+    "dev".into()
+}
+fn default_negatives() -> usize {
+    7
+}
+fn default_negative_pool() -> usize {
+    30
+}
+
+/// Learning-rate decay after warmup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ScheduleKind {
+    /// Linear to zero at the last step (transformers' default).
+    #[default]
+    Linear,
+    /// Half-cosine to zero at the last step.
+    Cosine,
+    /// Stay at the peak.
+    Constant,
+}
+
+/// `[train]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainSection {
+    /// Passes over the training groups. Default: 1.
+    pub epochs: usize,
+    /// Stop after this many optimizer steps (overrides `epochs`). Default: none.
+    pub max_steps: Option<usize>,
+    /// Groups (cross-encoder) or queries (bi-encoder) per micro-batch. Default: 4.
+    pub batch_size: usize,
+    /// Micro-batches whose gradients are summed into one optimizer step. Default: 1.
+    pub grad_accum_steps: usize,
+    /// Peak learning rate. Default: 2e-5.
+    pub learning_rate: f64,
+    /// Linear warmup as a fraction of all steps (ignored when `warmup_steps` is set).
+    /// Default: 0.1.
+    pub warmup_ratio: f64,
+    /// Linear warmup in steps. Default: from `warmup_ratio`.
+    pub warmup_steps: Option<usize>,
+    /// Decay after warmup: `linear` (default), `cosine`, `constant`.
+    pub schedule: ScheduleKind,
+    /// AdamW decoupled weight decay; never applied to biases and LayerNorm weights.
+    /// Default: 0.01.
+    pub weight_decay: f64,
+    /// Clip the global gradient L2 norm to this (0 = off). Default: 1.0.
+    pub max_grad_norm: f64,
+    /// AdamW β₁. Default: 0.9.
+    pub adam_beta1: f64,
+    /// AdamW β₂. Default: 0.999.
+    pub adam_beta2: f64,
+    /// AdamW ε. Default: 1e-8.
+    pub adam_epsilon: f64,
+    /// Log loss / lr / throughput to `metrics.jsonl` every this many steps. Default: 10.
+    pub log_every_steps: usize,
+    /// Bi-encoders: weight of the in-batch contrastive term added to a distillation loss
+    /// (0 = off). Default: 0.
+    pub in_batch_weight: f64,
+    /// Bi-encoders: temperature-free scale of the in-batch InfoNCE term. Default: 20.
+    pub in_batch_scale: f64,
+}
+
+impl Default for TrainSection {
+    fn default() -> Self {
+        Self {
+            epochs: 1,
+            max_steps: None,
+            batch_size: 4,
+            grad_accum_steps: 1,
+            learning_rate: 2e-5,
+            warmup_ratio: 0.1,
+            warmup_steps: None,
+            schedule: ScheduleKind::Linear,
+            weight_decay: 0.01,
+            max_grad_norm: 1.0,
+            adam_beta1: 0.9,
+            adam_beta2: 0.999,
+            adam_epsilon: 1e-8,
+            log_every_steps: 10,
+            in_batch_weight: 0.0,
+            in_batch_scale: 20.0,
+        }
+    }
+}
+
+/// `[eval]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalSection {
+    /// Evaluate on the dev split every this many steps (0 = only before and after training).
+    /// Default: 0.
+    pub every_steps: usize,
+    /// BM25 candidates reranked per dev query. Default: 100.
+    pub top_k: usize,
+    /// Metrics reported (trec_eval names as `rankforge eval` parses them).
+    /// Default: `["ndcg@10", "mrr@10"]`.
+    pub metrics: Vec<String>,
+    /// Metric that picks the best model (must be one of `metrics`). Default: `ndcg@10`.
+    pub select: String,
+    /// Stop after this many evaluations without improvement of `select`. Default: off.
+    pub early_stopping_patience: Option<usize>,
+    /// Sequences per inference forward pass. Default: 32.
+    pub batch_size: usize,
+    /// Evaluate the model before training (the "before" column). Turning it off saves one
+    /// full dev pass on slow machines; the report then shows BM25 as the only baseline.
+    /// Default: true.
+    pub initial: bool,
+}
+
+impl Default for EvalSection {
+    fn default() -> Self {
+        Self {
+            every_steps: 0,
+            top_k: 100,
+            metrics: vec!["ndcg@10".into(), "mrr@10".into()],
+            select: "ndcg@10".into(),
+            early_stopping_patience: None,
+            batch_size: 32,
+            initial: true,
+        }
+    }
+}
+
+/// `[checkpoint]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckpointSection {
+    /// Write the resumable checkpoint every this many steps (0 = only at evaluations and the
+    /// end). Default: 50.
+    pub every_steps: usize,
+}
+
+impl Default for CheckpointSection {
+    fn default() -> Self {
+        Self { every_steps: 50 }
+    }
+}
+
+/// `[distill]`: a bi-encoder learns a cross-encoder teacher's scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistillSection {
+    /// The teacher: an HF cross-encoder directory (e.g. the `best/` model of a
+    /// cross-encoder run). Its scores come from the shared inference path (raw logits).
+    pub teacher: PathBuf,
+    /// Student scores are this × ⟨query, document⟩ (cosine for normalised models), so their
+    /// spread can match the teacher's logits. Default: 20.
+    #[serde(default = "default_student_scale")]
+    pub student_scale: f64,
+}
+
+fn default_student_scale() -> f64 {
+    20.0
+}
+
+impl TrainConfig {
+    /// Reads and validates a TOML config; every error names the file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|cause| TrainError::Io {
+            path: path.into(),
+            cause,
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Parses and validates config text; `path` only names the source in errors.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
+        let config: TrainConfig = toml::from_str(text).map_err(|e| TrainError::Config {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        config.validate().map_err(|message| TrainError::Config {
+            path: path.into(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// Range and consistency checks that serde cannot express.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let t = &self.train;
+        if t.batch_size == 0 {
+            return Err("train.batch_size must be at least 1".into());
+        }
+        if t.grad_accum_steps == 0 {
+            return Err("train.grad_accum_steps must be at least 1".into());
+        }
+        if t.epochs == 0 && t.max_steps.is_none() {
+            return Err("train.epochs must be at least 1 (or set train.max_steps)".into());
+        }
+        if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
+            return Err("train.learning_rate must be a positive number".into());
+        }
+        if !(0.0..1.0).contains(&t.warmup_ratio) {
+            return Err("train.warmup_ratio must lie in [0, 1)".into());
+        }
+        if !(t.weight_decay >= 0.0 && t.max_grad_norm >= 0.0) {
+            return Err("train.weight_decay and train.max_grad_norm must be ≥ 0".into());
+        }
+        if !((0.0..1.0).contains(&t.adam_beta1) && (0.0..1.0).contains(&t.adam_beta2)) {
+            return Err("train.adam_beta1 and train.adam_beta2 must lie in [0, 1)".into());
+        }
+        if self.model.max_length < 8 {
+            return Err("model.max_length must be at least 8".into());
+        }
+        if self.data.negative_pool < self.data.negatives {
+            return Err(format!(
+                "data.negative_pool ({}) must be at least data.negatives ({})",
+                self.data.negative_pool, self.data.negatives
+            ));
+        }
+        if self.eval.top_k == 0 {
+            return Err("eval.top_k must be at least 1".into());
+        }
+        if !self.eval.metrics.contains(&self.eval.select) {
+            return Err(format!(
+                "eval.select `{}` is not one of eval.metrics {:?}",
+                self.eval.select, self.eval.metrics
+            ));
+        }
+        rankforge_eval::parse_metrics(&self.eval.metrics.join(","))
+            .map_err(|e| format!("eval.metrics: {e}"))?;
+        self.loss.build().map_err(|e| format!("[loss]: {e}"))?;
+        if self.run.precision != Precision::F32 {
+            return Err(format!(
+                "run.precision `{:?}`: mixed precision is designed (f32 master weights, half \
+                 forward/backward on GPU, losses in f32) but not implemented yet; use \"f32\"",
+                self.run.precision
+            )
+            .to_lowercase());
+        }
+        match self.model.kind {
+            ModelKind::CrossEncoder => {
+                if self.distill.is_some() {
+                    return Err("[distill] applies to bi-encoders only".into());
+                }
+                if self
+                    .loss
+                    .inputs()
+                    .uses(rankforge_losses::InputKind::QueryEmbeddings)
+                {
+                    return Err(format!(
+                        "loss `{}` needs embeddings; cross-encoders produce scores",
+                        self.loss.name()
+                    ));
+                }
+                if self
+                    .loss
+                    .inputs()
+                    .required
+                    .contains(&rankforge_losses::InputKind::TeacherScores)
+                {
+                    return Err(format!(
+                        "loss `{}` needs teacher scores; cross-encoder training uses labels",
+                        self.loss.name()
+                    ));
+                }
+            }
+            ModelKind::BiEncoder => {
+                let needs_teacher = self
+                    .loss
+                    .inputs()
+                    .required
+                    .contains(&rankforge_losses::InputKind::TeacherScores);
+                if needs_teacher && self.distill.is_none() {
+                    return Err(format!(
+                        "loss `{}` needs teacher scores: add a [distill] table with `teacher`",
+                        self.loss.name()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The config as TOML (written beside the run's outputs).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a config serialises")
+    }
+}

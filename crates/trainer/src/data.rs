@@ -1,0 +1,292 @@
+//! Training data: BEIR splits → BM25-mined negative pools → seeded groups and batches.
+//!
+//! An *example* is one judged (query, positive document) pair of the training split. Each
+//! epoch visits the examples in a seeded shuffled order; a *group* is the example's positive
+//! followed by `negatives` documents sampled (seeded by run seed, epoch and example) from the
+//! query's negative pool: its top BM25 candidates minus every document judged relevant.
+//! Everything is a pure function of (seed, epoch, position), so a resumed run needs only the
+//! position to see exactly the data an uninterrupted run would.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rankforge_data::{
+    Corpus, Qrels, QrelsCheck, Queries, ReadMode, Run, TableFormat, TableOptions,
+};
+use rankforge_mining::{Bm25Config, Bm25Index};
+use serde::{Deserialize, Serialize};
+
+use crate::config::DataSection;
+use crate::error::{Result, TrainError};
+
+/// Mixes numbers into one seed (splitmix64 over the parts), so nearby inputs give unrelated
+/// streams.
+pub fn mix_seed(parts: &[u64]) -> u64 {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    for &part in parts {
+        state ^= part;
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        state = z ^ (z >> 31);
+    }
+    state
+}
+
+/// The corpus, queries and both splits' judgments.
+#[derive(Debug)]
+pub struct Collection {
+    pub corpus: Corpus,
+    pub queries: Queries,
+    pub train_qrels: Qrels,
+    pub dev_qrels: Qrels,
+}
+
+impl Collection {
+    /// Reads a BEIR directory; qrels ids are checked against corpus and queries.
+    pub fn load(dir: &Path, train_split: &str, dev_split: &str) -> Result<Self> {
+        let options = TableOptions {
+            format: TableFormat::Jsonl,
+            header: true,
+            mode: ReadMode::Strict,
+        };
+        let corpus = Corpus::read(dir.join("corpus.jsonl"), &options, &Default::default())?.data;
+        let queries = Queries::read(dir.join("queries.jsonl"), &options, &Default::default())?.data;
+        let check = QrelsCheck {
+            queries: Some(&queries),
+            corpus: Some(&corpus),
+        };
+        let read = |split: &str| {
+            Qrels::read_checked(
+                dir.join("qrels").join(format!("{split}.tsv")),
+                ReadMode::Strict,
+                &check,
+            )
+            .map(|l| l.data)
+        };
+        let train_qrels = read(train_split)?;
+        let dev_qrels = read(dev_split)?;
+        Ok(Self {
+            corpus,
+            queries,
+            train_qrels,
+            dev_qrels,
+        })
+    }
+
+    /// Queries judged in `qrels`, in queries-file order, at most `limit`.
+    pub fn judged_queries(&self, qrels: &Qrels, limit: Option<usize>) -> Queries {
+        let mut kept = 0;
+        self.queries.filtered(|q| {
+            let keep = qrels.get(&q.id).is_some_and(|j| j.values().any(|&g| g > 0))
+                && limit.is_none_or(|l| kept < l);
+            kept += usize::from(keep);
+            keep
+        })
+    }
+}
+
+/// One judged (query, positive) pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    /// Index into [`TrainingSet::queries`].
+    pub query: usize,
+    pub positive: String,
+    /// The positive's relevance grade.
+    pub grade: f32,
+}
+
+/// A training query and where its negatives come from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainQuery {
+    pub id: String,
+    pub text: String,
+    /// BM25 candidates minus judged-relevant documents, best first.
+    pub negative_pool: Vec<String>,
+}
+
+/// Examples plus negative pools.
+#[derive(Debug, Clone)]
+pub struct TrainingSet {
+    pub queries: Vec<TrainQuery>,
+    pub examples: Vec<Example>,
+    /// Negatives per group.
+    pub negatives: usize,
+}
+
+/// Where in the data stream a run is: the epoch and the next example of its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DataPosition {
+    pub epoch: usize,
+    pub offset: usize,
+}
+
+/// One group: a query, its positive first then its negatives, labels and a valid mask.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub query: usize,
+    pub docs: Vec<String>,
+    pub labels: Vec<f32>,
+    pub valid: Vec<bool>,
+}
+
+impl TrainingSet {
+    /// Mines negative pools with BM25 over `collection.corpus` for the judged training
+    /// queries.
+    pub fn mine(collection: &Collection, index: &Bm25Index, config: &DataSection) -> Result<Self> {
+        let train_queries =
+            collection.judged_queries(&collection.train_qrels, config.max_train_queries);
+        if train_queries.is_empty() {
+            return Err(TrainError::NoData(format!(
+                "no query of {} has a relevant document in split `{}`",
+                config.dir.display(),
+                config.train_split
+            )));
+        }
+        let depth = config.negative_pool + config.skip_top;
+        let pairs = train_queries.pairs();
+        let max_judged = pairs
+            .iter()
+            .map(|(id, _)| collection.train_qrels.get(id).map_or(0, |j| j.len()))
+            .max()
+            .unwrap_or(0);
+        let run = index.search_run(&pairs, depth + max_judged, false);
+        let mut queries = Vec::new();
+        let mut examples = Vec::new();
+        for (query_index, query) in train_queries.iter().enumerate() {
+            let judged = collection
+                .train_qrels
+                .get(&query.id)
+                .expect("judged queries have qrels");
+            let pool: Vec<String> = run
+                .get(&query.id)
+                .unwrap_or_default()
+                .iter()
+                .filter(|d| judged.get(&d.doc_id).is_none_or(|&g| g <= 0))
+                .skip(config.skip_top)
+                .take(config.negative_pool)
+                .map(|d| d.doc_id.clone())
+                .collect();
+            let mut positives: Vec<(&String, &i32)> =
+                judged.iter().filter(|(_, &g)| g > 0).collect();
+            positives.sort();
+            for (doc, &grade) in positives {
+                examples.push(Example {
+                    query: query_index,
+                    positive: doc.clone(),
+                    grade: grade as f32,
+                });
+            }
+            queries.push(TrainQuery {
+                id: query.id.clone(),
+                text: query.text.clone(),
+                negative_pool: pool,
+            });
+        }
+        Ok(Self {
+            queries,
+            examples,
+            negatives: config.negatives,
+        })
+    }
+
+    /// The example order of `epoch` (a seeded shuffle).
+    pub fn epoch_order(&self, seed: u64, epoch: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.examples.len()).collect();
+        order.shuffle(&mut StdRng::seed_from_u64(mix_seed(&[
+            seed,
+            epoch as u64,
+            1,
+        ])));
+        order
+    }
+
+    /// Micro-batches per epoch for `batch_size` groups each.
+    pub fn batches_per_epoch(&self, batch_size: usize) -> usize {
+        self.examples.len().div_ceil(batch_size)
+    }
+
+    /// The group of example `example` in `epoch`: positive first, then negatives sampled
+    /// without replacement from the pool (padded with invalid entries when the pool is short).
+    pub fn group(&self, seed: u64, epoch: usize, example: usize) -> Group {
+        let ex = &self.examples[example];
+        let pool = &self.queries[ex.query].negative_pool;
+        let mut rng = StdRng::seed_from_u64(mix_seed(&[seed, epoch as u64, example as u64, 2]));
+        let take = self.negatives.min(pool.len());
+        let chosen = rand::seq::index::sample(&mut rng, pool.len(), take);
+        let mut docs = vec![ex.positive.clone()];
+        let mut labels = vec![ex.grade];
+        let mut valid = vec![true];
+        for i in chosen.iter() {
+            docs.push(pool[i].clone());
+            labels.push(0.0);
+            valid.push(true);
+        }
+        while docs.len() < self.negatives + 1 {
+            docs.push(String::new());
+            labels.push(0.0);
+            valid.push(false);
+        }
+        Group {
+            query: ex.query,
+            docs,
+            labels,
+            valid,
+        }
+    }
+
+    /// The next micro-batch of up to `batch_size` groups from `position`, which moves on.
+    /// A batch never spans two epochs (the last one of an epoch may be smaller).
+    pub fn next_batch(
+        &self,
+        seed: u64,
+        position: &mut DataPosition,
+        batch_size: usize,
+        order_cache: &mut Option<(usize, Vec<usize>)>,
+    ) -> Vec<Group> {
+        if position.offset >= self.examples.len() {
+            position.epoch += 1;
+            position.offset = 0;
+        }
+        if order_cache
+            .as_ref()
+            .is_none_or(|(e, _)| *e != position.epoch)
+        {
+            *order_cache = Some((position.epoch, self.epoch_order(seed, position.epoch)));
+        }
+        let order = &order_cache.as_ref().expect("just filled").1;
+        let end = (position.offset + batch_size).min(order.len());
+        let groups = order[position.offset..end]
+            .iter()
+            .map(|&example| self.group(seed, position.epoch, example))
+            .collect();
+        position.offset = end;
+        groups
+    }
+}
+
+/// BM25 index over the corpus with default (Lucene, bm25s-compatible) settings.
+pub fn build_bm25(corpus: &Corpus, progress: bool) -> Result<Bm25Index> {
+    Ok(Bm25Index::build(
+        corpus.documents(),
+        &Bm25Config::default(),
+        progress,
+    )?)
+}
+
+/// BM25 top-`k` run of the dev queries: the candidates every dev evaluation reranks.
+pub fn dev_candidates(index: &Bm25Index, queries: &Queries, k: usize) -> Run {
+    index.search_run(&queries.pairs(), k, false)
+}
+
+/// Document texts by id (title + text), looked up once.
+pub fn document_texts(corpus: &Corpus) -> HashMap<String, String> {
+    corpus
+        .iter()
+        .map(|d| (d.id.clone(), d.full_text()))
+        .collect()
+}

@@ -1,0 +1,52 @@
+//! rankforge's trainer: fine-tunes cross-encoders and trains or distils bi-encoders from a
+//! TOML run config ([`TrainConfig`]), on any burn autodiff backend (CPU `flex`, CUDA).
+//!
+//! ```text
+//! config ─► data (BEIR + BM25-mined negative pools) ─► seeded groups / micro-batches
+//!        ─► task (cross-encoder | bi-encoder): forward shared with inference ─► loss (f32)
+//!        ─► backward ─► accumulated gradients ─► AdamW (global-norm clip, no decay on
+//!           biases/LayerNorm) with warmup + linear/cosine schedule
+//!        ─► dev evaluation through the shared inference path (rerank BM25 top-k)
+//!        ─► best/ final/ (HF dirs), checkpoint/ (resumable), metrics.jsonl, plots, model card
+//! ```
+//!
+//! # Why a custom loop rather than burn-train's learner
+//! burn-train is not among the workspace's burn features (enabling `train` would rebuild burn
+//! for every crate), and its learner would not give us what this trainer needs most:
+//! checkpoints that restore *exactly* (weights as HF directories, optimizer moments keyed by
+//! parameter path, data position and RNG derivation) so that a resumed run ends with the same
+//! metrics as an uninterrupted one; per-parameter weight-decay exclusion and global-norm
+//! clipping (burn-optim's AdamW has one decay for all parameters and clips tensor by tensor);
+//! and evaluation by reranking through the model crate's inference path. The loop is ~300
+//! lines ([`train_loop`]); the model's forward is the same one inference uses.
+//!
+//! # Determinism
+//! Every random draw is a pure function of the run seed and a position: epoch order
+//! (seed, epoch), negatives (seed, epoch, example), dropout (backend reseeded per optimizer
+//! step with (seed, step)), new classification heads (seed). Two runs with the same seed and
+//! config produce identical weights and metrics; so does a run resumed from a checkpoint.
+//!
+//! # Precision
+//! Losses are computed in f32 (the losses crate casts on entry). `run.precision = "bf16" |
+//! "f16"` is reserved for GPU mixed precision — f32 master weights and AdamW moments, the
+//! forward/backward in half precision, the loss and gradient-norm check in f32 — and is
+//! refused until implemented.
+
+pub mod bi_encoder;
+pub mod checkpoint;
+pub mod config;
+pub mod cross_encoder;
+pub mod data;
+pub mod error;
+pub mod eval;
+pub mod optimizer;
+pub mod report;
+pub mod run;
+pub mod schedule;
+pub mod task;
+pub mod train_loop;
+
+pub use config::TrainConfig;
+pub use error::{Result, TrainError};
+pub use run::{train, TrainSummary};
+pub use train_loop::TrainOptions;

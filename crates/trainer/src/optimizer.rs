@@ -1,0 +1,325 @@
+//! AdamW with transformers' conventions, written for rankforge rather than taken from
+//! burn-optim.
+//!
+//! burn-optim 0.21's `AdamW` applies one weight decay to every parameter and clips each
+//! gradient tensor on its own; its state is keyed by `ParamId`s, which are random per
+//! process unless the model is restored from a burn record. transformers' recipe needs
+//! (1) no weight decay on biases and LayerNorm weights, (2) clipping of the *global* gradient
+//! norm, and a checkpoint must (3) restore the moments onto a model loaded from an HF
+//! directory. So this optimizer walks the module with a [`ModuleMapper`], keys its state by
+//! parameter path (`bert.encoder.layers.0.attention.self_attn.query.weight`), and keeps the
+//! moments flattened on the device.
+//!
+//! Update (Loshchilov & Hutter, bias-corrected, as `torch.optim.AdamW`):
+//! `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, `w ← w·(1 − lr·λ) − lr·m̂/(√v̂ + ε)`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use burn::module::{AutodiffModule, ModuleMapper, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{ElementConversion, Tensor, TensorData};
+use safetensors::tensor::{Dtype, TensorView};
+
+use crate::error::{io_err, Result, TrainError};
+
+/// AdamW hyperparameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamWSettings {
+    pub beta1: f64,
+    pub beta2: f64,
+    pub epsilon: f64,
+    pub weight_decay: f64,
+    /// Global L2 norm the gradients are clipped to (0 = off).
+    pub max_grad_norm: f64,
+}
+
+/// Whether a parameter is exempt from weight decay: biases and LayerNorm weights, as in
+/// transformers' `Trainer` (`no_decay = ["bias", "LayerNorm.weight"]`).
+pub fn excluded_from_weight_decay(path: &str) -> bool {
+    path.ends_with("bias")
+        || path
+            .split('.')
+            .any(|part| part.to_ascii_lowercase().contains("norm"))
+}
+
+/// First and second moments of one parameter, flattened.
+#[derive(Debug, Clone)]
+struct Moments<B: Backend> {
+    exp_avg: Tensor<B, 1>,
+    exp_avg_sq: Tensor<B, 1>,
+}
+
+/// The optimizer and its state (step count and per-parameter moments).
+#[derive(Debug)]
+pub struct AdamW<B: AutodiffBackend> {
+    pub settings: AdamWSettings,
+    /// Optimizer steps taken (the bias-correction exponent).
+    pub steps: u64,
+    moments: HashMap<String, Moments<B::InnerBackend>>,
+}
+
+/// What one step did, for logging.
+#[derive(Debug, Clone, Copy)]
+pub struct StepReport {
+    /// Global gradient L2 norm before clipping.
+    pub grad_norm: f64,
+}
+
+impl<B: AutodiffBackend> AdamW<B> {
+    pub fn new(settings: AdamWSettings) -> Self {
+        Self {
+            settings,
+            steps: 0,
+            moments: HashMap::new(),
+        }
+    }
+
+    /// Global L2 norm of the gradients of `module`'s parameters.
+    pub fn grad_norm<M: AutodiffModule<B>>(module: &M, grads: &GradientsParams) -> f64 {
+        let mut visitor = SquaredNorm::<B> { grads, total: None };
+        module.visit(&mut visitor);
+        visitor
+            .total
+            .map(|t| f64::from(t.into_scalar().elem::<f32>()).sqrt())
+            .unwrap_or(0.0)
+    }
+
+    /// One update of every parameter that has a gradient. Fails (leaving the caller's
+    /// checkpoint untouched) when the gradient norm is not finite.
+    pub fn step<M: AutodiffModule<B>>(
+        &mut self,
+        lr: f64,
+        module: M,
+        mut grads: GradientsParams,
+        step_index: usize,
+    ) -> Result<(M, StepReport)> {
+        let grad_norm = Self::grad_norm(&module, &grads);
+        if !grad_norm.is_finite() {
+            return Err(TrainError::NonFinite {
+                what: "gradient norm",
+                value: grad_norm,
+                step: step_index,
+                last_checkpoint: None,
+            });
+        }
+        let clip = self.settings.max_grad_norm;
+        let grad_scale = if clip > 0.0 && grad_norm > clip {
+            clip / (grad_norm + 1e-6)
+        } else {
+            1.0
+        };
+        self.steps += 1;
+        let t = self.steps as i32;
+        let mut mapper = UpdateMapper::<B> {
+            settings: self.settings,
+            lr,
+            grad_scale,
+            bias_correction1: 1.0 - self.settings.beta1.powi(t),
+            bias_correction2: 1.0 - self.settings.beta2.powi(t),
+            grads: &mut grads,
+            moments: &mut self.moments,
+            path: Vec::new(),
+        };
+        let module = module.map(&mut mapper);
+        Ok((module, StepReport { grad_norm }))
+    }
+
+    /// Writes the moments (safetensors, `<path>.exp_avg` / `<path>.exp_avg_sq`, f32) and the
+    /// step count (metadata).
+    pub fn save(&self, file: &Path) -> Result<()> {
+        let mut buffers: BTreeMap<String, (Vec<u8>, usize)> = BTreeMap::new();
+        for (path, moments) in &self.moments {
+            for (suffix, tensor) in [
+                ("exp_avg", &moments.exp_avg),
+                ("exp_avg_sq", &moments.exp_avg_sq),
+            ] {
+                let values = tensor
+                    .clone()
+                    .into_data()
+                    .convert::<f32>()
+                    .into_vec::<f32>()
+                    .map_err(|e| TrainError::Other(format!("optimizer state: {e:?}")))?;
+                let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+                buffers.insert(format!("{path}.{suffix}"), (bytes, values.len()));
+            }
+        }
+        let views: Vec<(String, TensorView<'_>)> = buffers
+            .iter()
+            .map(|(name, (bytes, len))| {
+                let view = TensorView::new(Dtype::F32, vec![*len], bytes)
+                    .expect("a flat f32 buffer is a valid view");
+                (name.clone(), view)
+            })
+            .collect();
+        let metadata = HashMap::from([("steps".to_string(), self.steps.to_string())]);
+        safetensors::tensor::serialize_to_file(views, Some(metadata), file)
+            .map_err(|e| TrainError::Other(format!("{}: {e}", file.display())))
+    }
+
+    /// Restores what [`AdamW::save`] wrote.
+    pub fn load(&mut self, file: &Path, device: &B::Device) -> Result<()> {
+        let bytes = std::fs::read(file).map_err(io_err(file))?;
+        let bad = |message: String| TrainError::Resume {
+            path: file.into(),
+            message,
+        };
+        let (_, metadata) =
+            safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+        self.steps = metadata
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get("steps"))
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad("no `steps` in the metadata".into()))?;
+        let tensors =
+            safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
+        let mut first: HashMap<String, Tensor<B::InnerBackend, 1>> = HashMap::new();
+        let mut second: HashMap<String, Tensor<B::InnerBackend, 1>> = HashMap::new();
+        for (name, view) in tensors.tensors() {
+            let values: Vec<f32> = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            let len = values.len();
+            let tensor = Tensor::from_data(TensorData::new(values, [len]), device);
+            if let Some(path) = name.strip_suffix(".exp_avg_sq") {
+                second.insert(path.to_string(), tensor);
+            } else if let Some(path) = name.strip_suffix(".exp_avg") {
+                first.insert(path.to_string(), tensor);
+            } else {
+                return Err(bad(format!("unexpected tensor `{name}`")));
+            }
+        }
+        self.moments.clear();
+        for (path, exp_avg) in first {
+            let exp_avg_sq = second
+                .remove(&path)
+                .ok_or_else(|| bad(format!("`{path}` has no second moment")))?;
+            self.moments.insert(
+                path,
+                Moments {
+                    exp_avg,
+                    exp_avg_sq,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Number of parameters with state (for checks).
+    pub fn num_states(&self) -> usize {
+        self.moments.len()
+    }
+}
+
+/// Sums the squared gradients of every parameter.
+struct SquaredNorm<'a, B: AutodiffBackend> {
+    grads: &'a GradientsParams,
+    total: Option<Tensor<B::InnerBackend, 1>>,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for SquaredNorm<'_, B> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if let Some(grad) = self.grads.get::<B::InnerBackend, D>(param.id) {
+            let squared = grad.square().sum();
+            self.total = Some(match self.total.take() {
+                None => squared,
+                Some(total) => total + squared,
+            });
+        }
+    }
+}
+
+/// Applies the AdamW update parameter by parameter, tracking the module path.
+struct UpdateMapper<'a, B: AutodiffBackend> {
+    settings: AdamWSettings,
+    lr: f64,
+    grad_scale: f64,
+    bias_correction1: f64,
+    bias_correction2: f64,
+    grads: &'a mut GradientsParams,
+    moments: &'a mut HashMap<String, Moments<B::InnerBackend>>,
+    path: Vec<String>,
+}
+
+impl<B: AutodiffBackend> ModuleMapper<B> for UpdateMapper<'_, B> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let (id, tensor, mapper) = param.consume();
+        let Some(grad) = self.grads.remove::<B::InnerBackend, D>(id) else {
+            return Param::from_mapped_value(id, tensor, mapper);
+        };
+        let path = self.path.join(".");
+        let s = self.settings;
+        let require_grad = tensor.is_require_grad();
+        let shape = tensor.shape();
+        let n = shape.num_elements();
+        let grad = grad.reshape([n]).mul_scalar(self.grad_scale);
+        let (exp_avg, exp_avg_sq) = match self.moments.remove(&path) {
+            Some(m) => (
+                m.exp_avg.mul_scalar(s.beta1) + grad.clone().mul_scalar(1.0 - s.beta1),
+                m.exp_avg_sq.mul_scalar(s.beta2) + grad.square().mul_scalar(1.0 - s.beta2),
+            ),
+            None => (
+                grad.clone().mul_scalar(1.0 - s.beta1),
+                grad.square().mul_scalar(1.0 - s.beta2),
+            ),
+        };
+        let mut weights = tensor.inner().reshape([n]);
+        if s.weight_decay > 0.0 && !excluded_from_weight_decay(&path) {
+            weights = weights.mul_scalar(1.0 - self.lr * s.weight_decay);
+        }
+        let denominator = exp_avg_sq
+            .clone()
+            .div_scalar(self.bias_correction2)
+            .sqrt()
+            .add_scalar(s.epsilon);
+        let update = exp_avg
+            .clone()
+            .div(denominator)
+            .mul_scalar(self.lr / self.bias_correction1);
+        let weights = (weights - update).reshape(shape);
+        self.moments.insert(
+            path,
+            Moments {
+                exp_avg,
+                exp_avg_sq,
+            },
+        );
+        let mut tensor = Tensor::from_inner(weights);
+        if require_grad {
+            tensor = tensor.require_grad();
+        }
+        Param::from_mapped_value(id, tensor, mapper)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn biases_and_layer_norms_are_not_decayed() {
+        assert!(excluded_from_weight_decay("classifier.bias"));
+        assert!(excluded_from_weight_decay(
+            "bert.embeddings.layer_norm.gamma"
+        ));
+        assert!(excluded_from_weight_decay(
+            "bert.encoder.layers.0.output.layer_norm.beta"
+        ));
+        assert!(!excluded_from_weight_decay(
+            "bert.encoder.layers.0.attention.self_attn.query.weight"
+        ));
+        assert!(!excluded_from_weight_decay("classifier.weight"));
+    }
+}

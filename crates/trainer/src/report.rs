@@ -1,0 +1,249 @@
+//! What a run leaves behind besides models: `metrics.jsonl`, PNG plots of loss, learning
+//! rate and dev metrics, and a model card.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rankforge_eval::LinePlot;
+use serde::{Deserialize, Serialize};
+
+use crate::config::TrainConfig;
+use crate::error::{io_err, Result};
+use crate::eval::Metrics;
+
+pub const METRICS_FILE: &str = "metrics.jsonl";
+
+/// One line of `metrics.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MetricsRecord {
+    /// Training progress at an optimizer step (mean loss of the steps since the last record).
+    Train {
+        step: usize,
+        epoch: usize,
+        loss: f64,
+        lr: f64,
+        grad_norm: f64,
+        pairs_per_s: f64,
+    },
+    /// Dev metrics after `step` optimizer steps (step 0: before training).
+    Eval {
+        step: usize,
+        metrics: BTreeMap<String, f64>,
+    },
+}
+
+impl MetricsRecord {
+    pub fn step(&self) -> usize {
+        match self {
+            MetricsRecord::Train { step, .. } | MetricsRecord::Eval { step, .. } => *step,
+        }
+    }
+}
+
+/// Appends records to `metrics.jsonl` (flushed per line, so a killed run keeps its log).
+#[derive(Debug)]
+pub struct MetricsLog {
+    path: PathBuf,
+    records: Vec<MetricsRecord>,
+}
+
+impl MetricsLog {
+    /// A new log; with `resume_step`, the existing file is kept up to that step (records
+    /// written after the checkpoint are dropped: the resumed run writes them again).
+    pub fn open(output_dir: &Path, resume_step: Option<usize>) -> Result<Self> {
+        let path = output_dir.join(METRICS_FILE);
+        let mut records = Vec::new();
+        if let Some(step) = resume_step {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                records = text
+                    .lines()
+                    .filter_map(|l| serde_json::from_str::<MetricsRecord>(l).ok())
+                    .filter(|r| r.step() <= step)
+                    .collect();
+            }
+        }
+        let log = Self { path, records };
+        log.rewrite()?;
+        Ok(log)
+    }
+
+    fn rewrite(&self) -> Result<()> {
+        let mut text = String::new();
+        for record in &self.records {
+            text.push_str(&serde_json::to_string(record).expect("records serialise"));
+            text.push('\n');
+        }
+        std::fs::write(&self.path, text).map_err(io_err(&self.path))
+    }
+
+    pub fn push(&mut self, record: MetricsRecord) -> Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&self.path)
+            .map_err(io_err(&self.path))?;
+        let line = serde_json::to_string(&record).expect("records serialise");
+        writeln!(file, "{line}").map_err(io_err(&self.path))?;
+        self.records.push(record);
+        Ok(())
+    }
+
+    pub fn records(&self) -> &[MetricsRecord] {
+        &self.records
+    }
+
+    /// `loss.png`, `learning_rate.png` and (when there were evaluations) `dev_metrics.png`.
+    pub fn write_plots(&self, output_dir: &Path) -> Result<Vec<PathBuf>> {
+        let mut loss = Vec::new();
+        let mut lr = Vec::new();
+        let mut dev: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+        for record in &self.records {
+            match record {
+                MetricsRecord::Train {
+                    step,
+                    loss: l,
+                    lr: r,
+                    ..
+                } => {
+                    loss.push((*step as f64, *l));
+                    lr.push((*step as f64, *r));
+                }
+                MetricsRecord::Eval { step, metrics } => {
+                    for (name, value) in metrics {
+                        dev.entry(name.clone())
+                            .or_default()
+                            .push((*step as f64, *value));
+                    }
+                }
+            }
+        }
+        let mut written = Vec::new();
+        let mut plot = |file: &str, plot: LinePlot| -> Result<()> {
+            let path = output_dir.join(file);
+            plot.write_png(&path)?;
+            written.push(path);
+            Ok(())
+        };
+        if !loss.is_empty() {
+            plot(
+                "loss.png",
+                LinePlot::new("Training loss", "step", "loss").with_series("loss", loss),
+            )?;
+            plot(
+                "learning_rate.png",
+                LinePlot::new("Learning rate", "step", "lr").with_series("lr", lr),
+            )?;
+        }
+        if !dev.is_empty() {
+            let mut chart = LinePlot::new("Dev metrics", "step", "value");
+            for (name, points) in dev {
+                chart = chart.with_series(name, points);
+            }
+            plot("dev_metrics.png", chart)?;
+        }
+        Ok(written)
+    }
+}
+
+/// Facts the model card reports.
+#[derive(Debug, Clone)]
+pub struct CardFacts<'a> {
+    pub config: &'a TrainConfig,
+    pub kind: &'a str,
+    pub steps: usize,
+    pub train_examples: usize,
+    pub bm25: &'a Metrics,
+    pub before: &'a Metrics,
+    pub after: &'a Metrics,
+    pub best: Option<(f64, usize)>,
+    pub pairs_per_s: f64,
+}
+
+/// Writes `README.md`: base model, data, loss, hyperparameters, dev metrics before/after.
+pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
+    let c = facts.config;
+    let t = &c.train;
+    let mut card = String::new();
+    card.push_str(&format!(
+        "---\nlibrary_name: sentence-transformers\ntags:\n- rankforge\n- {}\nbase_model: {}\n---\n\n",
+        facts.kind.replace('_', "-"),
+        c.model.base.display()
+    ));
+    card.push_str(&format!(
+        "# {} fine-tuned with rankforge\n\n",
+        facts.kind.replace('_', "-")
+    ));
+    card.push_str(&format!(
+        "- **Base model:** `{}`\n- **Data:** `{}` (train split `{}`, {} judged pairs; dev split `{}`)\n\
+         - **Negatives:** {} per group, sampled from BM25 top-{} minus judged documents\n\
+         - **Loss:** `{}` ({})\n- **Steps:** {} (batch {} × accumulation {}), {:.1} training pairs/s\n\n",
+        c.model.base.display(),
+        c.data.dir.display(),
+        c.data.train_split,
+        facts.train_examples,
+        c.data.dev_split,
+        c.data.negatives,
+        c.data.negative_pool,
+        c.loss.name(),
+        serde_json::to_string(&c.loss).unwrap_or_default(),
+        facts.steps,
+        t.batch_size,
+        t.grad_accum_steps,
+        facts.pairs_per_s,
+    ));
+    card.push_str("## Hyperparameters\n\n| setting | value |\n|---|---|\n");
+    for (k, v) in [
+        ("seed", c.run.seed.to_string()),
+        ("max_length", c.model.max_length.to_string()),
+        ("learning_rate", format!("{:e}", t.learning_rate)),
+        (
+            "schedule",
+            format!(
+                "{:?} (warmup ratio {}, steps {:?})",
+                t.schedule, t.warmup_ratio, t.warmup_steps
+            ),
+        ),
+        (
+            "weight_decay",
+            format!("{} (not on biases / LayerNorm)", t.weight_decay),
+        ),
+        ("max_grad_norm", t.max_grad_norm.to_string()),
+        (
+            "adam betas / eps",
+            format!("{}, {} / {:e}", t.adam_beta1, t.adam_beta2, t.adam_epsilon),
+        ),
+        (
+            "epochs / max_steps",
+            format!("{} / {:?}", t.epochs, t.max_steps),
+        ),
+    ] {
+        card.push_str(&format!("| {k} | {v} |\n"));
+    }
+    card.push_str(&format!(
+        "\n## Dev metrics (rerank BM25 top-{})\n\n| metric | BM25 | before | after |\n|---|---|---|---|\n",
+        c.eval.top_k
+    ));
+    for (name, after) in facts.after {
+        let find = |m: &Metrics| {
+            m.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| format!("{v:.4}"))
+                .unwrap_or_else(|| "-".into())
+        };
+        card.push_str(&format!(
+            "| {name} | {} | {} | {after:.4} |\n",
+            find(facts.bm25),
+            find(facts.before)
+        ));
+    }
+    if let Some((value, step)) = facts.best {
+        card.push_str(&format!(
+            "\nBest `{}` = {value:.4} at step {step} (saved in `best/`).\n",
+            c.eval.select
+        ));
+    }
+    card.push_str(&format!("\n## Config\n\n```toml\n{}```\n", c.to_toml()));
+    std::fs::write(path, card).map_err(io_err(path))
+}

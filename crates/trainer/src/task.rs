@@ -1,0 +1,34 @@
+//! What differs between model families, behind one trait, so a single loop trains both.
+
+use std::path::Path;
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::Tensor;
+
+use crate::data::Group;
+use crate::error::Result;
+use crate::eval::Metrics;
+
+/// A model family's part of training: the batch loss, dev evaluation and HF save/load.
+pub trait TrainTask<B: AutodiffBackend> {
+    type Model: AutodiffModule<B> + Clone;
+
+    /// `cross_encoder` / `bi_encoder` (for reports).
+    fn kind(&self) -> &'static str;
+
+    /// (query, document) pairs a micro-batch of `groups` puts through the model (throughput).
+    fn pairs_in(&self, groups: &[Group]) -> usize;
+
+    /// The loss of one micro-batch, an f32 `[1]` tensor with autodiff.
+    fn loss(&self, model: &Self::Model, groups: &[Group]) -> Result<Tensor<B, 1>>;
+
+    /// Dev metrics of the model (evaluated on the inner backend: dropout off).
+    fn evaluate(&self, model: &Self::Model) -> Result<Metrics>;
+
+    /// Saves the model as an HF directory.
+    fn save(&self, model: &Self::Model, dir: &Path) -> Result<()>;
+
+    /// Loads a model saved by [`TrainTask::save`] (resuming).
+    fn load(&self, dir: &Path) -> Result<Self::Model>;
+}

@@ -1,0 +1,128 @@
+//! Config parsing: defaults, unknown keys named, errors that name the file, and the shipped
+//! configs under configs/ all valid.
+
+use std::path::Path;
+
+use rankforge_trainer::config::{ModelKind, ScheduleKind};
+use rankforge_trainer::{TrainConfig, TrainError};
+
+const MINIMAL: &str = r#"
+[run]
+output_dir = "runs/x"
+[model]
+kind = "cross_encoder"
+base = "m"
+[data]
+dir = "d"
+[loss]
+loss = "listnet"
+"#;
+
+fn parse(text: &str) -> Result<TrainConfig, TrainError> {
+    TrainConfig::from_toml(text, Path::new("configs/bad.toml"))
+}
+
+#[test]
+fn minimal_config_gets_documented_defaults() {
+    let config = parse(MINIMAL).unwrap();
+    assert_eq!(config.run.seed, 42);
+    assert_eq!(config.model.kind, ModelKind::CrossEncoder);
+    assert_eq!(config.model.max_length, 256);
+    assert_eq!(config.data.negatives, 7);
+    assert_eq!(config.train.batch_size, 4);
+    assert_eq!(config.train.learning_rate, 2e-5);
+    assert_eq!(config.train.schedule, ScheduleKind::Linear);
+    assert_eq!(config.train.max_grad_norm, 1.0);
+    assert_eq!(config.eval.metrics, vec!["ndcg@10", "mrr@10"]);
+    assert_eq!(config.eval.top_k, 100);
+    // Round trip through TOML.
+    assert_eq!(parse(&config.to_toml()).unwrap(), config);
+}
+
+fn error_of(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn unknown_keys_are_rejected_by_name_with_the_file() {
+    let message = error_of(&MINIMAL.replace("[data]", "[data]\nnegativs = 3"));
+    assert!(message.contains("configs/bad.toml"), "{message}");
+    assert!(message.contains("negativs"), "{message}");
+    let message = error_of(&(MINIMAL.to_string() + "[trian]\nepochs = 1\n"));
+    assert!(message.contains("trian"), "{message}");
+    // Inside the loss table too.
+    let message =
+        error_of(&MINIMAL.replace("loss = \"listnet\"", "loss = \"listnet\"\ntemprature = 2.0"));
+    assert!(message.contains("temprature"), "{message}");
+}
+
+#[test]
+fn bad_values_are_explained() {
+    for (edit, expected) in [
+        ("[train]\nbatch_size = 0", "train.batch_size"),
+        ("[train]\nlearning_rate = -1.0", "train.learning_rate"),
+        ("[eval]\nselect = \"map\"", "eval.select"),
+        (
+            "[eval]\nmetrics = [\"ndcg@x\"]\nselect = \"ndcg@x\"",
+            "eval.metrics",
+        ),
+        (
+            "[data]\ndir = \"d\"\nnegatives = 9\nnegative_pool = 4",
+            "negative_pool",
+        ),
+    ] {
+        let text = if edit.starts_with("[data]") {
+            MINIMAL.replace("[data]\ndir = \"d\"", edit)
+        } else {
+            MINIMAL.to_string() + edit + "\n"
+        };
+        let message = error_of(&text);
+        assert!(message.contains(expected), "{edit}: {message}");
+        assert!(message.contains("configs/bad.toml"), "{message}");
+    }
+}
+
+#[test]
+fn mixed_precision_is_refused_until_implemented() {
+    let message = error_of(&MINIMAL.replace(
+        "output_dir = \"runs/x\"",
+        "output_dir = \"runs/x\"\nprecision = \"bf16\"",
+    ));
+    assert!(
+        message.contains("precision") && message.contains("f32"),
+        "{message}"
+    );
+}
+
+#[test]
+fn losses_must_fit_the_model_kind() {
+    let message = error_of(&MINIMAL.replace("\"listnet\"", "\"infonce\""));
+    assert!(message.contains("embeddings"), "{message}");
+    let message = error_of(&MINIMAL.replace("\"listnet\"", "\"margin_mse\""));
+    assert!(message.contains("teacher"), "{message}");
+    let bi = MINIMAL
+        .replace("cross_encoder", "bi_encoder")
+        .replace("\"listnet\"", "\"margin_mse\"");
+    let message = error_of(&bi);
+    assert!(message.contains("[distill]"), "{message}");
+}
+
+#[test]
+fn missing_file_is_named() {
+    let error = TrainConfig::from_file(Path::new("configs/does-not-exist.toml")).unwrap_err();
+    assert!(error.to_string().contains("does-not-exist.toml"));
+}
+
+#[test]
+fn shipped_configs_are_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            TrainConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+            seen += 1;
+        }
+    }
+    assert!(seen >= 3, "{seen} configs");
+}

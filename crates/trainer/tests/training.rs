@@ -1,0 +1,316 @@
+//! End-to-end training on a tiny model: determinism, resumption, NaN stop, outputs, and the
+//! bi-encoder paths.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use rankforge_model::CrossEncoder;
+use rankforge_trainer::checkpoint::find_checkpoint;
+use rankforge_trainer::report::{MetricsRecord, METRICS_FILE};
+use rankforge_trainer::{train, TrainError, TrainOptions};
+
+fn quiet() -> TrainOptions {
+    TrainOptions {
+        quiet: true,
+        ..Default::default()
+    }
+}
+
+fn assert_close(a: &[(String, f64)], b: &[(String, f64)]) {
+    assert_eq!(a.len(), b.len());
+    for ((na, va), (nb, vb)) in a.iter().zip(b) {
+        assert_eq!(na, nb);
+        assert!((va - vb).abs() < 1e-12, "{na}: {va} vs {vb}");
+    }
+}
+
+fn weights(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join("model.safetensors")).unwrap()
+}
+
+#[test]
+fn same_seed_gives_identical_metrics_and_weights() {
+    let world = World::new();
+    let device = Default::default();
+    let a = train::<CpuAutodiff>(
+        &world.config("a", r#"loss = "listnet""#, ""),
+        &quiet(),
+        &device,
+    )
+    .unwrap();
+    let b = train::<CpuAutodiff>(
+        &world.config("b", r#"loss = "listnet""#, ""),
+        &quiet(),
+        &device,
+    )
+    .unwrap();
+    assert!(a.steps > 4, "{} steps", a.steps);
+    assert_close(
+        &a.final_metrics.clone().unwrap(),
+        &b.final_metrics.clone().unwrap(),
+    );
+    assert_eq!(
+        weights(&world.tmp.path().join("a/final")),
+        weights(&world.tmp.path().join("b/final"))
+    );
+    // Training moved the weights away from the (new-head) start.
+    assert_ne!(
+        weights(&world.tmp.path().join("a/final")),
+        weights(&world.tmp.path().join("a/checkpoint/model"))
+            .iter()
+            .map(|b| b ^ 1)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn different_seeds_give_different_weights() {
+    let world = World::new();
+    let device = Default::default();
+    let a = world.config("a", r#"loss = "listnet""#, "");
+    let mut b = world.config("b", r#"loss = "listnet""#, "");
+    b.run.seed = 8;
+    train::<CpuAutodiff>(&a, &quiet(), &device).unwrap();
+    train::<CpuAutodiff>(&b, &quiet(), &device).unwrap();
+    assert_ne!(
+        weights(&world.tmp.path().join("a/final")),
+        weights(&world.tmp.path().join("b/final"))
+    );
+}
+
+#[test]
+fn resumed_run_matches_uninterrupted_run() {
+    let world = World::new();
+    let device = Default::default();
+    // Gradient accumulation and cosine decay in the mix, so the optimizer and schedule state
+    // both have to come back right.
+    let extra = "grad_accum_steps = 2\nschedule = \"cosine\"";
+    let full = train::<CpuAutodiff>(
+        &world.config("full", r#"loss = "lambda_loss""#, extra),
+        &quiet(),
+        &device,
+    )
+    .unwrap();
+
+    let config = world.config("resumed", r#"loss = "lambda_loss""#, extra);
+    let stopped = train::<CpuAutodiff>(
+        &config,
+        &TrainOptions {
+            stop_after_steps: Some(5),
+            quiet: true,
+            ..Default::default()
+        },
+        &device,
+    )
+    .unwrap();
+    assert_eq!(stopped.steps, 5);
+    assert!(stopped.final_metrics.is_none());
+    // Killed after step 5; the last checkpoint is step 4 (every 2 steps), step 5 is redone.
+    let checkpoint = find_checkpoint(&config.run.output_dir).unwrap();
+    let state = rankforge_trainer::checkpoint::read_state(&checkpoint).unwrap();
+    assert_eq!(state.step, 4);
+
+    let resumed = train::<CpuAutodiff>(
+        &config,
+        &TrainOptions {
+            resume: true,
+            quiet: true,
+            ..Default::default()
+        },
+        &device,
+    )
+    .unwrap();
+    assert_eq!(resumed.steps, full.steps);
+    // Weights are bit-identical (below); metric means may differ in the last ulp because the
+    // evaluator sums per-query values in hash order.
+    assert_close(
+        &resumed.final_metrics.clone().unwrap(),
+        &full.final_metrics.clone().unwrap(),
+    );
+    assert_eq!(resumed.best.map(|b| b.1), full.best.map(|b| b.1));
+    assert_eq!(
+        weights(&world.tmp.path().join("full/final")),
+        weights(&world.tmp.path().join("resumed/final"))
+    );
+    // The metrics log has each step once.
+    let log = std::fs::read_to_string(config.run.output_dir.join(METRICS_FILE)).unwrap();
+    let steps: Vec<usize> = log
+        .lines()
+        .map(|l| serde_json::from_str::<MetricsRecord>(l).unwrap())
+        .filter_map(|r| match r {
+            MetricsRecord::Train { step, .. } => Some(step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(steps, (1..=full.steps).collect::<Vec<_>>());
+}
+
+#[test]
+fn resume_without_checkpoint_or_with_changed_config_is_refused() {
+    let world = World::new();
+    let device = Default::default();
+    let config = world.config("r", r#"loss = "listnet""#, "");
+    let resume = TrainOptions {
+        resume: true,
+        quiet: true,
+        ..Default::default()
+    };
+    let error = train::<CpuAutodiff>(&config, &resume, &device).unwrap_err();
+    assert!(matches!(error, TrainError::Resume { .. }), "{error}");
+    train::<CpuAutodiff>(
+        &config,
+        &TrainOptions {
+            stop_after_steps: Some(2),
+            quiet: true,
+            ..Default::default()
+        },
+        &device,
+    )
+    .unwrap();
+    let mut changed = config.clone();
+    changed.train.learning_rate = 5e-4;
+    let error = train::<CpuAutodiff>(&changed, &resume, &device).unwrap_err();
+    assert!(error.to_string().contains("different config"), "{error}");
+}
+
+#[test]
+fn non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
+    let world = World::new();
+    let device = Default::default();
+    let mut config = world.config("nan", r#"loss = "listnet""#, "");
+    config.train.learning_rate = 1e30;
+    config.train.warmup_ratio = 0.0;
+    config.train.max_grad_norm = 0.0;
+    config.checkpoint.every_steps = 1;
+    let error = train::<CpuAutodiff>(&config, &quiet(), &device).unwrap_err();
+    let message = error.to_string();
+    match error {
+        TrainError::NonFinite {
+            step,
+            last_checkpoint,
+            ..
+        } => {
+            assert!(step >= 1, "step {step}");
+            let checkpoint = last_checkpoint.expect("a checkpoint was written before");
+            let state = rankforge_trainer::checkpoint::read_state(&checkpoint).unwrap();
+            assert_eq!(state.step, step);
+            assert!(checkpoint.join("model/model.safetensors").is_file());
+        }
+        other => panic!("expected a non-finite error, got {other}"),
+    }
+    assert!(message.contains("training stopped") && message.contains("checkpoint"));
+}
+
+#[test]
+fn outputs_are_written_and_the_trained_model_loads_for_inference() {
+    let world = World::new();
+    let device = Default::default();
+    let config = world.config("out", r#"loss = "bce""#, "");
+    let summary = train::<CpuAutodiff>(&config, &quiet(), &device).unwrap();
+    let out = &config.run.output_dir;
+    for file in [
+        "metrics.jsonl",
+        "loss.png",
+        "learning_rate.png",
+        "dev_metrics.png",
+        "README.md",
+        "config.toml",
+        "final/model.safetensors",
+        "final/README.md",
+        "best/config.json",
+        "checkpoint/state.json",
+        "checkpoint/optimizer.safetensors",
+        "checkpoint/model/model.safetensors",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let card = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(card.contains("ndcg@10") && card.contains("bce") && card.contains("before"));
+    // The final model is an HF directory that the inference path loads; it reproduces the
+    // final dev metrics.
+    let (scorer, report) =
+        CrossEncoder::<Cpu>::load(&out.join("final"), Some(32), 0, &device).unwrap();
+    assert!(!report.new_head);
+    let scores = scorer.score(&[("what about t0w0", "t0w0 t0w1")]).unwrap();
+    assert!(scores[0].is_finite());
+    let evals: Vec<MetricsRecord> = std::fs::read_to_string(out.join(METRICS_FILE))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r| matches!(r, MetricsRecord::Eval { .. }))
+        .collect();
+    assert_eq!(evals.first().unwrap().step(), 0);
+    assert_eq!(evals.last().unwrap().step(), summary.steps);
+}
+
+#[test]
+fn training_lowers_the_loss_of_the_tiny_model() {
+    let world = World::new();
+    let device = Default::default();
+    let mut config = world.config("learn", r#"loss = "listnet""#, "");
+    config.train.epochs = 8;
+    config.eval.every_steps = 0;
+    train::<CpuAutodiff>(&config, &quiet(), &device).unwrap();
+    let losses: Vec<f64> = std::fs::read_to_string(config.run.output_dir.join(METRICS_FILE))
+        .unwrap()
+        .lines()
+        .filter_map(|l| match serde_json::from_str(l).unwrap() {
+            MetricsRecord::Train { loss, .. } => Some(loss),
+            _ => None,
+        })
+        .collect();
+    let n = losses.len();
+    let first: f64 = losses[..6].iter().sum::<f64>() / 6.0;
+    let last: f64 = losses[n - 6..].iter().sum::<f64>() / 6.0;
+    assert!(last < first * 0.9, "loss {first} → {last}");
+}
+
+#[test]
+fn early_stopping_ends_the_run_after_patience_evaluations() {
+    let world = World::new();
+    let device = Default::default();
+    let mut config = world.config("early", r#"loss = "listnet""#, "");
+    config.train.learning_rate = 1e-9;
+    config.train.epochs = 6;
+    config.eval.every_steps = 1;
+    config.eval.early_stopping_patience = Some(2);
+    let summary = train::<CpuAutodiff>(&config, &quiet(), &device).unwrap();
+    assert!(summary.stopped_early);
+    assert!(summary.steps < summary.total_steps);
+}
+
+#[test]
+fn bi_encoder_trains_with_in_batch_negatives_and_distils_a_cross_encoder() {
+    let world = World::new();
+    let device = Default::default();
+    // Teacher: a cross-encoder trained in this test.
+    let teacher = world.config("teacher", r#"loss = "listnet""#, "");
+    train::<CpuAutodiff>(&teacher, &quiet(), &device).unwrap();
+
+    let bi = |name: &str, loss: &str, distill: &str| {
+        let text = world
+            .config_text(name, loss, "in_batch_weight = 0.5")
+            .replace("kind = \"cross_encoder\"", "kind = \"bi_encoder\"")
+            + distill;
+        rankforge_trainer::TrainConfig::from_toml(&text, Path::new("bi.toml")).unwrap()
+    };
+    let contrastive = bi("infonce", r#"loss = "infonce""#, "");
+    let summary = train::<CpuAutodiff>(&contrastive, &quiet(), &device).unwrap();
+    assert!(summary.final_metrics.is_some());
+    let distill = bi(
+        "distil",
+        r#"loss = "margin_mse""#,
+        &format!(
+            "\n[distill]\nteacher = \"{}\"\n",
+            teacher.run.output_dir.join("best").display()
+        ),
+    );
+    let summary = train::<CpuAutodiff>(&distill, &quiet(), &device).unwrap();
+    let out = &distill.run.output_dir;
+    assert!(summary.final_metrics.is_some());
+    for file in ["modules.json", "1_Pooling/config.json", "model.safetensors"] {
+        assert!(out.join("final").join(file).is_file(), "{file} missing");
+    }
+}
