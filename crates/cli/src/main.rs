@@ -30,6 +30,8 @@ enum Command {
     /// Throughput benchmarks (JSON output).
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    /// Fine-tune a cross-encoder or train/distil a bi-encoder from a TOML run config.
+    Train(commands::train::TrainArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run_eval(args),
         Command::Compare(args) => commands::eval::run_compare(args),
         Command::Bench(command) => commands::bench::run(command),
+        Command::Train(args) => commands::train::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,3 +7,4 @@ pub mod eval;
 pub mod long_doc;
 pub mod predict;
 pub mod rerank;
+pub mod train;

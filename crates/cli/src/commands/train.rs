@@ -1,0 +1,81 @@
+//! `rankforge train`: fine-tune a cross-encoder or train/distil a bi-encoder from a TOML run
+//! config (see `rankforge_trainer::config` for every field).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use rankforge_trainer::{train, TrainConfig, TrainOptions, TrainSummary};
+
+use crate::device::DeviceKind;
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Run config (TOML), e.g. configs/quickstart.toml.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Continue an interrupted run from `<output_dir>/checkpoint` (same config required).
+    #[arg(long)]
+    pub resume: bool,
+    /// Where to train.
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
+    /// No progress bar or progress messages (CI); the before/after table is still printed.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Stop once this many optimizer steps are done, as if the process were killed (for
+    /// trying out `--resume`).
+    #[arg(long)]
+    pub stop_after_steps: Option<usize>,
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    let config = TrainConfig::from_file(&args.config)?;
+    let options = TrainOptions {
+        resume: args.resume,
+        stop_after_steps: args.stop_after_steps,
+        quiet: args.quiet,
+    };
+    let started = std::time::Instant::now();
+    let summary = match args.device {
+        DeviceKind::Cpu => train::<rankforge_model::backend::CpuAutodiff>(
+            &config,
+            &options,
+            &Default::default(),
+        ),
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => train::<rankforge_model::backend::CudaAutodiff>(
+            &config,
+            &options,
+            &Default::default(),
+        ),
+        #[cfg(not(feature = "cuda"))]
+        DeviceKind::Cuda => anyhow::bail!(
+            "this rankforge was built without GPU support: rebuild with `cargo build --release --features cuda`"
+        ),
+    }
+    .with_context(|| format!("training with {}", args.config.display()))?;
+    print_summary(&summary, started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn print_summary(summary: &TrainSummary, seconds: f64) {
+    println!(
+        "{} of {} steps in {:.0}s ({:.1} training pairs/s){}",
+        summary.steps,
+        summary.total_steps,
+        seconds,
+        summary.pairs_per_s,
+        if summary.stopped_early {
+            ", stopped early"
+        } else {
+            ""
+        }
+    );
+    println!("dev reranking quality (BM25 candidates):");
+    print!("{}", summary.table());
+    if let Some((value, step)) = summary.best {
+        println!("best model: {value:.4} at step {step}");
+    }
+    println!("outputs: {}", summary.output_dir.display());
+}
