@@ -32,7 +32,7 @@ pub use error::{ModelError, Result};
 pub use hf::{LoadReport, SentenceTransformerSettings};
 pub use inference::{run_batched, BatchingConfig};
 pub use rerank::rerank_run;
-pub use scorer::{Activation, BiEncoder, CrossEncoder, RunOptions};
+pub use scorer::{encode_pairs, Activation, BiEncoder, CrossEncoder, RunOptions};
 pub use tokenize::{Encoded, LongDocMode, TextTokenizer};
 
 /// The bi-encoder's trainable part: the encoder (kept under `bert.` like the cross-encoder's).

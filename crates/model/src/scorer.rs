@@ -45,6 +45,16 @@ pub enum Activation {
     Identity,
 }
 
+impl Activation {
+    /// The score of a one-label logit.
+    pub fn apply(self, logit: f32) -> f32 {
+        match self {
+            Activation::Sigmoid => 1.0 / (1.0 + (-logit).exp()),
+            Activation::Identity => logit,
+        }
+    }
+}
+
 /// Settings shared by everything that runs a model.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -106,36 +116,39 @@ impl<B: Backend> CrossEncoder<B> {
 
     /// The sequences to run for `pairs`, and for each sequence the pair it belongs to.
     pub fn encode(&self, pairs: &[(&str, &str)]) -> Result<(Vec<Encoded>, Vec<usize>)> {
-        match self.long_doc {
-            LongDocMode::Truncate => Ok((
-                self.tokenizer.encode_pairs(pairs)?,
-                (0..pairs.len()).collect(),
-            )),
-            LongDocMode::MaxChunk { window, stride } => {
-                let mut sequences = Vec::new();
-                let mut owners = Vec::new();
-                for (index, (query, doc)) in pairs.iter().enumerate() {
-                    let windows = self
-                        .tokenizer
-                        .encode_pair_windows(query, doc, window, stride)?;
-                    owners.extend(std::iter::repeat_n(index, windows.len()));
-                    sequences.extend(windows);
-                }
-                Ok((sequences, owners))
-            }
-        }
+        encode_pairs(&self.tokenizer, self.long_doc, pairs)
     }
 
     /// Raw logits `[pairs][num_labels]`; with max-chunk, the element-wise max over windows.
     pub fn logits(&self, pairs: &[(&str, &str)]) -> Result<Vec<Vec<f32>>> {
         let (sequences, owners) = self.encode(pairs)?;
+        self.logits_encoded(&sequences, &owners, pairs.len())
+    }
+
+    /// Raw logits `[pairs][num_labels]` of sequences tokenized beforehand (by [`Self::encode`]
+    /// or [`encode_pairs`], possibly on another thread): sequence `i` belongs to pair
+    /// `owners[i]` (< `pairs`), and a pair with several sequences gets their element-wise max.
+    /// Every pair needs at least one sequence.
+    pub fn logits_encoded(
+        &self,
+        sequences: &[Encoded],
+        owners: &[usize],
+        pairs: usize,
+    ) -> Result<Vec<Vec<f32>>> {
+        if owners.len() != sequences.len() || owners.iter().any(|&owner| owner >= pairs) {
+            return Err(ModelError::Invalid(format!(
+                "{} sequences need as many owners below {pairs} (got {})",
+                sequences.len(),
+                owners.len()
+            )));
+        }
         let bar = progress_bar(
             sequences.len(),
             self.run.progress && sequences.len() > 256,
             "scoring",
         );
         let rows = run_batched(
-            &sequences,
+            sequences,
             &self.run.batching,
             &self.device,
             bar.as_ref(),
@@ -144,17 +157,19 @@ impl<B: Backend> CrossEncoder<B> {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-        let mut out: Vec<Option<Vec<f32>>> = vec![None; pairs.len()];
-        for (row, owner) in rows.into_iter().zip(owners) {
+        let mut out: Vec<Option<Vec<f32>>> = vec![None; pairs];
+        for (row, &owner) in rows.into_iter().zip(owners) {
             out[owner] = Some(match out[owner].take() {
                 None => row,
                 Some(best) => best.iter().zip(&row).map(|(a, b)| a.max(*b)).collect(),
             });
         }
-        Ok(out
-            .into_iter()
-            .map(|r| r.expect("every pair has a sequence"))
-            .collect())
+        out.into_iter()
+            .enumerate()
+            .map(|(pair, row)| {
+                row.ok_or_else(|| ModelError::Invalid(format!("pair {pair} has no sequence")))
+            })
+            .collect()
     }
 
     /// One relevance score per pair (the activation applied to the single logit).
@@ -168,10 +183,7 @@ impl<B: Backend> CrossEncoder<B> {
         let logits = self.logits(pairs)?;
         Ok(logits
             .into_iter()
-            .map(|row| match self.activation {
-                Activation::Sigmoid => 1.0 / (1.0 + (-row[0]).exp()),
-                Activation::Identity => row[0],
-            })
+            .map(|row| self.activation.apply(row[0]))
             .collect())
     }
 
@@ -244,14 +256,19 @@ impl<B: Backend> BiEncoder<B> {
     /// One embedding per text, with the model's own pooling and normalisation.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let sequences = self.tokenizer.encode_texts(texts)?;
+        Ok(self.embed_encoded(&sequences, self.settings.head))
+    }
+
+    /// One embedding per sequence tokenized beforehand (by `tokenizer.encode_texts`, possibly on
+    /// another thread), pooled and normalised as `head` says (usually `self.head()`).
+    pub fn embed_encoded(&self, sequences: &[Encoded], head: EmbeddingHead) -> Vec<Vec<f32>> {
         let bar = progress_bar(
             sequences.len(),
             self.run.progress && sequences.len() > 256,
             "embedding",
         );
-        let head = self.settings.head;
         let rows = run_batched(
-            &sequences,
+            sequences,
             &self.run.batching,
             &self.device,
             bar.as_ref(),
@@ -260,13 +277,36 @@ impl<B: Backend> BiEncoder<B> {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-        Ok(rows)
+        rows
     }
 
     pub fn save(&self, out: &Path) -> Result<()> {
         let mut settings = self.settings.clone();
         settings.max_seq_length = Some(self.tokenizer.max_length());
         hf::save_bi_encoder(&self.model, &self.config, &settings, &self.source_dir, out)
+    }
+}
+
+/// The sequences a cross-encoder runs for `pairs` under `long_doc`, and for each sequence the
+/// pair it belongs to: one sequence per pair when truncating, one per window with max-chunk.
+/// What [`CrossEncoder::encode`] does, callable without the model (e.g. on a tokenization thread).
+pub fn encode_pairs(
+    tokenizer: &TextTokenizer,
+    long_doc: LongDocMode,
+    pairs: &[(&str, &str)],
+) -> Result<(Vec<Encoded>, Vec<usize>)> {
+    match long_doc {
+        LongDocMode::Truncate => Ok((tokenizer.encode_pairs(pairs)?, (0..pairs.len()).collect())),
+        LongDocMode::MaxChunk { window, stride } => {
+            let mut sequences = Vec::new();
+            let mut owners = Vec::new();
+            for (index, (query, doc)) in pairs.iter().enumerate() {
+                let windows = tokenizer.encode_pair_windows(query, doc, window, stride)?;
+                owners.extend(std::iter::repeat_n(index, windows.len()));
+                sequences.extend(windows);
+            }
+            Ok((sequences, owners))
+        }
     }
 }
 
