@@ -403,3 +403,204 @@ fn eval_prints_json_and_compare_a_table() {
     ]);
     assert!(msg.contains("ndcg@0"), "{msg}");
 }
+
+#[test]
+fn dense_retrieval_equals_brute_force_cosine_over_embed_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = [
+        ("d1", "Tides", "Tides are caused by the moon's gravity."),
+        ("d2", "", "Stock markets closed higher."),
+        ("d3", "Paris", "Paris is the capital of France."),
+        (
+            "d4",
+            "",
+            "Bread rises because yeast produces carbon dioxide.",
+        ),
+    ];
+    let corpus = tmp.path().join("corpus.jsonl");
+    write_jsonl(
+        &corpus,
+        &docs
+            .iter()
+            .map(|(id, t, x)| json!({"_id": id, "title": t, "text": x}))
+            .collect::<Vec<_>>(),
+    );
+    let queries = tmp.path().join("queries.jsonl");
+    write_jsonl(
+        &queries,
+        &[
+            json!({"_id": "q1", "text": "why does dough rise"}),
+            json!({"_id": "q2", "text": "french capital"}),
+        ],
+    );
+    let run = tmp.path().join("dense.trec");
+    let m = minilm();
+    let cache = tmp.path().join("cache");
+    let args = [
+        "retrieve",
+        "--method",
+        "dense",
+        "--model",
+        m.to_str().unwrap(),
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--queries",
+        queries.to_str().unwrap(),
+        "--top-k",
+        "3",
+        "--output",
+        run.to_str().unwrap(),
+        "--quiet",
+        "--embedding-cache",
+        cache.to_str().unwrap(),
+    ];
+    ok(&args);
+    // Brute force with `embed` (normalised embeddings: cosine = dot).
+    let texts = tmp.path().join("texts.jsonl");
+    let mut rows: Vec<Value> = docs.iter().map(|(_, t, x)| json!({"text": if t.is_empty() { x.to_string() } else { format!("{t} {x}") }})).collect();
+    rows.push(json!({"text": "why does dough rise"}));
+    rows.push(json!({"text": "french capital"}));
+    write_jsonl(&texts, &rows);
+    let emb = tmp.path().join("emb.jsonl");
+    ok(&[
+        "embed",
+        "--model",
+        m.to_str().unwrap(),
+        "--input",
+        texts.to_str().unwrap(),
+        "--output",
+        emb.to_str().unwrap(),
+    ]);
+    let vectors: Vec<Vec<f32>> = read_field(&emb, "embedding").iter().map(f32s).collect();
+    let lines: Vec<Vec<String>> = std::fs::read_to_string(&run)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect();
+    assert_eq!(lines.len(), 6, "top 3 for each of 2 queries");
+    for (qi, qid) in ["q1", "q2"].iter().enumerate() {
+        let q = &vectors[docs.len() + qi];
+        let mut want: Vec<(f32, &str)> = docs
+            .iter()
+            .enumerate()
+            .map(|(di, (id, _, _))| (vectors[di].iter().zip(q).map(|(a, b)| a * b).sum(), *id))
+            .collect();
+        want.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let got: Vec<&Vec<String>> = lines.iter().filter(|l| l[0] == *qid).collect();
+        for (rank, line) in got.iter().enumerate() {
+            assert_eq!(line[2], want[rank].1, "{qid} rank {rank}");
+            assert!((line[4].parse::<f32>().unwrap() - want[rank].0).abs() < 1e-5);
+        }
+    }
+    assert_eq!(lines.iter().find(|l| l[0] == "q1").unwrap()[2], "d4");
+    assert_eq!(lines.iter().find(|l| l[0] == "q2").unwrap()[2], "d3");
+    // A second run reads the embedding cache and gives the same run.
+    let again = tmp.path().join("again.trec");
+    let mut args2 = args.to_vec();
+    let pos = args2
+        .iter()
+        .position(|a| *a == run.to_str().unwrap())
+        .unwrap();
+    args2[pos] = again.to_str().unwrap();
+    ok(&args2);
+    assert_eq!(std::fs::read(&run).unwrap(), std::fs::read(&again).unwrap());
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("cache")).unwrap().count(),
+        1
+    );
+}
+
+#[test]
+fn bm25_retrieve_fuse_and_mine_on_the_sample_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = root().join("data/sample");
+    let s = |p: &str| sample.join(p).to_str().unwrap().to_string();
+    let bm25 = tmp.path().join("bm25.trec");
+    ok(&[
+        "retrieve",
+        "--corpus",
+        &s("corpus.jsonl"),
+        "--queries",
+        &s("queries.jsonl"),
+        "--qrels",
+        &s("qrels/dev.tsv"),
+        "--top-k",
+        "50",
+        "--output",
+        bm25.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let metrics: Value = serde_json::from_str(&ok(&[
+        "eval",
+        "--qrels",
+        &s("qrels/dev.tsv"),
+        "--run",
+        bm25.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    let ndcg = metrics["ndcg@10"].as_f64().unwrap();
+    assert!(
+        (0.5..0.8).contains(&ndcg),
+        "BM25 nDCG@10 on the sample dev split: {ndcg}"
+    );
+
+    let fused = tmp.path().join("fused.trec");
+    ok(&[
+        "fuse",
+        "--runs",
+        bm25.to_str().unwrap(),
+        bm25.to_str().unwrap(),
+        "--output",
+        fused.to_str().unwrap(),
+    ]);
+    let fused_metrics: Value = serde_json::from_str(&ok(&[
+        "eval",
+        "--qrels",
+        &s("qrels/dev.tsv"),
+        "--run",
+        fused.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert!(
+        (fused_metrics["ndcg@10"].as_f64().unwrap() - ndcg).abs() < 1e-9,
+        "fusing a run with itself keeps its order"
+    );
+
+    let config = tmp.path().join("mine.toml");
+    std::fs::write(&config, format!(
+        "corpus = \"{}\"\nqueries = \"{}\"\nqrels = \"{}\"\nretriever = \"bm25\"\n[miner]\nnum_negatives = 3\nrange_min = 2\noutput = \"labeled_list\"\n",
+        s("corpus.jsonl"), s("queries.jsonl"), s("qrels/train.tsv"))).unwrap();
+    let mined = tmp.path().join("mined.jsonl");
+    ok(&[
+        "mine",
+        "--config",
+        config.to_str().unwrap(),
+        "--output",
+        mined.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let lines: Vec<Value> = std::fs::read_to_string(&mined)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 80, "one labeled list per train query");
+    let mut full = 0;
+    for line in &lines {
+        let labels = line["labels"].as_array().unwrap();
+        let negatives = labels.iter().filter(|l| l.as_f64() == Some(0.0)).count();
+        assert!((1..=3).contains(&negatives), "{labels:?}");
+        full += usize::from(negatives == 3);
+        assert_eq!(line["passages"].as_array().unwrap().len(), labels.len());
+    }
+    // BM25 finds too few candidates below rank 2 for one query; the summary reports it.
+    assert!(full >= 79, "{full} of 80 lists have all 3 negatives");
+    std::fs::write(&config, "corpus = \"x\"\nunknown_key = 1\n").unwrap();
+    let msg = err(&["mine", "--config", config.to_str().unwrap()]);
+    assert!(
+        msg.contains("mine.toml") && msg.contains("unknown_key"),
+        "{msg}"
+    );
+}

@@ -23,6 +23,12 @@ enum Command {
     Embed(commands::embed::EmbedArgs),
     /// Rerank a first-stage TREC run with a cross-encoder.
     Rerank(commands::rerank::RerankArgs),
+    /// First-stage retrieval (BM25 or a bi-encoder) into a TREC run.
+    Retrieve(commands::retrieve::RetrieveArgs),
+    /// Fuse TREC runs (reciprocal rank or weighted score fusion).
+    Fuse(commands::retrieve::FuseArgs),
+    /// Mine hard negatives for training.
+    Mine(commands::mine::MineArgs),
     /// trec_eval metrics of a run.
     Eval(commands::eval::EvalArgs),
     /// Compare runs side by side, with deltas and paired significance tests.
@@ -32,6 +38,8 @@ enum Command {
     Bench(commands::bench::BenchCommand),
     /// Fine-tune a cross-encoder or train/distil a bi-encoder from a TOML run config.
     Train(commands::train::TrainArgs),
+    /// Serve a reranker and/or embedder over HTTP (TEI and Cohere API shapes).
+    Serve(commands::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,10 +48,14 @@ fn main() -> ExitCode {
         Command::Predict(args) => commands::predict::run(args),
         Command::Embed(args) => commands::embed::run(args),
         Command::Rerank(args) => commands::rerank::run(args),
+        Command::Retrieve(args) => commands::retrieve::run_retrieve(args),
+        Command::Fuse(args) => commands::retrieve::run_fuse(args),
+        Command::Mine(args) => commands::mine::run(args),
         Command::Eval(args) => commands::eval::run_eval(args),
         Command::Compare(args) => commands::eval::run_compare(args),
         Command::Bench(command) => commands::bench::run(command),
         Command::Train(args) => commands::train::run(args),
+        Command::Serve(args) => commands::serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

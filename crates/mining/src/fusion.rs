@@ -338,3 +338,31 @@ mod tests {
         assert!(toml::from_str::<FusionConfig>("k = 60").is_err());
     }
 }
+
+/// A first stage that fuses other first stages (e.g. BM25 + dense) with [`fuse`]: each
+/// retrieves `k` candidates, the fused list keeps the top `k`. Scores of single documents
+/// (margin filters) are not defined for a fusion.
+pub struct FusedRetriever<'a> {
+    pub retrievers: Vec<&'a dyn crate::CandidateRetriever>,
+    pub config: FusionConfig,
+}
+
+impl crate::CandidateRetriever for FusedRetriever<'_> {
+    fn retrieve(&self, queries: &[(&str, &str)], k: usize) -> Result<Run> {
+        let runs = self
+            .retrievers
+            .iter()
+            .map(|r| r.retrieve(queries, k))
+            .collect::<Result<Vec<Run>>>()?;
+        let refs: Vec<&Run> = runs.iter().collect();
+        let config = FusionConfig {
+            top_k: k,
+            ..self.config.clone()
+        };
+        fuse(&refs, &config)
+    }
+
+    fn name(&self) -> &str {
+        "fused"
+    }
+}

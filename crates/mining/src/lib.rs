@@ -27,7 +27,8 @@ pub use analyzer::{
 pub use bm25::{Bm25Config, Bm25Index, Bm25Variant, Hit, IndexDocument, SearchScratch};
 pub use error::{MiningError, Result};
 pub use fusion::{
-    fuse, reciprocal_rank_fusion, score_fusion, FusionConfig, FusionMethod, Normalization,
+    fuse, reciprocal_rank_fusion, score_fusion, FusedRetriever, FusionConfig, FusionMethod,
+    Normalization,
 };
 pub use miner::{
     mine_hard_negatives, mined_records, write_mined, FilterCounts, Mined, MinedDoc, MinedQuery,

@@ -1,0 +1,242 @@
+//! `rankforge mine`: hard negatives from BM25, a bi-encoder or both (fused), optionally
+//! rescored by a cross-encoder to drop likely false negatives. Settings come from a TOML file
+//! (`--config`), flags, or both (flags win).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use burn::tensor::backend::Backend;
+use clap::{Args, ValueEnum};
+use rankforge_data::{Corpus, Qrels, Queries};
+use rankforge_mining::{
+    mine_hard_negatives, write_mined, Bm25Config, Bm25Index, CandidateRetriever, FusedRetriever,
+    FusionConfig, MinerConfig, MiningData, OutputFormat, Rescorer, Sampling,
+};
+use rankforge_model::{BiEncoder, CrossEncoder, DenseConfig, DenseIndex};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RetrieverKind {
+    #[default]
+    Bm25,
+    Dense,
+    /// Reciprocal rank fusion of BM25 and dense.
+    Fused,
+}
+
+/// The TOML layout of a mining config (`configs/mine-*.toml`). Paths are relative to the
+/// working directory.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MineFile {
+    pub corpus: Option<PathBuf>,
+    pub queries: Option<PathBuf>,
+    pub qrels: Option<PathBuf>,
+    pub output: Option<PathBuf>,
+    /// `bm25` (default), `dense` or `fused`.
+    pub retriever: RetrieverKind,
+    /// Bi-encoder directory for `dense` / `fused`.
+    pub model: Option<PathBuf>,
+    /// Cross-encoder directory: rescore candidates (margins then apply to its scores) and
+    /// attach teacher scores.
+    pub rescorer: Option<PathBuf>,
+    pub bm25: Bm25Config,
+    pub fusion: FusionConfig,
+    pub miner: MinerConfig,
+}
+
+#[derive(Debug, Args)]
+pub struct MineArgs {
+    /// TOML config (fields: corpus, queries, qrels, output, retriever, model, rescorer,
+    /// [bm25], [fusion], [miner]); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
+    #[arg(long)]
+    pub queries: Option<PathBuf>,
+    /// Positives: the judged documents with grade > 0.
+    #[arg(long)]
+    pub qrels: Option<PathBuf>,
+    /// Output jsonl.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_enum)]
+    pub retriever: Option<RetrieverKind>,
+    /// Bi-encoder for dense / fused retrieval.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Cross-encoder that rescores candidates (false-negative filtering, teacher scores).
+    #[arg(long)]
+    pub rescorer: Option<PathBuf>,
+    #[arg(long)]
+    pub range_min: Option<usize>,
+    #[arg(long)]
+    pub range_max: Option<usize>,
+    #[arg(long)]
+    pub num_negatives: Option<usize>,
+    #[arg(long)]
+    pub absolute_margin: Option<f64>,
+    #[arg(long)]
+    pub relative_margin: Option<f64>,
+    #[arg(long)]
+    pub max_score: Option<f64>,
+    #[arg(long)]
+    pub min_score: Option<f64>,
+    /// `top` or `random`.
+    #[arg(long)]
+    pub sampling: Option<String>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// triplet, n_tuple, n_tuple_scores, labeled_pair, labeled_list, flag_embedding.
+    #[arg(long)]
+    pub format: Option<String>,
+    #[arg(long, value_enum, default_value_t = crate::device::DeviceKind::Cpu)]
+    pub device: crate::device::DeviceKind,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn parse_enum<T: for<'de> Deserialize<'de>>(flag: &str, value: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(value.to_string()))
+        .map_err(|_| anyhow::anyhow!("--{flag}: unknown value `{value}`"))
+}
+
+fn settings(args: &MineArgs) -> Result<MineFile> {
+    let mut file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("{}: cannot read", path.display()))?;
+            toml::from_str::<MineFile>(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => MineFile::default(),
+    };
+    macro_rules! override_with {
+        ($($field:ident).+ = $value:expr) => { if let Some(v) = $value.clone() { file.$($field).+ = v.into(); } };
+    }
+    override_with!(corpus = args.corpus.clone().map(Some));
+    override_with!(queries = args.queries.clone().map(Some));
+    override_with!(qrels = args.qrels.clone().map(Some));
+    override_with!(output = args.output.clone().map(Some));
+    override_with!(retriever = args.retriever);
+    override_with!(model = args.model.clone().map(Some));
+    override_with!(rescorer = args.rescorer.clone().map(Some));
+    override_with!(miner.range_min = args.range_min);
+    override_with!(miner.range_max = args.range_max);
+    override_with!(miner.num_negatives = args.num_negatives);
+    override_with!(miner.absolute_margin = args.absolute_margin.map(Some));
+    override_with!(miner.relative_margin = args.relative_margin.map(Some));
+    override_with!(miner.max_score = args.max_score.map(Some));
+    override_with!(miner.min_score = args.min_score.map(Some));
+    override_with!(miner.seed = args.seed);
+    if let Some(s) = &args.sampling {
+        file.miner.sampling = parse_enum::<Sampling>("sampling", s)?;
+    }
+    if let Some(f) = &args.format {
+        file.miner.output = parse_enum::<OutputFormat>("format", f)?;
+    }
+    Ok(file)
+}
+
+fn required<'a>(value: &'a Option<PathBuf>, name: &str) -> Result<&'a Path> {
+    value.as_deref().ok_or_else(|| {
+        anyhow::anyhow!("mine: `{name}` is required (flag --{name} or the config's `{name}`)")
+    })
+}
+
+pub fn run(args: MineArgs) -> Result<()> {
+    let settings = settings(&args)?;
+    crate::on_device!(args.device, mine(&settings, args.quiet))
+}
+
+fn mine<B: Backend>(device: &B::Device, settings: &MineFile, quiet: bool) -> Result<()>
+where
+    B::Device: Sync,
+{
+    let corpus = Corpus::read_beir(required(&settings.corpus, "corpus")?)?;
+    let queries = Queries::read_beir(required(&settings.queries, "queries")?)?;
+    let qrels = Qrels::read(required(&settings.qrels, "qrels")?)?;
+    let output = required(&settings.output, "output")?;
+    let needs_dense = matches!(
+        settings.retriever,
+        RetrieverKind::Dense | RetrieverKind::Fused
+    );
+    if needs_dense && settings.model.is_none() {
+        bail!(
+            "mine: the {:?} retriever needs `model` (a bi-encoder directory)",
+            settings.retriever
+        );
+    }
+    let bm25 = (settings.retriever != RetrieverKind::Dense)
+        .then(|| Bm25Index::build(corpus.documents(), &settings.bm25, !quiet))
+        .transpose()?;
+    let encoder = match (&settings.model, needs_dense) {
+        (Some(dir), true) => {
+            let (mut encoder, _) = BiEncoder::<B>::load(dir, None, device)
+                .with_context(|| format!("loading bi-encoder {}", dir.display()))?;
+            encoder.run.progress = !quiet;
+            Some(encoder)
+        }
+        _ => None,
+    };
+    let dense = encoder
+        .as_ref()
+        .map(|e| DenseIndex::build(e, &corpus, DenseConfig::default()))
+        .transpose()?;
+    let fused;
+    let retriever: &dyn CandidateRetriever = match settings.retriever {
+        RetrieverKind::Bm25 => bm25.as_ref().expect("built for bm25"),
+        RetrieverKind::Dense => dense.as_ref().expect("built for dense"),
+        RetrieverKind::Fused => {
+            fused = FusedRetriever {
+                retrievers: vec![
+                    bm25.as_ref().expect("built"),
+                    dense.as_ref().expect("built"),
+                ],
+                config: settings.fusion.clone(),
+            };
+            &fused
+        }
+    };
+    let rescorer = match &settings.rescorer {
+        Some(dir) => {
+            let (mut ce, report) = CrossEncoder::<B>::load(dir, None, 0, device)
+                .with_context(|| format!("loading cross-encoder {}", dir.display()))?;
+            if report.new_head {
+                bail!(
+                    "{}: the rescorer has no trained classification head",
+                    dir.display()
+                );
+            }
+            ce.run.progress = !quiet;
+            Some(ce)
+        }
+        None => None,
+    };
+    let data = MiningData {
+        corpus: &corpus,
+        queries: &queries,
+        qrels: &qrels,
+    };
+    let mined = mine_hard_negatives(
+        data,
+        retriever,
+        rescorer.as_ref().map(|r| r as &dyn Rescorer),
+        &settings.miner,
+        !quiet,
+    )?;
+    let written = write_mined(
+        output,
+        &mined,
+        MiningData {
+            corpus: &corpus,
+            queries: &queries,
+            qrels: &qrels,
+        },
+    )?;
+    eprintln!("{}", mined.summary);
+    eprintln!("wrote {written} records → {}", output.display());
+    Ok(())
+}

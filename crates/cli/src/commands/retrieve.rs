@@ -1,0 +1,212 @@
+//! `rankforge retrieve` (BM25 or dense first stage) and `rankforge fuse`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use burn::tensor::backend::Backend;
+use clap::{Args, ValueEnum};
+use rankforge_data::{Corpus, Qrels, Queries, Run};
+use rankforge_mining::{fuse, Bm25Config, Bm25Index, FusionConfig, FusionMethod, Normalization};
+use rankforge_model::{BiEncoder, DenseConfig, DenseIndex, Similarity};
+
+use super::common::{warn_about, ModelArgs};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RetrievalMethod {
+    /// Lucene BM25 over title + text.
+    Bm25,
+    /// A bi-encoder (`--model`), exact cosine top-k.
+    Dense,
+}
+
+#[derive(Debug, Args)]
+pub struct RetrieveArgs {
+    #[arg(long, value_enum, default_value_t = RetrievalMethod::Bm25)]
+    pub method: RetrievalMethod,
+    /// BEIR corpus.jsonl.
+    #[arg(long)]
+    pub corpus: PathBuf,
+    /// BEIR queries.jsonl.
+    #[arg(long)]
+    pub queries: PathBuf,
+    /// Only retrieve for the queries judged in these qrels.
+    #[arg(long)]
+    pub qrels: Option<PathBuf>,
+    /// Documents per query.
+    #[arg(long, default_value_t = 100)]
+    pub top_k: usize,
+    /// Output TREC run.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// BM25 k1.
+    #[arg(long, default_value_t = 0.9)]
+    pub k1: f32,
+    /// BM25 b.
+    #[arg(long, default_value_t = 0.4)]
+    pub b: f32,
+    /// Dense: a bi-encoder directory (sentence-transformers or plain HF BERT).
+    #[arg(long, env = "RANKFORGE_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Dense: sequences per forward pass.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Dense: where to cache corpus embeddings (keyed by model and corpus content).
+    #[arg(long, default_value = ".cache/embeddings")]
+    pub embedding_cache: PathBuf,
+    /// Dense: do not read or write the embedding cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    #[arg(long, value_enum, default_value_t = crate::device::DeviceKind::Cpu)]
+    pub device: crate::device::DeviceKind,
+    /// Run tag written in the output's last column [default: the method].
+    #[arg(long)]
+    pub tag: Option<String>,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run_retrieve(args: RetrieveArgs) -> Result<()> {
+    let corpus = Corpus::read_beir(&args.corpus)?;
+    let mut queries = Queries::read_beir(&args.queries)?;
+    if let Some(path) = &args.qrels {
+        let qrels = Qrels::read(path)?;
+        queries = queries.filtered(|q| qrels.get(&q.id).is_some());
+        if queries.is_empty() {
+            bail!(
+                "{}: none of its queries is in {}",
+                path.display(),
+                args.queries.display()
+            );
+        }
+    }
+    let started = std::time::Instant::now();
+    let run = match args.method {
+        RetrievalMethod::Bm25 => {
+            let config = Bm25Config {
+                k1: args.k1,
+                b: args.b,
+                ..Default::default()
+            };
+            let index = Bm25Index::build(corpus.documents(), &config, !args.quiet)?;
+            index.search_run(&queries.pairs(), args.top_k, !args.quiet)
+        }
+        RetrievalMethod::Dense => {
+            crate::on_device!(args.device, dense_run(&args, &corpus, &queries))?
+        }
+    };
+    let tag = args
+        .tag
+        .clone()
+        .unwrap_or_else(|| format!("{:?}", args.method).to_lowercase());
+    run.write(&args.output, &tag)?;
+    eprintln!(
+        "retrieved top {} for {} queries over {} documents in {:.1}s → {}",
+        args.top_k,
+        run.num_queries(),
+        corpus.len(),
+        started.elapsed().as_secs_f64(),
+        args.output.display()
+    );
+    Ok(())
+}
+
+fn dense_run<B: Backend>(
+    device: &B::Device,
+    args: &RetrieveArgs,
+    corpus: &Corpus,
+    queries: &Queries,
+) -> Result<Run> {
+    let Some(model) = &args.model else {
+        bail!("--method dense needs --model (a bi-encoder directory)")
+    };
+    let (mut encoder, report) = BiEncoder::<B>::load(model, None, device)
+        .with_context(|| format!("loading bi-encoder {}", model.display()))?;
+    let model_args = ModelArgs {
+        model: model.clone(),
+        max_length: None,
+        batch_size: args.batch_size,
+        max_batch_tokens: 16384,
+        device: args.device,
+        head_seed: 0,
+        quiet: args.quiet,
+    };
+    warn_about(&report, &model_args);
+    encoder.run = model_args.run_options();
+    let config = DenseConfig {
+        similarity: Similarity::Cosine,
+        cache_dir: (!args.no_cache).then(|| args.embedding_cache.clone()),
+        ..Default::default()
+    };
+    let index = DenseIndex::build(&encoder, corpus, config)?;
+    Ok(index.search(&queries.pairs(), args.top_k)?)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FuseMethod {
+    /// Reciprocal rank fusion.
+    Rrf,
+    /// Weighted sum of normalised scores.
+    Weighted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FuseNormalization {
+    MinMax,
+    ZScore,
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct FuseArgs {
+    /// TREC runs to fuse.
+    #[arg(long, num_args = 2.., required = true)]
+    pub runs: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = FuseMethod::Rrf)]
+    pub method: FuseMethod,
+    /// RRF's k.
+    #[arg(long, default_value_t = 60.0)]
+    pub rrf_k: f64,
+    /// Per-run weights (default: all 1).
+    #[arg(long, num_args = 1.., value_delimiter = ',')]
+    pub weights: Option<Vec<f64>>,
+    /// Two runs: weights alpha and 1 − alpha.
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Score normalisation of weighted fusion.
+    #[arg(long, value_enum, default_value_t = FuseNormalization::MinMax)]
+    pub normalization: FuseNormalization,
+    /// Documents per query kept (0 = all).
+    #[arg(long, default_value_t = 1000)]
+    pub top_k: usize,
+    #[arg(long)]
+    pub output: PathBuf,
+}
+
+pub fn run_fuse(args: FuseArgs) -> Result<()> {
+    let runs: Vec<Run> = args.runs.iter().map(Run::read).collect::<Result<_, _>>()?;
+    let config = FusionConfig {
+        method: match args.method {
+            FuseMethod::Rrf => FusionMethod::Rrf,
+            FuseMethod::Weighted => FusionMethod::Score,
+        },
+        rrf_k: args.rrf_k,
+        normalization: match args.normalization {
+            FuseNormalization::MinMax => Normalization::MinMax,
+            FuseNormalization::ZScore => Normalization::ZScore,
+            FuseNormalization::None => Normalization::None,
+        },
+        weights: args.weights.clone(),
+        alpha: args.alpha,
+        top_k: args.top_k,
+    };
+    let refs: Vec<&Run> = runs.iter().collect();
+    let fused = fuse(&refs, &config)?;
+    fused.write(&args.output, "fused")?;
+    eprintln!(
+        "fused {} runs over {} queries → {}",
+        runs.len(),
+        fused.num_queries(),
+        args.output.display()
+    );
+    Ok(())
+}
