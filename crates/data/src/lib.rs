@@ -13,7 +13,7 @@
 //! | MS MARCO collection / queries tsv | [`Corpus::read_msmarco`], [`Queries::read_msmarco`] | `write_msmarco` |
 //! | MS MARCO triples tsv | [`read_msmarco_triples`], [`read_triples`] | [`write_msmarco_triples`] |
 //! | labeled pairs | [`read_labeled_pairs`] | [`write_jsonl`] |
-//! | any jsonl/csv/tsv with named columns | the `read` functions with [`TableOptions`] | [`write_jsonl`], [`write_tsv`] |
+//! | any jsonl/csv/tsv (or parquet, feature `parquet`) with named columns | the `read` functions with [`TableOptions`] | [`write_jsonl`], [`write_tsv`] |
 
 pub mod beir;
 pub mod corpus;
@@ -22,6 +22,8 @@ pub mod flag;
 mod lines;
 pub mod mode;
 pub mod pairs;
+#[cfg(feature = "parquet")]
+mod parquet_input;
 pub mod qrels;
 pub mod queries;
 pub mod run;

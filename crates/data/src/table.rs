@@ -18,7 +18,7 @@ use crate::mode::{Issues, ReadMode};
 #[serde(rename_all = "lowercase")]
 pub enum TableFormat {
     /// Chosen from the extension: `.jsonl`/`.ndjson`/`.json` → jsonl, `.csv` → csv,
-    /// `.tsv`/`.tab` → tsv.
+    /// `.tsv`/`.tab` → tsv, `.parquet` → parquet.
     #[default]
     Auto,
     /// One JSON object per line; columns are keys.
@@ -27,6 +27,9 @@ pub enum TableFormat {
     Csv,
     /// Tab separated, no quoting (the MS MARCO convention: a field cannot hold a tab or newline).
     Tsv,
+    /// Apache Parquet; needs the crate feature `parquet` (off by default). Error "lines" are
+    /// 1-based row numbers.
+    Parquet,
 }
 
 impl TableFormat {
@@ -44,11 +47,12 @@ impl TableFormat {
             "jsonl" | "ndjson" | "json" => Ok(TableFormat::Jsonl),
             "csv" => Ok(TableFormat::Csv),
             "tsv" | "tab" => Ok(TableFormat::Tsv),
+            "parquet" | "pq" => Ok(TableFormat::Parquet),
             _ => Err(DataError::parse(
                 path,
                 0,
                 None,
-                format!("cannot tell the format from the extension `{ext}`: set the format (jsonl, csv or tsv)"),
+                format!("cannot tell the format from the extension `{ext}`: set the format (jsonl, csv, tsv or parquet)"),
             )),
         }
     }
@@ -282,7 +286,28 @@ pub(crate) fn read_rows(
         TableFormat::Jsonl => read_jsonl(path, issues, &mut visit),
         TableFormat::Tsv => read_tsv(path, options.header, required, issues, &mut visit),
         TableFormat::Csv => read_csv(path, options.header, required, issues, &mut visit),
+        #[cfg(feature = "parquet")]
+        TableFormat::Parquet => {
+            crate::parquet_input::read_parquet(path, required, issues, &mut visit)
+        }
+        #[cfg(not(feature = "parquet"))]
+        TableFormat::Parquet => Err(DataError::parse(
+            path,
+            0,
+            None,
+            "parquet input needs rankforge-data built with the `parquet` feature",
+        )),
         TableFormat::Auto => unreachable!("resolved above"),
+    }
+}
+
+/// A row of named JSON values (jsonl, parquet).
+#[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+pub(crate) fn json_row(path: &Path, line: usize, map: Map<String, Value>) -> Row<'_> {
+    Row {
+        path,
+        line,
+        cells: Cells::Json(map),
     }
 }
 

@@ -223,6 +223,34 @@ pub fn score_fusion(runs: &[&Run], weights: &[f64], normalization: Normalization
     into_sorted_run(by_query)
 }
 
+/// A first stage that fuses other first stages (e.g. BM25 + dense) with [`fuse`]: each
+/// retrieves `k` candidates, the fused list keeps the top `k`. Scores of single documents
+/// (margin filters) are not defined for a fusion.
+pub struct FusedRetriever<'a> {
+    pub retrievers: Vec<&'a dyn crate::CandidateRetriever>,
+    pub config: FusionConfig,
+}
+
+impl crate::CandidateRetriever for FusedRetriever<'_> {
+    fn retrieve(&self, queries: &[(&str, &str)], k: usize) -> Result<Run> {
+        let runs = self
+            .retrievers
+            .iter()
+            .map(|r| r.retrieve(queries, k))
+            .collect::<Result<Vec<Run>>>()?;
+        let refs: Vec<&Run> = runs.iter().collect();
+        let config = FusionConfig {
+            top_k: k,
+            ..self.config.clone()
+        };
+        fuse(&refs, &config)
+    }
+
+    fn name(&self) -> &str {
+        "fused"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,32 +365,27 @@ mod tests {
         assert_eq!(parsed.normalization, Normalization::ZScore);
         assert!(toml::from_str::<FusionConfig>("k = 60").is_err());
     }
-}
 
-/// A first stage that fuses other first stages (e.g. BM25 + dense) with [`fuse`]: each
-/// retrieves `k` candidates, the fused list keeps the top `k`. Scores of single documents
-/// (margin filters) are not defined for a fusion.
-pub struct FusedRetriever<'a> {
-    pub retrievers: Vec<&'a dyn crate::CandidateRetriever>,
-    pub config: FusionConfig,
-}
-
-impl crate::CandidateRetriever for FusedRetriever<'_> {
-    fn retrieve(&self, queries: &[(&str, &str)], k: usize) -> Result<Run> {
-        let runs = self
-            .retrievers
-            .iter()
-            .map(|r| r.retrieve(queries, k))
-            .collect::<Result<Vec<Run>>>()?;
-        let refs: Vec<&Run> = runs.iter().collect();
-        let config = FusionConfig {
-            top_k: k,
-            ..self.config.clone()
+    #[test]
+    fn fused_retriever_combines_first_stages() {
+        use crate::CandidateRetriever;
+        struct Fixed(Run);
+        impl CandidateRetriever for Fixed {
+            fn retrieve(&self, _: &[(&str, &str)], k: usize) -> Result<Run> {
+                let mut run = self.0.clone();
+                run.truncate(k);
+                Ok(run)
+            }
+        }
+        let a = Fixed(run(&[("q", &[("x", 3.0), ("y", 2.0), ("z", 1.0)])]));
+        let b = Fixed(run(&[("q", &[("z", 0.9), ("y", 0.5)])]));
+        let fused = FusedRetriever {
+            retrievers: vec![&a, &b],
+            config: FusionConfig::default(),
         };
-        fuse(&refs, &config)
-    }
-
-    fn name(&self) -> &str {
-        "fused"
+        let out = fused.retrieve(&[("q", "text")], 2).unwrap();
+        // a keeps x, y; b keeps z, y: y is in both.
+        assert_eq!(ids(&out, "q"), ["y", "z"]);
+        assert_eq!(fused.name(), "fused");
     }
 }
