@@ -1,0 +1,155 @@
+//! What a server is started with: which models, where it listens, how it batches, and the
+//! limits it enforces on clients.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use rankforge_model::LongDocMode;
+
+/// The cross-encoder behind `/rerank` and `/v2/rerank`.
+#[derive(Debug, Clone)]
+pub struct RerankerConfig {
+    /// Hugging Face model directory.
+    pub dir: PathBuf,
+    /// Tokens per (query, document) sequence at most; `None`: the model's limit (≤ 512).
+    pub max_length: Option<usize>,
+    /// Seed of the classification head made for a checkpoint that has none.
+    pub head_seed: u64,
+    /// Truncate long documents, or score windows and keep the best (max-chunk).
+    pub long_doc: LongDocMode,
+}
+
+/// The bi-encoder behind `/embed`.
+#[derive(Debug, Clone)]
+pub struct EmbedderConfig {
+    /// sentence-transformers (or plain HF BERT) model directory.
+    pub dir: PathBuf,
+    /// Tokens per text at most; `None`: the model's `max_seq_length`.
+    pub max_length: Option<usize>,
+}
+
+/// How the inference worker groups queued requests (dynamic batching).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// Tokens (unpadded) of the requests the worker takes together at most; a single larger
+    /// request still runs, alone. Also the padded-token budget of one forward pass.
+    pub max_batch_tokens: usize,
+    /// Requests the worker takes together at most.
+    pub max_batch_requests: usize,
+    /// Sequences per forward pass at most.
+    pub max_batch_size: usize,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        Self {
+            max_batch_tokens: 16384,
+            max_batch_requests: 32,
+            max_batch_size: 32,
+        }
+    }
+}
+
+/// What one client may ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// Documents (rerank) or inputs (embed) per request at most (413 above).
+    pub max_client_batch_size: usize,
+    /// Requests being handled at once at most (429 above).
+    pub max_concurrent_requests: usize,
+    /// Request body bytes at most (413 above).
+    pub max_body_bytes: usize,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        Self {
+            max_client_batch_size: 256,
+            max_concurrent_requests: 512,
+            max_body_bytes: 2_000_000,
+        }
+    }
+}
+
+/// Everything a server needs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Where to listen (port 0: any free port; see [`crate::Server::local_addr`]).
+    pub bind: SocketAddr,
+    pub reranker: Option<RerankerConfig>,
+    pub embedder: Option<EmbedderConfig>,
+    /// The name reported in `/info` and responses; default: the model directory's name.
+    pub model_id: Option<String>,
+    pub batching: BatchLimits,
+    pub limits: RequestLimits,
+    /// Entries of the (model, query, document) → score cache; 0 turns it off.
+    pub cache_size: usize,
+}
+
+impl ServeConfig {
+    /// A config that listens on `bind`, with no model yet and default limits.
+    pub fn new(bind: SocketAddr) -> Self {
+        Self {
+            bind,
+            reranker: None,
+            embedder: None,
+            model_id: None,
+            batching: BatchLimits::default(),
+            limits: RequestLimits::default(),
+            cache_size: 0,
+        }
+    }
+
+    /// Checks the settings that have no safe meaning (a zero budget, no model at all).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.reranker.is_none() && self.embedder.is_none() {
+            return Err(
+                "nothing to serve: give a reranker (--model) and/or an embedder (--embed-model)"
+                    .into(),
+            );
+        }
+        let positive = [
+            ("max batch tokens", self.batching.max_batch_tokens),
+            ("max batch requests", self.batching.max_batch_requests),
+            ("batch size", self.batching.max_batch_size),
+            ("max client batch size", self.limits.max_client_batch_size),
+            (
+                "max concurrent requests",
+                self.limits.max_concurrent_requests,
+            ),
+            ("max body bytes", self.limits.max_body_bytes),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(format!("{name} must be at least 1"));
+            }
+        }
+        if let Some(RerankerConfig {
+            long_doc: LongDocMode::MaxChunk { window, stride },
+            ..
+        }) = &self.reranker
+        {
+            if *window == 0 || *stride == 0 || stride > window {
+                return Err(format!(
+                    "max-chunk needs 0 < stride <= window (window {window}, stride {stride})"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The name clients see: `model_id`, else the reranker's (or embedder's) directory name.
+    pub fn display_model_id(&self) -> String {
+        if let Some(id) = &self.model_id {
+            return id.clone();
+        }
+        let dir = self
+            .reranker
+            .as_ref()
+            .map(|r| &r.dir)
+            .or(self.embedder.as_ref().map(|e| &e.dir));
+        dir.and_then(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "rankforge".into())
+    }
+}

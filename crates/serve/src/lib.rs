@@ -1,0 +1,75 @@
+//! rankforge's HTTP service: rerank in the text-embeddings-inference (`POST /rerank`) and
+//! Cohere (`POST /v2/rerank`, also Jina and LiteLLM) shapes, embed (`POST /embed`), plus
+//! `/health`, `/info`, `/metrics` (Prometheus) and `/openapi.json`.
+//!
+//! Request flow: handler (validation, limits, score cache) → tokenization on tokio's blocking
+//! pool → [`queue::Queue`] → the one inference worker thread, which owns the models and takes
+//! queued requests together (dynamic batching, bounded by `max_batch_tokens` and
+//! `max_batch_requests`) into one call of the model crate's inference path → scores back to
+//! each handler, with timing headers.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), rankforge_serve::ServeError> {
+//! use rankforge_serve::{RerankerConfig, ServeConfig, Server};
+//! let mut config = ServeConfig::new("127.0.0.1:8080".parse().unwrap());
+//! config.reranker = Some(RerankerConfig {
+//!     dir: "models/my-reranker".into(),
+//!     max_length: None,
+//!     head_seed: 42,
+//!     long_doc: Default::default(),
+//! });
+//! let server = Server::start::<rankforge_model::backend::Cpu>(config, Default::default()).await?;
+//! server.run_until(rankforge_serve::shutdown_signal()).await
+//! # }
+//! ```
+
+pub mod cache;
+pub mod config;
+pub mod errors;
+pub mod limits;
+pub mod metrics;
+pub mod openapi;
+pub mod queue;
+pub mod routes;
+pub mod schemas;
+pub mod server;
+pub mod timing;
+pub mod tokenization;
+pub mod worker;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub use config::{BatchLimits, EmbedderConfig, RequestLimits, RerankerConfig, ServeConfig};
+pub use errors::{ApiError, ErrorKind};
+pub use server::{serve_blocking, shutdown_signal, Server};
+
+/// Why a server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}")]
+    Config(String),
+    #[error("loading {}: {source}", path.display())]
+    Model {
+        path: PathBuf,
+        source: rankforge_model::ModelError,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Worker(String),
+    #[error("server: {0}")]
+    Io(std::io::Error),
+}
+
+impl ServeError {
+    pub fn model(path: &Path, source: rankforge_model::ModelError) -> Self {
+        ServeError::Model {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! `POST /rerank` (text-embeddings-inference) and `POST /v2/rerank` (Cohere): both validate,
+//! look up the cache, tokenize the rest off the inference thread, queue it for the worker, and
+//! differ only in their JSON.
+
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use rankforge_model::Activation;
+
+use super::AppState;
+use crate::cache::ScoreContext;
+use crate::errors::ApiError;
+use crate::limits::ApiJson;
+use crate::queue::Work;
+use crate::schemas::{
+    ApiVersion, BilledUnits, CohereMeta, CohereRerankRequest, CohereRerankResponse, CohereResult,
+    DocumentText, TeiRank, TeiRerankRequest, TokenCounts, Usage,
+};
+use crate::timing::Timings;
+use crate::tokenization::{tokenize_pairs, PairOptions};
+
+/// A rerank request in either API's terms.
+struct RerankInput {
+    query: String,
+    documents: Vec<String>,
+    options: PairOptions,
+}
+
+/// Raw logits in document order, with where the time went.
+struct RerankOutput {
+    logits: Vec<f32>,
+    documents: Vec<String>,
+    /// Tokens the model ran for this request (cached scores cost none).
+    tokens: usize,
+    timings: Timings,
+}
+
+/// Indices of `scores` from highest to lowest (ties: lower index first).
+fn ranking(scores: &[f32]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    order
+}
+
+async fn rerank(state: &AppState, input: RerankInput) -> Result<RerankOutput, ApiError> {
+    let started = Instant::now();
+    let reranker = state
+        .models
+        .reranker
+        .clone()
+        .ok_or_else(|| ApiError::model_not_loaded("reranker", "--model"))?;
+    let _slot = state.admit()?;
+    if input.query.trim().is_empty() {
+        return Err(ApiError::empty("`query` is empty"));
+    }
+    if input.documents.is_empty() {
+        return Err(ApiError::empty("no documents to rerank"));
+    }
+    let max_documents = state.config.limits.max_client_batch_size;
+    if input.documents.len() > max_documents {
+        return Err(ApiError::too_large(format!(
+            "{} documents in one request; the limit is {max_documents} (--max-client-batch-size)",
+            input.documents.len()
+        )));
+    }
+    if input.options.max_tokens_per_doc == Some(0) {
+        return Err(ApiError::invalid("`max_tokens_per_doc` must be at least 1"));
+    }
+
+    let context = ScoreContext {
+        model: state.model_id.to_string(),
+        max_length: reranker.max_length,
+        long_doc: format!("{:?}", reranker.long_doc),
+        max_tokens_per_doc: input.options.max_tokens_per_doc,
+    };
+    let keys: Vec<u128> = match &state.cache {
+        Some(_) => input
+            .documents
+            .iter()
+            .map(|doc| context.key(&input.query, doc))
+            .collect(),
+        None => Vec::new(),
+    };
+    let cached: Vec<Option<f32>> = match &state.cache {
+        Some(cache) => {
+            let found = cache.get_many(&keys);
+            let hits = found.iter().filter(|f| f.is_some()).count();
+            state.metrics.cache_hits.inc_by(hits as u64);
+            state
+                .metrics
+                .cache_misses
+                .inc_by((found.len() - hits) as u64);
+            found
+        }
+        None => vec![None; input.documents.len()],
+    };
+    let misses: Vec<usize> = (0..cached.len()).filter(|&i| cached[i].is_none()).collect();
+    let mut logits: Vec<f32> = cached.iter().map(|c| c.unwrap_or(f32::NAN)).collect();
+    let mut timings = Timings::default();
+    let mut tokens = 0;
+
+    let RerankInput {
+        query,
+        documents,
+        options,
+    } = input;
+    let must_validate_cached = !options.truncate;
+    let documents = if misses.is_empty() && !must_validate_cached {
+        documents
+    } else {
+        let tokenizing = Instant::now();
+        let tokenizer = reranker.tokenizer.clone();
+        let lengths = reranker.lengths.clone();
+        let long_doc = reranker.long_doc;
+        let selected = misses.clone();
+        let (encoded, documents) = tokio::task::spawn_blocking(move || {
+            let encoded = tokenize_pairs(
+                &tokenizer, &lengths, long_doc, &query, &documents, &selected, options,
+            );
+            (encoded, documents)
+        })
+        .await
+        .map_err(|e| ApiError::backend(format!("tokenization task failed: {e}")))?;
+        let (sequences, owners) = encoded?;
+        timings.tokenization = tokenizing.elapsed();
+        state
+            .metrics
+            .tokenization_seconds
+            .observe(timings.tokenization.as_secs_f64());
+        if !misses.is_empty() {
+            tokens = sequences.iter().map(|s| s.len()).sum();
+            let output = state
+                .infer(Work::Rerank {
+                    sequences,
+                    owners,
+                    pairs: misses.len(),
+                })
+                .await?;
+            timings.queue = output.queue_time;
+            timings.inference = output.inference_time;
+            timings.batch_requests = output.batch_requests;
+            for (&index, row) in misses.iter().zip(&output.rows) {
+                logits[index] = row[0];
+            }
+            if let Some(cache) = &state.cache {
+                cache.insert_many(misses.iter().map(|&i| (keys[i], logits[i])));
+                state.metrics.cache_entries.set(cache.len() as i64);
+            }
+        }
+        documents
+    };
+    timings.total = started.elapsed();
+    Ok(RerankOutput {
+        logits,
+        documents,
+        tokens,
+        timings,
+    })
+}
+
+/// `POST /rerank`: `[{"index", "score", "text"?}]`, best first.
+pub async fn tei_rerank(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<TeiRerankRequest>,
+) -> Result<Response, ApiError> {
+    let input = RerankInput {
+        query: request.query,
+        documents: request.texts,
+        options: PairOptions {
+            truncate: request.truncate.unwrap_or(true),
+            max_tokens_per_doc: None,
+        },
+    };
+    let output = rerank(&state, input).await?;
+    let activation = if request.raw_scores {
+        Activation::Identity
+    } else {
+        Activation::Sigmoid
+    };
+    let scores: Vec<f32> = output.logits.iter().map(|&l| activation.apply(l)).collect();
+    let ranks: Vec<TeiRank> = ranking(&scores)
+        .into_iter()
+        .map(|index| TeiRank {
+            index,
+            score: scores[index],
+            text: request.return_text.then(|| output.documents[index].clone()),
+        })
+        .collect();
+    Ok((output.timings.headers(), Json(ranks)).into_response())
+}
+
+/// `POST /v2/rerank`: `{"id", "model", "results": [{"index", "relevance_score",
+/// "document"?}], "meta", "usage"}`, best first, at most `top_n`.
+pub async fn cohere_rerank(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<CohereRerankRequest>,
+) -> Result<Response, ApiError> {
+    if request.top_n == Some(0) {
+        return Err(ApiError::invalid("`top_n` must be at least 1"));
+    }
+    let document_count = request.documents.len();
+    let input = RerankInput {
+        query: request.query,
+        documents: request
+            .documents
+            .into_iter()
+            .map(|d| match d {
+                crate::schemas::DocumentInput::Text(text)
+                | crate::schemas::DocumentInput::Object { text } => text,
+            })
+            .collect(),
+        options: PairOptions {
+            truncate: true,
+            max_tokens_per_doc: request.max_tokens_per_doc,
+        },
+    };
+    let output = rerank(&state, input).await?;
+    let scores: Vec<f32> = output
+        .logits
+        .iter()
+        .map(|&l| Activation::Sigmoid.apply(l))
+        .collect();
+    let return_documents = request.return_documents.unwrap_or(false);
+    let results: Vec<CohereResult> = ranking(&scores)
+        .into_iter()
+        .take(request.top_n.unwrap_or(usize::MAX))
+        .map(|index| CohereResult {
+            index,
+            relevance_score: scores[index],
+            document: return_documents.then(|| DocumentText {
+                text: output.documents[index].clone(),
+            }),
+        })
+        .collect();
+    let response = CohereRerankResponse {
+        id: request_id(),
+        model: state.model_id.to_string(),
+        results,
+        meta: CohereMeta {
+            api_version: ApiVersion {
+                version: "2".into(),
+            },
+            billed_units: BilledUnits {
+                search_units: document_count.div_ceil(100),
+            },
+            tokens: TokenCounts {
+                input_tokens: output.tokens,
+                output_tokens: 0,
+            },
+        },
+        usage: Usage {
+            total_tokens: output.tokens,
+        },
+    };
+    Ok((output.timings.headers(), Json(response)).into_response())
+}
+
+/// A random UUID (version 4), as Cohere's response ids.
+fn request_id() -> String {
+    let bits: u128 = rand::random();
+    let bits = (bits & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+    let hex = format!("{bits:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranking_is_descending_with_stable_ties() {
+        assert_eq!(ranking(&[0.1, 0.9, 0.5, 0.9]), [1, 3, 2, 0]);
+        assert!(ranking(&[]).is_empty());
+    }
+
+    #[test]
+    fn request_ids_are_uuid_v4() {
+        let id = request_id();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
+        assert_ne!(id, request_id());
+    }
+}

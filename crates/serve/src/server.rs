@@ -1,0 +1,150 @@
+//! Starting and stopping: load the models on the worker thread, bind the listener, serve until
+//! a shutdown signal, then stop accepting, finish in-flight requests, drain the queue and join
+//! the worker.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use burn::tensor::backend::Backend;
+use tokio::net::TcpListener;
+
+use crate::cache::ScoreCache;
+use crate::config::ServeConfig;
+use crate::limits::ConcurrencyLimit;
+use crate::metrics::Metrics;
+use crate::queue::Queue;
+use crate::routes::{router, AppState};
+use crate::worker::{self, WorkerHandle};
+use crate::ServeError;
+
+/// A server with its models loaded and its port bound, not yet answering.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    worker: WorkerHandle,
+}
+
+impl Server {
+    /// Loads the models (on the inference thread, on `device`) and binds `config.bind`.
+    pub async fn start<B: Backend>(
+        config: ServeConfig,
+        device: B::Device,
+    ) -> Result<Self, ServeError> {
+        config.validate().map_err(ServeError::Config)?;
+        let metrics = Metrics::new();
+        let queue = Arc::new(Queue::new());
+        let (models, worker) =
+            worker::start::<B>(&config, device, queue.clone(), metrics.clone()).await?;
+        let listener = match TcpListener::bind(config.bind).await {
+            Ok(listener) => listener,
+            Err(source) => {
+                queue.close();
+                worker.join();
+                return Err(ServeError::Bind {
+                    addr: config.bind,
+                    source,
+                });
+            }
+        };
+        let state = AppState {
+            model_id: config.display_model_id().into(),
+            models: Arc::new(models),
+            queue,
+            worker: worker.status(),
+            metrics,
+            concurrency: ConcurrencyLimit::new(config.limits.max_concurrent_requests),
+            cache: ScoreCache::new(config.cache_size).map(Arc::new),
+            config: Arc::new(config),
+        };
+        Ok(Self {
+            listener,
+            state,
+            worker,
+        })
+    }
+
+    /// The address it listens on (the real port when `bind` asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// What `/info` reports.
+    pub fn info(&self) -> crate::schemas::InfoResponse {
+        crate::routes::describe(&self.state)
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests finish,
+    /// drains the queue and stops the worker.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let Server {
+            listener,
+            state,
+            worker,
+        } = self;
+        let queue = state.queue.clone();
+        let served = axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown)
+            .await;
+        queue.close();
+        tokio::task::spawn_blocking(move || worker.join())
+            .await
+            .map_err(|e| ServeError::Worker(format!("joining the inference thread: {e}")))?;
+        served.map_err(ServeError::Io)
+    }
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}
+
+/// Starts a server on its own tokio runtime and serves until Ctrl-C or SIGTERM (what
+/// `rankforge serve` runs). `on_ready` is called once the port is bound, with the address and
+/// the `/info` description. `http_threads`: tokio worker threads (default: one per core).
+pub fn serve_blocking<B: Backend>(
+    config: ServeConfig,
+    device: B::Device,
+    http_threads: Option<usize>,
+    on_ready: impl FnOnce(SocketAddr, &crate::schemas::InfoResponse),
+) -> Result<(), ServeError> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = http_threads {
+        builder.worker_threads(threads.max(1));
+    }
+    let runtime = builder
+        .enable_all()
+        .thread_name("rankforge-http")
+        .build()
+        .map_err(ServeError::Io)?;
+    runtime.block_on(async move {
+        let server = Server::start::<B>(config, device).await?;
+        on_ready(server.local_addr(), &server.info());
+        server.run_until(shutdown_signal()).await
+    })
+}
