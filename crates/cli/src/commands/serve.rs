@@ -1,0 +1,149 @@
+//! `rankforge serve`: the HTTP reranking / embedding service (rankforge-serve) — TEI-style
+//! `/rerank` and `/embed`, Cohere-style `/v2/rerank`, `/health`, `/info`, `/metrics`,
+//! `/openapi.json`. Every flag can also be set through its `RANKFORGE_*` environment variable.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use burn::tensor::backend::Backend;
+use clap::Args;
+use rankforge_model::LongDocMode;
+use rankforge_serve::{BatchLimits, EmbedderConfig, RequestLimits, RerankerConfig, ServeConfig};
+
+use super::long_doc::LongDocKind;
+use crate::device::DeviceKind;
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Cross-encoder served at /rerank and /v2/rerank (HF directory).
+    #[arg(long, env = "RANKFORGE_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Bi-encoder served at /embed (sentence-transformers directory).
+    #[arg(long, env = "RANKFORGE_EMBED_MODEL")]
+    pub embed_model: Option<PathBuf>,
+    /// Model name reported in /info and responses [default: the model directory's name].
+    #[arg(long, env = "RANKFORGE_MODEL_ID")]
+    pub model_id: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "RANKFORGE_HOST", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub host: IpAddr,
+    /// Port to listen on (0: any free port).
+    #[arg(long, env = "RANKFORGE_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Reranker: tokens per (query, document) sequence at most [default: the model's max
+    /// positions, capped at 512].
+    #[arg(long, env = "RANKFORGE_MAX_LENGTH")]
+    pub max_length: Option<usize>,
+    /// Embedder: tokens per text at most [default: its `max_seq_length`].
+    #[arg(long, env = "RANKFORGE_EMBED_MAX_LENGTH")]
+    pub embed_max_length: Option<usize>,
+    /// Seed of the classification head made for a checkpoint that has none.
+    #[arg(long, env = "RANKFORGE_HEAD_SEED", default_value_t = 42)]
+    pub head_seed: u64,
+    /// What to do with documents longer than the reranker's input.
+    #[arg(long, env = "RANKFORGE_LONG_DOC", value_enum, default_value_t = LongDocKind::Truncate)]
+    pub long_doc: LongDocKind,
+    /// max-chunk: document tokens per window (shrunk to what the query leaves free).
+    #[arg(long, env = "RANKFORGE_CHUNK_WINDOW", default_value_t = 384)]
+    pub chunk_window: usize,
+    /// max-chunk: tokens between the starts of consecutive windows (≤ window).
+    #[arg(long, env = "RANKFORGE_CHUNK_STRIDE", default_value_t = 256)]
+    pub chunk_stride: usize,
+    /// Sequences per forward pass at most.
+    #[arg(long, env = "RANKFORGE_BATCH_SIZE", default_value_t = 32)]
+    pub batch_size: usize,
+    /// Tokens the worker takes from the queue at once (and padded tokens per forward pass)
+    /// at most; a larger single request still runs, alone.
+    #[arg(long, env = "RANKFORGE_MAX_BATCH_TOKENS", default_value_t = 16384)]
+    pub max_batch_tokens: usize,
+    /// Requests the worker batches together at most.
+    #[arg(long, env = "RANKFORGE_MAX_BATCH_REQUESTS", default_value_t = 32)]
+    pub max_batch_requests: usize,
+    /// Documents (or embed inputs) per request at most; more is refused with 413.
+    #[arg(long, env = "RANKFORGE_MAX_CLIENT_BATCH_SIZE", default_value_t = 256)]
+    pub max_client_batch_size: usize,
+    /// Requests handled at once at most; more are refused with 429.
+    #[arg(long, env = "RANKFORGE_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
+    pub max_concurrent_requests: usize,
+    /// Request body bytes at most; larger bodies are refused with 413.
+    #[arg(long, env = "RANKFORGE_MAX_BODY_BYTES", default_value_t = 2_000_000)]
+    pub max_body_bytes: usize,
+    /// Scores kept in the (model, query, document) LRU cache; 0 turns the cache off.
+    #[arg(long, env = "RANKFORGE_CACHE_SIZE", default_value_t = 0)]
+    pub cache_size: usize,
+    /// Threads answering HTTP [default: one per core].
+    #[arg(long, env = "RANKFORGE_HTTP_THREADS")]
+    pub http_threads: Option<usize>,
+    /// Where the models run.
+    #[arg(long, env = "RANKFORGE_DEVICE", value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
+}
+
+impl ServeArgs {
+    fn long_doc_mode(&self) -> LongDocMode {
+        match self.long_doc {
+            LongDocKind::Truncate => LongDocMode::Truncate,
+            LongDocKind::MaxChunk => LongDocMode::MaxChunk {
+                window: self.chunk_window,
+                stride: self.chunk_stride,
+            },
+        }
+    }
+
+    /// The library config these flags describe.
+    pub fn config(&self) -> ServeConfig {
+        ServeConfig {
+            bind: SocketAddr::new(self.host, self.port),
+            reranker: self.model.as_ref().map(|dir| RerankerConfig {
+                dir: dir.clone(),
+                max_length: self.max_length,
+                head_seed: self.head_seed,
+                long_doc: self.long_doc_mode(),
+            }),
+            embedder: self.embed_model.as_ref().map(|dir| EmbedderConfig {
+                dir: dir.clone(),
+                max_length: self.embed_max_length,
+            }),
+            model_id: self.model_id.clone(),
+            batching: BatchLimits {
+                max_batch_tokens: self.max_batch_tokens,
+                max_batch_requests: self.max_batch_requests,
+                max_batch_size: self.batch_size,
+            },
+            limits: RequestLimits {
+                max_client_batch_size: self.max_client_batch_size,
+                max_concurrent_requests: self.max_concurrent_requests,
+                max_body_bytes: self.max_body_bytes,
+            },
+            cache_size: self.cache_size,
+        }
+    }
+}
+
+pub fn run(args: ServeArgs) -> Result<()> {
+    crate::on_device!(args.device, serve(&args))
+}
+
+fn serve<B: Backend>(device: &B::Device, args: &ServeArgs) -> Result<()> {
+    let config = args.config();
+    rankforge_serve::serve_blocking::<B>(
+        config,
+        device.clone(),
+        args.http_threads,
+        |addr, info| {
+            let endpoints = match (&info.reranker, &info.embedder) {
+                (Some(_), Some(_)) => "/rerank, /v2/rerank, /embed",
+                (Some(_), None) => "/rerank, /v2/rerank",
+                _ => "/embed",
+            };
+            eprintln!(
+                "rankforge serve: {} on http://{addr} ({endpoints}; /health /info /metrics /openapi.json). Ctrl-C or SIGTERM stops it.",
+                info.model_id
+            );
+        },
+    )
+    .context("rankforge serve")?;
+    eprintln!("rankforge serve: stopped");
+    Ok(())
+}
