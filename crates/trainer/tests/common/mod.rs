@@ -94,11 +94,7 @@ pub fn write_collection(dir: &Path) {
             );
             corpus.push('\n');
             let qid = format!("q{t}_{d}");
-            let text = format!(
-                "what about {} {}",
-                topic_word(t, d % 5),
-                format!("d{t}x{d}")
-            );
+            let text = format!("what about {} d{t}x{d}", topic_word(t, d % 5));
             queries.push_str(&json!({"_id": qid, "text": text}).to_string());
             queries.push('\n');
             let line = format!("{qid}\tdoc{t}_{d}\t1\n");
