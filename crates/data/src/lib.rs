@@ -13,7 +13,7 @@
 //! | MS MARCO collection / queries tsv | [`Corpus::read_msmarco`], [`Queries::read_msmarco`] | `write_msmarco` |
 //! | MS MARCO triples tsv | [`read_msmarco_triples`], [`read_triples`] | [`write_msmarco_triples`] |
 //! | labeled pairs | [`read_labeled_pairs`] | [`write_jsonl`] |
-//! | any jsonl/csv/tsv (or parquet, feature `parquet`) with named columns | the `read` functions with [`TableOptions`] | [`write_jsonl`], [`write_tsv`] |
+//! | any jsonl/csv/tsv (or parquet, feature `parquet`) with named columns | the `read` functions with [`TableOptions`] | [`write_jsonl`], [`write_csv`], [`write_tsv`] |
 
 pub mod beir;
 pub mod corpus;
@@ -43,7 +43,7 @@ pub use qrels::{Qrels, QrelsCheck};
 pub use queries::{Queries, Query, QueryColumns};
 pub use run::{sort_trec, Run, ScoredDoc};
 pub use table::{Row, TableFormat, TableOptions};
-pub use write::{write_jsonl, write_tsv};
+pub use write::{write_csv, write_jsonl, write_tsv};
 
 /// Anything that can say whether it knows an id (a corpus, a query set, a set of strings); used
 /// to check qrels against them.

@@ -1,5 +1,5 @@
-//! Writers shared by the typed formats: jsonl from any `Serialize`, and tsv that refuses fields
-//! it could not write back faithfully.
+//! Writers shared by the typed formats: jsonl from any `Serialize`, csv with quoting, and tsv
+//! that refuses fields it could not write back faithfully.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -56,6 +56,27 @@ where
                 .map_err(|e| DataError::io(path, e))?;
         }
         out.write_all(b"\n").map_err(|e| DataError::io(path, e))?;
+    }
+    out.flush().map_err(|e| DataError::io(path, e))
+}
+
+/// Writes comma-separated rows with RFC 4180 quoting (fields holding commas, quotes or line
+/// breaks are quoted), optionally under a header.
+pub fn write_csv<'a, R, F>(path: impl AsRef<Path>, header: Option<&[&str]>, rows: R) -> Result<()>
+where
+    R: IntoIterator<Item = F>,
+    F: IntoIterator<Item = &'a str>,
+{
+    let path = path.as_ref();
+    let mut out = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(create(path)?);
+    let io = |e: csv::Error| DataError::io(path, std::io::Error::other(e));
+    if let Some(header) = header {
+        out.write_record(header).map_err(io)?;
+    }
+    for row in rows {
+        out.write_record(row).map_err(io)?;
     }
     out.flush().map_err(|e| DataError::io(path, e))
 }

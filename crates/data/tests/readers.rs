@@ -386,6 +386,23 @@ fn generic_csv_and_jsonl_with_named_columns() {
     );
     assert_eq!(corpus.get("d2").unwrap().full_text(), "plain");
 
+    // Written back with write_csv (quoting as needed), read again.
+    let out = s.0.path().join("written.csv");
+    write_csv(
+        &out,
+        Some(&["doc", "heading", "body"]),
+        corpus
+            .iter()
+            .map(|d| [d.id.as_str(), d.title.as_str(), d.text.as_str()]),
+    )
+    .unwrap();
+    assert_eq!(
+        Corpus::read(&out, &TableOptions::default(), &columns)
+            .unwrap()
+            .data,
+        corpus
+    );
+
     // A required column absent from the header: an error at line 1 naming it, in any mode.
     let bad = CorpusColumns {
         text: "content".into(),
