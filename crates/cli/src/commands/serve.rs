@@ -147,3 +147,71 @@ fn serve<B: Backend>(device: &B::Device, args: &ServeArgs) -> Result<()> {
     eprintln!("rankforge serve: stopped");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn flags_map_to_the_library_config() {
+        let cli = Cli::parse_from([
+            "serve",
+            "--model",
+            "ce",
+            "--embed-model",
+            "bi",
+            "--port",
+            "0",
+            "--long-doc",
+            "max-chunk",
+            "--chunk-window",
+            "64",
+            "--chunk-stride",
+            "32",
+            "--max-batch-requests",
+            "7",
+            "--max-client-batch-size",
+            "9",
+        ]);
+        let config = cli.serve.config();
+        assert_eq!(config.bind, "127.0.0.1:0".parse().unwrap());
+        let reranker = config.reranker.unwrap();
+        assert_eq!(reranker.dir, PathBuf::from("ce"));
+        assert_eq!(
+            reranker.long_doc,
+            LongDocMode::MaxChunk {
+                window: 64,
+                stride: 32
+            }
+        );
+        assert_eq!(config.embedder.unwrap().dir, PathBuf::from("bi"));
+        assert_eq!(config.batching.max_batch_requests, 7);
+        assert_eq!(config.limits.max_client_batch_size, 9);
+        assert_eq!(config.cache_size, 0);
+    }
+
+    #[test]
+    fn every_flag_has_a_rankforge_environment_variable() {
+        use clap::CommandFactory;
+        let command = Cli::command();
+        for argument in command.get_arguments() {
+            let id = argument.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            let env = argument
+                .get_env()
+                .unwrap_or_else(|| panic!("--{id} has no environment variable"));
+            let expected = format!("RANKFORGE_{}", id.to_uppercase());
+            assert_eq!(env.to_str().unwrap(), expected, "--{id}");
+        }
+    }
+}
