@@ -8,6 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Tensor buffers are large and short-lived: mimalloc reuses them where glibc would hand them
+/// back to the OS and fault in fresh zeroed pages on the next op.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "rankforge", version, about = "Fine-tune, distil, evaluate and serve neural rerankers", long_about = None)]
 struct Cli {

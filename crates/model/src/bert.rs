@@ -80,7 +80,9 @@ pub struct BertSelfAttention<B: Backend> {
 }
 
 impl<B: Backend> BertSelfAttention<B> {
-    fn forward(&self, x: Tensor<B, 3>, padding_mask: &Tensor<B, 2, Bool>) -> Tensor<B, 3> {
+    /// `attention_mask`: `[batch, 1, seq, seq]`, `true` where a key is padding (the same for
+    /// every head, so the fused kernel broadcasts it instead of copying it per head).
+    fn forward(&self, x: Tensor<B, 3>, attention_mask: &Tensor<B, 4, Bool>) -> Tensor<B, 3> {
         let [batch, seq, hidden] = x.dims();
         let head_dim = hidden / self.num_heads;
         let split = |t: Tensor<B, 3>| {
@@ -90,19 +92,23 @@ impl<B: Backend> BertSelfAttention<B> {
         let q = split(self.query.forward(x.clone()));
         let k = split(self.key.forward(x.clone()));
         let v = split(self.value.forward(x));
-        let mask = padding_mask.clone().reshape([batch, 1, 1, seq]).expand([
-            batch,
-            self.num_heads,
-            seq,
-            seq,
-        ]);
         let context = if B::ad_enabled(&q.device()) && self.dropout.prob > 0.0 {
             // Training: attention-probability dropout needs the explicit softmax.
             let scores = q.matmul(k.swap_dims(2, 3)) * (1.0 / (head_dim as f64).sqrt());
+            let mask = attention_mask
+                .clone()
+                .expand([batch, self.num_heads, seq, seq]);
             let probs = softmax(scores.mask_fill(mask, f32::NEG_INFINITY), 3);
             self.dropout.forward(probs).matmul(v)
         } else {
-            attention(q, k, v, Some(mask), None, AttentionModuleOptions::default())
+            attention(
+                q,
+                k,
+                v,
+                Some(attention_mask.clone()),
+                None,
+                AttentionModuleOptions::default(),
+            )
         };
         context.swap_dims(1, 2).reshape([batch, seq, hidden])
     }
@@ -170,8 +176,8 @@ impl<B: Backend> BertLayer<B> {
         }
     }
 
-    fn forward(&self, x: Tensor<B, 3>, padding_mask: &Tensor<B, 2, Bool>) -> Tensor<B, 3> {
-        let attended = self.attention.self_attn.forward(x.clone(), padding_mask);
+    fn forward(&self, x: Tensor<B, 3>, attention_mask: &Tensor<B, 4, Bool>) -> Tensor<B, 3> {
+        let attended = self.attention.self_attn.forward(x.clone(), attention_mask);
         let x = self.attention.output.forward(attended, x);
         let inner = gelu(self.intermediate.dense.forward(x.clone()));
         self.output.forward(inner, x)
@@ -246,12 +252,21 @@ impl<B: Backend> BertModel<B> {
         input: BertInput<B>,
         mut visit: impl FnMut(&Tensor<B, 3>),
     ) -> Tensor<B, 3> {
+        let [batch, seq] = input.padding_mask.dims();
+        // Built once per batch and shared by every layer; `bool_not` twice materialises the
+        // broadcast view into one contiguous `[batch, 1, seq, seq]` buffer.
+        let attention_mask = input
+            .padding_mask
+            .reshape([batch, 1, 1, seq])
+            .expand([batch, 1, seq, seq])
+            .bool_not()
+            .bool_not();
         let mut x = self
             .embeddings
             .forward(input.input_ids, input.token_type_ids);
         visit(&x);
         for layer in &self.encoder.layer {
-            x = layer.forward(x, &input.padding_mask);
+            x = layer.forward(x, &attention_mask);
             visit(&x);
         }
         x
