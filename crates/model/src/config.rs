@@ -121,7 +121,9 @@ impl BertConfig {
                 return Err(unsupported(format!("position_embedding_type `{kind}`")));
             }
         }
-        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+        if self.num_attention_heads == 0
+            || !self.hidden_size.is_multiple_of(self.num_attention_heads)
+        {
             return Err(ModelError::Config {
                 path: path.into(),
                 field: "num_attention_heads".into(),
@@ -191,7 +193,7 @@ impl BertConfig {
         let mut out = self.raw.clone();
         if let Value::Object(typed) = serde_json::to_value(self).expect("config serialises") {
             for (k, v) in typed {
-                if !(v.is_null() && !out.contains_key(&k)) {
+                if !v.is_null() || out.contains_key(&k) {
                     out.insert(k, v);
                 }
             }

@@ -143,7 +143,7 @@ fn apply_weights<B: Backend, M: ModuleSnapshot<B>>(
         .unused
         .iter()
         .filter(|name| !IGNORED_TENSORS.contains(&name.as_str()) && !applied_alias(name))
-        .map(|name| hf_tensor_name(&name, true))
+        .map(|name| hf_tensor_name(name, true))
         .collect())
 }
 
@@ -317,7 +317,7 @@ fn read_pooling(path: &Path) -> Result<Pooling> {
     if let Some(key) = unsupported.iter().find(|k| flag(k)) {
         return Err(ModelError::Unsupported {
             path: path.into(),
-            message: format!("{key}"),
+            message: key.to_string(),
         });
     }
     match modes.as_slice() {
