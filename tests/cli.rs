@@ -604,3 +604,167 @@ fn bm25_retrieve_fuse_and_mine_on_the_sample_data() {
         "{msg}"
     );
 }
+
+/// A three-query BEIR collection written into `dir`.
+fn tiny_beir(dir: &Path) -> PathBuf {
+    let data = dir.join("beir");
+    std::fs::create_dir_all(data.join("qrels")).unwrap();
+    let docs = [
+        ("d1", "Aspirin reduces the risk of heart attacks in adults."),
+        ("d2", "Heart attacks are caused by blocked arteries."),
+        (
+            "d3",
+            "Vitamin D deficiency is common in northern countries.",
+        ),
+        (
+            "d4",
+            "Sunlight exposure increases vitamin D levels in the skin.",
+        ),
+        ("d5", "Coffee consumption and the risk of heart disease."),
+        ("d6", "Regular exercise lowers blood pressure."),
+    ];
+    let corpus: Vec<Value> = docs
+        .iter()
+        .map(|(id, text)| json!({"_id": id, "title": "", "text": text}))
+        .collect();
+    write_jsonl(&data.join("corpus.jsonl"), &corpus);
+    write_jsonl(
+        &data.join("queries.jsonl"),
+        &[
+            json!({"_id": "q1", "text": "does aspirin prevent heart attacks"}),
+            json!({"_id": "q2", "text": "how does the skin make vitamin D"}),
+            json!({"_id": "q3", "text": "heart disease risk"}),
+        ],
+    );
+    std::fs::write(
+        data.join("qrels/dev.tsv"),
+        "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td4\t1\nq3\td5\t1\nq3\td2\t1\n",
+    )
+    .unwrap();
+    data
+}
+
+#[test]
+fn evaluate_reports_bm25_and_the_reranker_with_predict_scores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = fixture_cross_encoder(tmp.path());
+    let data = tiny_beir(tmp.path());
+    let out_dir = tmp.path().join("report");
+    let config = tmp.path().join("eval.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "dataset = {:?}\nsplit = \"dev\"\noutput_dir = {:?}\n\
+             metrics = [\"ndcg@10\", \"mrr@10\", \"recall@3\", \"p@1\"]\n\
+             [first_stage]\ntop_k = 3\n\
+             [[rerankers]]\nname = \"ce\"\nmodel = {:?}\nmax_length = 64\n",
+            data, out_dir, model
+        ),
+    )
+    .unwrap();
+    let table = ok(&["evaluate", "--config", config.to_str().unwrap(), "--quiet"]);
+    assert!(table.contains("bm25+ce") && table.contains("ms"), "{table}");
+
+    // The reranked run holds the cross-encoder's scores of BM25's top 3, as `predict` gives them.
+    let bm25_run = std::fs::read_to_string(out_dir.join("bm25.trec")).unwrap();
+    let ce_run = std::fs::read_to_string(out_dir.join("bm25_ce.trec")).unwrap();
+    let fields = |line: &str| -> (String, String, f64) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f[0].to_string(), f[2].to_string(), f[4].parse().unwrap())
+    };
+    let bm25: Vec<_> = bm25_run.lines().map(fields).collect();
+    let reranked: Vec<_> = ce_run.lines().map(fields).collect();
+    // q2's terms match two documents only.
+    assert_eq!(bm25.len(), 8, "{bm25_run}");
+    assert_eq!(reranked.len(), 8, "{ce_run}");
+    let texts: std::collections::HashMap<&str, &str> = [
+        ("q1", "does aspirin prevent heart attacks"),
+        ("q2", "how does the skin make vitamin D"),
+        ("q3", "heart disease risk"),
+    ]
+    .into_iter()
+    .collect();
+    let corpus: std::collections::HashMap<String, String> =
+        read_field(&data.join("corpus.jsonl"), "_id")
+            .into_iter()
+            .zip(read_field(&data.join("corpus.jsonl"), "text"))
+            .map(|(id, text)| {
+                (
+                    id.as_str().unwrap().to_string(),
+                    text.as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+    let pairs = tmp.path().join("pairs.jsonl");
+    let rows: Vec<Value> = reranked
+        .iter()
+        .map(|(q, d, _)| json!({"query": texts[q.as_str()], "document": corpus[d]}))
+        .collect();
+    write_jsonl(&pairs, &rows);
+    let scores = tmp.path().join("scores.jsonl");
+    ok(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        pairs.to_str().unwrap(),
+        "--output",
+        scores.to_str().unwrap(),
+        "--max-length",
+        "64",
+    ]);
+    let predicted = read_field(&scores, "score");
+    for ((q, d, score), want) in reranked.iter().zip(&predicted) {
+        let want = want.as_f64().unwrap();
+        assert!(
+            (score - want).abs() < 1e-4,
+            "{q} {d}: {score} vs predict {want}"
+        );
+        assert!(
+            bm25.iter().any(|(bq, bd, _)| bq == q && bd == d),
+            "{q} {d} not in BM25's top 3"
+        );
+    }
+    for q in ["q1", "q2", "q3"] {
+        let ranked: Vec<f64> = reranked.iter().filter(|r| r.0 == q).map(|r| r.2).collect();
+        assert!(ranked.windows(2).all(|w| w[0] >= w[1]), "{q}: {ranked:?}");
+    }
+
+    // report.json's BM25 numbers are `rankforge eval`'s on the written run; the PNG is a PNG.
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("report.json")).unwrap())
+            .unwrap();
+    let eval = ok(&[
+        "eval",
+        "--qrels",
+        data.join("qrels/dev.tsv").to_str().unwrap(),
+        "--run",
+        out_dir.join("bm25.trec").to_str().unwrap(),
+        "--metrics",
+        "ndcg@10,mrr@10,recall@3,p@1",
+        "--json",
+    ]);
+    let eval: Value = serde_json::from_str(&eval).unwrap();
+    for metric in ["ndcg@10", "mrr@10", "recall@3", "p@1"] {
+        let row = &report["comparison"]["metrics"][metric];
+        let got = row["bm25"]["mean"].as_f64().unwrap();
+        assert!(
+            (got - eval[metric].as_f64().unwrap()).abs() < 1e-12,
+            "{metric}: {row}"
+        );
+        assert!(row["bm25+ce"]["mean"].is_f64(), "{metric}: {row}");
+    }
+    assert_eq!(report["queries"], 3);
+    assert!(report["wall_ms_per_query"]["bm25+ce"].as_f64().unwrap() > 0.0);
+    let png = std::fs::read(out_dir.join("report.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    // Unknown keys are refused by name.
+    std::fs::write(
+        &config,
+        format!("dataset = {data:?}\noutput_dir = {out_dir:?}\ntop_k = 5\n"),
+    )
+    .unwrap();
+    let msg = err(&["evaluate", "--config", config.to_str().unwrap()]);
+    assert!(msg.contains("top_k") && msg.contains("eval.toml"), "{msg}");
+}

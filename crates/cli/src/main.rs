@@ -36,6 +36,8 @@ enum Command {
     Mine(commands::mine::MineArgs),
     /// trec_eval metrics of a run.
     Eval(commands::eval::EvalArgs),
+    /// Two-stage report from a config: first stage vs first stage + each reranker.
+    Evaluate(commands::evaluate::EvaluateArgs),
     /// Compare runs side by side, with deltas and paired significance tests.
     Compare(commands::eval::CompareArgs),
     /// Throughput benchmarks (JSON output).
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Fuse(args) => commands::retrieve::run_fuse(args),
         Command::Mine(args) => commands::mine::run(args),
         Command::Eval(args) => commands::eval::run_eval(args),
+        Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Compare(args) => commands::eval::run_compare(args),
         Command::Bench(command) => commands::bench::run(command),
         Command::Train(args) => commands::train::run(args),

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod common;
 pub mod embed;
 pub mod eval;
+pub mod evaluate;
 pub mod long_doc;
 pub mod mine;
 pub mod predict;
