@@ -768,3 +768,61 @@ fn evaluate_reports_bm25_and_the_reranker_with_predict_scores() {
     let msg = err(&["evaluate", "--config", config.to_str().unwrap()]);
     assert!(msg.contains("top_k") && msg.contains("eval.toml"), "{msg}");
 }
+
+#[test]
+fn bench_train_times_optimizer_steps_and_names_bad_group_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let groups = tmp.path().join("groups.jsonl");
+    write_jsonl(
+        &groups,
+        &[
+            json!({"query": "aspirin and heart attacks", "docs": ["Aspirin reduces heart attacks.", "Vitamin D and sunlight."], "labels": [1.0, 0.0]}),
+            json!({"query": "vitamin D from the skin", "docs": ["Sunlight makes vitamin D in the skin.", "Coffee and heart disease."], "labels": [1.0, 0.0]}),
+        ],
+    );
+    let model = minilm();
+    let out = ok(&[
+        "bench",
+        "train",
+        "--model",
+        model.to_str().unwrap(),
+        "--groups",
+        groups.to_str().unwrap(),
+        "--batch-pairs",
+        "4",
+        "--max-length",
+        "32",
+        "--steps",
+        "3",
+        "--warmup-steps",
+        "1",
+    ]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["batch_pairs"], 4, "{v}");
+    assert_eq!(v["timed_steps"], 2, "{v}");
+    assert_eq!(v["losses"].as_array().unwrap().len(), 3, "{v}");
+    assert!(v["pairs_per_s"].as_f64().unwrap() > 0.0, "{v}");
+    // ListNet over two documents starts near ln 2 with a fresh head.
+    let first = v["losses"][0].as_f64().unwrap();
+    assert!((first - std::f64::consts::LN_2).abs() < 0.2, "{v}");
+
+    write_jsonl(
+        &groups,
+        &[
+            json!({"query": "q", "docs": ["a", "b"], "labels": [1.0, 0.0]}),
+            json!({"query": "q", "docs": ["a", "b"], "labels": [1.0]}),
+        ],
+    );
+    let msg = err(&[
+        "bench",
+        "train",
+        "--model",
+        model.to_str().unwrap(),
+        "--groups",
+        groups.to_str().unwrap(),
+    ]);
+    assert!(
+        msg.contains("groups.jsonl:2") && msg.contains("labels"),
+        "{msg}"
+    );
+}

@@ -4,9 +4,11 @@ transformers AutoModelForSequenceClassification (num_labels=1, new head) from
 all-MiniLM-L6-v2, AdamW (weight decay 0.01, none on biases/LayerNorm), linear warmup/decay,
 grad clipping 1.0, ListNet over groups of 1 positive + N BM25-style negatives, batches of
 `--batch-pairs` (query, document) pairs padded to the batch's longest, truncated at
-`--max-length`; `--threads` CPU threads. Training data are the same pairs rankforge trains on,
-given as jsonl groups ({"query": ..., "docs": [...], "labels": [...]}), or, without `--groups`,
-built from a BEIR dir by pairing each judged query with its positive and random documents.
+`--max-length`; `--threads` CPU threads. Training data: jsonl groups ({"query": ..., "docs": [...], "labels": [...]}) from `--groups`
+(the file `rankforge bench train --groups` reads), or, without it, built from the BEIR dir of
+`--data` by pairing each judged train query with its positive and random documents (seeded);
+`--write-groups FILE` saves those groups for the rankforge side of the comparison.
+scripts/bench_train.sh runs both sides on one groups file.
 
   HF_HUB_OFFLINE=1 .cache/venv-ref/bin/python scripts/reference/train_pytorch.py \
       --model .cache/models/all-MiniLM-L6-v2 --data ../shared/data/scifact \
@@ -52,8 +54,10 @@ def load_groups(data_dir, group_size, seed):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--model", required=True)
-    p.add_argument("--data", required=True)
+    p.add_argument("--model", help="HF model directory (required unless --write-groups)")
+    p.add_argument("--data", help="BEIR directory (groups built from qrels/train.tsv)")
+    p.add_argument("--groups", help="jsonl groups to train on instead of --data")
+    p.add_argument("--write-groups", help="write the groups built from --data here and exit")
     p.add_argument("--batch-pairs", type=int, default=16)
     p.add_argument("--group-size", type=int, default=8)
     p.add_argument("--max-length", type=int, default=256)
@@ -63,6 +67,22 @@ def main():
     p.add_argument("--lr", type=float, default=3e-5)
     p.add_argument("--seed", type=int, default=42)
     args = p.parse_args()
+
+    if args.groups:
+        with open(args.groups) as f:
+            groups = [json.loads(line) for line in f if line.strip()]
+        args.group_size = len(groups[0]["docs"])
+    elif args.data:
+        groups = load_groups(args.data, args.group_size, args.seed)
+    else:
+        p.error("one of --groups / --data is required")
+    if args.write_groups:
+        with open(args.write_groups, "w") as f:
+            for g in groups:
+                f.write(json.dumps(g) + "\n")
+        return
+    if not args.model:
+        p.error("--model is required")
 
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
@@ -81,8 +101,7 @@ def main():
     sched = get_linear_schedule_with_warmup(opt, max(1, args.steps // 10), args.steps)
 
     groups_per_batch = max(1, args.batch_pairs // args.group_size)
-    groups = load_groups(args.data, args.group_size, args.seed)
-    timed_pairs, timed_secs, losses = 0, 0.0, []
+    timed_pairs, timed_secs, losses, step_seconds = 0, 0.0, [], []
     for step in range(args.steps):
         batch = [groups[(step * groups_per_batch + i) % len(groups)] for i in range(groups_per_batch)]
         pairs = [(g["query"], d) for g in batch for d in g["docs"]]
@@ -103,6 +122,7 @@ def main():
         if step >= args.warmup_steps:
             timed_pairs += len(pairs)
             timed_secs += secs
+            step_seconds.append(secs)
     print(json.dumps({
         "framework": "pytorch",
         "torch": torch.__version__,
@@ -110,6 +130,7 @@ def main():
         "batch_pairs": groups_per_batch * args.group_size,
         "max_length": args.max_length,
         "timed_steps": args.steps - args.warmup_steps,
+        "step_seconds": step_seconds,
         "pairs_per_s": timed_pairs / timed_secs if timed_secs else 0.0,
         "losses": losses,
     }, indent=2))

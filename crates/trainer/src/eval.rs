@@ -24,6 +24,18 @@ pub struct DevSet {
 }
 
 impl DevSet {
+    /// A dev set with nothing to evaluate (benchmarks that only time training steps).
+    pub fn empty() -> Self {
+        Self {
+            queries: Queries::new(),
+            qrels: Qrels::new(),
+            candidates: Run::new(),
+            top_k: 0,
+            names: Vec::new(),
+            metrics: Vec::new(),
+        }
+    }
+
     /// The judged dev queries (at most `limit`), their qrels and BM25 top-`top_k` candidates.
     pub fn new(
         collection: &Collection,

@@ -32,6 +32,7 @@
 //! forward/backward in half precision, the loss and gradient-norm check in f32 — and is
 //! refused until implemented.
 
+pub mod bench;
 pub mod bi_encoder;
 pub mod checkpoint;
 pub mod config;

@@ -1,11 +1,14 @@
-//! `rankforge bench predict`: cross-encoder throughput on a pairs file, as JSON.
+//! `rankforge bench predict`: cross-encoder inference throughput on a pairs file, as JSON.
+//! `rankforge bench train`: cross-encoder training throughput on a groups file, as JSON.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Result};
-use burn::tensor::backend::Backend;
+use anyhow::{bail, Context, Result};
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use clap::{Args, Subcommand};
+use rankforge_losses::LossConfig;
+use rankforge_trainer::bench::{bench_cross_encoder_training, BenchGroup, TrainBenchSettings};
 use serde_json::json;
 
 use super::common::ModelArgs;
@@ -17,6 +20,39 @@ use crate::jsonl;
 pub enum BenchCommand {
     /// Pairs/s of the cross-encoder over the pairs of `--input` (median of `--repeat` runs).
     Predict(BenchPredictArgs),
+    /// Training pairs/s of the cross-encoder: the trainer's optimizer steps over the groups of
+    /// `--groups` (the file scripts/reference/train_pytorch.py trains on).
+    Train(BenchTrainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchTrainArgs {
+    /// Base model directory (a new seeded head when it has none).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// jsonl of `{"query", "docs": [...], "labels": [...]}` groups, all of one size.
+    #[arg(long)]
+    pub groups: PathBuf,
+    /// (query, document) pairs per optimizer step (whole groups: rounded down to a multiple of
+    /// the group size, at least one group).
+    #[arg(long, default_value_t = 16)]
+    pub batch_pairs: usize,
+    #[arg(long, default_value_t = 256)]
+    pub max_length: usize,
+    #[arg(long, default_value_t = 12)]
+    pub steps: usize,
+    /// Leading steps left out of the timing.
+    #[arg(long, default_value_t = 2)]
+    pub warmup_steps: usize,
+    #[arg(long, default_value_t = 3e-5)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value_t = crate::device::DeviceKind::Cpu)]
+    pub device: crate::device::DeviceKind,
+    /// Write the result JSON here as well as to stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -39,6 +75,19 @@ pub struct BenchPredictArgs {
 pub fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::Predict(args) => crate::on_device!(args.model.device, bench_predict(&args)),
+        BenchCommand::Train(args) => match args.device {
+            crate::device::DeviceKind::Cpu => {
+                bench_train::<rankforge_model::backend::CpuAutodiff>(&Default::default(), &args)
+            }
+            #[cfg(feature = "cuda")]
+            crate::device::DeviceKind::Cuda => {
+                bench_train::<rankforge_model::backend::CudaAutodiff>(&Default::default(), &args)
+            }
+            #[cfg(not(feature = "cuda"))]
+            crate::device::DeviceKind::Cuda => bail!(
+                "this rankforge was built without GPU support: rebuild with `cargo build --release --features cuda`"
+            ),
+        },
     }
 }
 
@@ -75,6 +124,77 @@ fn bench_predict<B: Backend>(device: &B::Device, args: &BenchPredictArgs) -> Res
         "seconds": seconds,
         "median_seconds": median,
         "pairs_per_second": pairs.len() as f64 / median,
+        "peak_rss_mb": peak_rss_mb(),
+    });
+    let text = serde_json::to_string_pretty(&result)?;
+    println!("{text}");
+    if let Some(path) = &args.output {
+        std::fs::write(path, text + "\n")?;
+    }
+    Ok(())
+}
+
+/// Reads benchmark groups; errors name the file, line and field.
+fn read_groups(path: &Path) -> Result<Vec<BenchGroup>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let mut groups = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let group: BenchGroup = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not a group", path.display(), index + 1))?;
+        if group.docs.is_empty() || group.docs.len() != group.labels.len() {
+            bail!(
+                "{}:{}: field `labels` must have one entry per entry of `docs` (at least one)",
+                path.display(),
+                index + 1
+            );
+        }
+        if let Some(first) = groups.first().map(|g: &BenchGroup| g.docs.len()) {
+            if group.docs.len() != first {
+                bail!(
+                    "{}:{}: field `docs` has {} entries, earlier groups {first}",
+                    path.display(),
+                    index + 1,
+                    group.docs.len()
+                );
+            }
+        }
+        groups.push(group);
+    }
+    if groups.is_empty() {
+        bail!("{}: no groups", path.display());
+    }
+    Ok(groups)
+}
+
+fn bench_train<B: AutodiffBackend>(device: &B::Device, args: &BenchTrainArgs) -> Result<()> {
+    if args.steps <= args.warmup_steps {
+        bail!("--steps must exceed --warmup-steps");
+    }
+    let groups = read_groups(&args.groups)?;
+    let group_size = groups[0].docs.len();
+    let settings = TrainBenchSettings {
+        groups_per_step: (args.batch_pairs / group_size).max(1),
+        steps: args.steps,
+        warmup_steps: args.warmup_steps,
+        max_length: args.max_length,
+        learning_rate: args.lr,
+        loss: LossConfig::ListNet(Default::default()),
+        seed: args.seed,
+    };
+    let report = bench_cross_encoder_training::<B>(&args.model, &groups, &settings, device)?;
+    let result = json!({
+        "framework": "rankforge",
+        "backend": std::any::type_name::<B>(),
+        "batch_pairs": report.pairs_per_step,
+        "max_length": args.max_length,
+        "timed_steps": report.timed_steps,
+        "step_seconds": report.step_seconds,
+        "pairs_per_s": report.pairs_per_s,
+        "losses": report.losses,
         "peak_rss_mb": peak_rss_mb(),
     });
     let text = serde_json::to_string_pretty(&result)?;
