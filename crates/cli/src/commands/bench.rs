@@ -126,12 +126,7 @@ fn bench_predict<B: Backend>(device: &B::Device, args: &BenchPredictArgs) -> Res
         "pairs_per_second": pairs.len() as f64 / median,
         "peak_rss_mb": peak_rss_mb(),
     });
-    let text = serde_json::to_string_pretty(&result)?;
-    println!("{text}");
-    if let Some(path) = &args.output {
-        std::fs::write(path, text + "\n")?;
-    }
-    Ok(())
+    emit(&result, args.output.as_deref())
 }
 
 /// Reads benchmark groups; errors name the file, line and field.
@@ -197,10 +192,16 @@ fn bench_train<B: AutodiffBackend>(device: &B::Device, args: &BenchTrainArgs) ->
         "losses": report.losses,
         "peak_rss_mb": peak_rss_mb(),
     });
-    let text = serde_json::to_string_pretty(&result)?;
+    emit(&result, args.output.as_deref())
+}
+
+/// Prints a result as pretty JSON on stdout and, when asked, writes it to `output` as well.
+fn emit(result: &serde_json::Value, output: Option<&Path>) -> Result<()> {
+    let text = serde_json::to_string_pretty(result)?;
     println!("{text}");
-    if let Some(path) = &args.output {
-        std::fs::write(path, text + "\n")?;
+    if let Some(path) = output {
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("{}: cannot write", path.display()))?;
     }
     Ok(())
 }
