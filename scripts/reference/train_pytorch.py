@@ -66,6 +66,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--lr", type=float, default=3e-5)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--device", default="cpu")
     args = p.parse_args()
 
     if args.groups:
@@ -90,7 +91,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     tok = AutoTokenizer.from_pretrained(args.model)
-    model = AutoModelForSequenceClassification.from_pretrained(args.model, num_labels=1)
+    model = AutoModelForSequenceClassification.from_pretrained(args.model, num_labels=1).to(args.device)
     model.train()
     no_decay = ["bias", "LayerNorm.weight"]
     params = [
@@ -105,10 +106,10 @@ def main():
     for step in range(args.steps):
         batch = [groups[(step * groups_per_batch + i) % len(groups)] for i in range(groups_per_batch)]
         pairs = [(g["query"], d) for g in batch for d in g["docs"]]
-        labels = torch.tensor([g["labels"] for g in batch])
+        labels = torch.tensor([g["labels"] for g in batch], device=args.device)
         start = time.perf_counter()
         enc = tok([q for q, _ in pairs], [d for _, d in pairs], truncation="longest_first",
-                  max_length=args.max_length, padding=True, return_tensors="pt")
+                  max_length=args.max_length, padding=True, return_tensors="pt").to(args.device)
         logits = model(**enc).logits.view(len(batch), -1)
         target = torch.softmax(labels, dim=-1)
         loss = -(target * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
@@ -117,6 +118,8 @@ def main():
         opt.step()
         sched.step()
         opt.zero_grad()
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
         secs = time.perf_counter() - start
         losses.append(loss.item())
         if step >= args.warmup_steps:
