@@ -127,6 +127,7 @@ pub fn bench_cross_encoder_training<B: AutodiffBackend>(
         epsilon: 1e-8,
         weight_decay: 0.01,
         max_grad_norm: 1.0,
+        head_lr_multiplier: 1.0,
     });
     let schedule = LrSchedule {
         peak: settings.learning_rate,

@@ -193,6 +193,11 @@ pub struct TrainSection {
     pub grad_accum_steps: usize,
     /// Peak learning rate. Default: 2e-5.
     pub learning_rate: f64,
+    /// Cross-encoders: the classification head (pooler + classifier) learns at
+    /// `learning_rate × head_lr_multiplier`. A head that a bi-encoder or plain BERT checkpoint
+    /// lacks starts at random with std 0.02 and, at the encoder's rate, needs thousands of
+    /// steps to grow; a larger factor lets short runs learn. Default: 1.
+    pub head_lr_multiplier: f64,
     /// Linear warmup as a fraction of all steps (ignored when `warmup_steps` is set).
     /// Default: 0.1.
     pub warmup_ratio: f64,
@@ -228,6 +233,7 @@ impl Default for TrainSection {
             batch_size: 4,
             grad_accum_steps: 1,
             learning_rate: 2e-5,
+            head_lr_multiplier: 1.0,
             warmup_ratio: 0.1,
             warmup_steps: None,
             schedule: ScheduleKind::Linear,
@@ -353,6 +359,9 @@ impl TrainConfig {
         }
         if !(0.0..1.0).contains(&t.warmup_ratio) {
             return Err("train.warmup_ratio must lie in [0, 1)".into());
+        }
+        if !(t.head_lr_multiplier > 0.0 && t.head_lr_multiplier.is_finite()) {
+            return Err("train.head_lr_multiplier must be a positive number".into());
         }
         if !(t.weight_decay >= 0.0 && t.max_grad_norm >= 0.0) {
             return Err("train.weight_decay and train.max_grad_norm must be ≥ 0".into());

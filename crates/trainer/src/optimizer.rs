@@ -33,6 +33,15 @@ pub struct AdamWSettings {
     pub weight_decay: f64,
     /// Global L2 norm the gradients are clipped to (0 = off).
     pub max_grad_norm: f64,
+    /// Learning-rate factor of the classification head (pooler and classifier, see
+    /// [`is_classification_head`]); 1 = the same rate as the encoder.
+    pub head_lr_multiplier: f64,
+}
+
+/// Whether a parameter belongs to a cross-encoder's classification head (`bert.pooler.*`,
+/// `classifier.*`): the part a bi-encoder or plain BERT checkpoint initialises anew.
+pub fn is_classification_head(path: &str) -> bool {
+    path.starts_with("classifier.") || path.starts_with("bert.pooler.")
 }
 
 /// Whether a parameter is exempt from weight decay: biases and LayerNorm weights, as in
@@ -261,6 +270,11 @@ impl<B: AutodiffBackend> ModuleMapper<B> for UpdateMapper<'_, B> {
         };
         let path = self.path.join(".");
         let s = self.settings;
+        let lr = if is_classification_head(&path) {
+            self.lr * s.head_lr_multiplier
+        } else {
+            self.lr
+        };
         let require_grad = tensor.is_require_grad();
         let shape = tensor.shape();
         let n = shape.num_elements();
@@ -277,7 +291,7 @@ impl<B: AutodiffBackend> ModuleMapper<B> for UpdateMapper<'_, B> {
         };
         let mut weights = tensor.inner().reshape([n]);
         if s.weight_decay > 0.0 && !excluded_from_weight_decay(&path) {
-            weights = weights.mul_scalar(1.0 - self.lr * s.weight_decay);
+            weights = weights.mul_scalar(1.0 - lr * s.weight_decay);
         }
         let denominator = exp_avg_sq
             .clone()
@@ -287,7 +301,7 @@ impl<B: AutodiffBackend> ModuleMapper<B> for UpdateMapper<'_, B> {
         let update = exp_avg
             .clone()
             .div(denominator)
-            .mul_scalar(self.lr / self.bias_correction1);
+            .mul_scalar(lr / self.bias_correction1);
         let weights = (weights - update).reshape(shape);
         self.moments.insert(
             path,
@@ -321,5 +335,75 @@ mod tests {
             "bert.encoder.layers.0.attention.self_attn.query.weight"
         ));
         assert!(!excluded_from_weight_decay("classifier.weight"));
+    }
+
+    /// One AdamW step from the same model and gradients with head factor 1 and 10: the head's
+    /// change is 10× larger, the encoder's identical.
+    #[test]
+    fn head_lr_multiplier_scales_only_the_head_update() {
+        use rankforge_model::backend::CpuAutodiff as B;
+        use rankforge_model::inference::collate;
+        use rankforge_model::{BertConfig, CrossEncoderModel, Encoded};
+
+        let device = Default::default();
+        <B as burn::tensor::backend::Backend>::seed(&device, 7);
+        let model = CrossEncoderModel::<B>::new(&BertConfig::tiny(50), 1, &device);
+        let input = Encoded {
+            ids: vec![1, 5, 9, 2, 7, 3],
+            type_ids: vec![0, 0, 0, 1, 1, 1],
+        };
+        let flat = |m: &CrossEncoderModel<B>, head: bool| -> Vec<f32> {
+            let record = if head {
+                m.classifier.weight.val().inner()
+            } else {
+                m.bert.encoder.layer[0].output.dense.weight.val().inner()
+            };
+            record.into_data().to_vec::<f32>().unwrap()
+        };
+        let mut changes = Vec::new();
+        for multiplier in [1.0, 10.0] {
+            let model = model.clone();
+            // The same dropout masks in both passes.
+            <B as burn::tensor::backend::Backend>::seed(&device, 11);
+            let loss = model.forward(collate::<B>(&[&input], &device)).sum();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let before = (flat(&model, true), flat(&model, false));
+            let mut optimizer = AdamW::<B>::new(AdamWSettings {
+                beta1: 0.9,
+                beta2: 0.999,
+                epsilon: 1e-12,
+                weight_decay: 0.0,
+                max_grad_norm: 0.0,
+                head_lr_multiplier: multiplier,
+            });
+            let (after, _) = optimizer.step(1e-3, model, grads, 0).unwrap();
+            let delta = |a: &[f32], b: &[f32]| -> f64 {
+                a.iter().zip(b).map(|(x, y)| f64::from((x - y).abs())).sum()
+            };
+            changes.push((
+                delta(&before.0, &flat(&after, true)),
+                delta(&before.1, &flat(&after, false)),
+            ));
+        }
+        let (head1, encoder1) = changes[0];
+        let (head10, encoder10) = changes[1];
+        assert!(head1 > 0.0 && encoder1 > 0.0, "{changes:?}");
+        assert!((head10 / head1 - 10.0).abs() < 1e-3, "{changes:?}");
+        assert!(
+            (encoder10 - encoder1).abs() < 1e-9 * encoder1.max(1.0),
+            "{changes:?}"
+        );
+    }
+
+    #[test]
+    fn the_head_is_the_pooler_and_the_classifier() {
+        assert!(is_classification_head("classifier.weight"));
+        assert!(is_classification_head("bert.pooler.dense.bias"));
+        assert!(!is_classification_head(
+            "bert.encoder.layers.0.output.dense.weight"
+        ));
+        assert!(!is_classification_head(
+            "bert.embeddings.word_embeddings.weight"
+        ));
     }
 }

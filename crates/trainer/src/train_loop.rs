@@ -112,6 +112,7 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
         epsilon: t.adam_epsilon,
         weight_decay: t.weight_decay,
         max_grad_norm: t.max_grad_norm,
+        head_lr_multiplier: t.head_lr_multiplier,
     });
     let config_toml = config.to_toml();
     let say = |message: String| {

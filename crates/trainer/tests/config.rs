@@ -119,6 +119,12 @@ fn shipped_configs_are_valid() {
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        // eval-*.toml (rankforge evaluate) and mine-*.toml (rankforge mine) are checked by the
+        // cli crate's tests.
+        if name.starts_with("eval-") || name.starts_with("mine-") {
+            continue;
+        }
         if path.extension().is_some_and(|e| e == "toml") {
             TrainConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
             seen += 1;
