@@ -66,7 +66,7 @@ impl<B: Backend> BertEmbeddings<B> {
                 .position_embeddings
                 .forward(positions)
                 .expand([batch, seq, hidden]);
-        self.dropout.forward(self.layer_norm.forward(x))
+        crate::dropout::apply(&self.dropout, self.layer_norm.forward(x))
     }
 }
 
@@ -99,7 +99,7 @@ impl<B: Backend> BertSelfAttention<B> {
                 .clone()
                 .expand([batch, self.num_heads, seq, seq]);
             let probs = softmax(scores.mask_fill(mask, f32::NEG_INFINITY), 3);
-            self.dropout.forward(probs).matmul(v)
+            crate::dropout::apply(&self.dropout, probs).matmul(v)
         } else {
             attention(
                 q,
@@ -133,7 +133,7 @@ impl<B: Backend> BertResidualOutput<B> {
 
     fn forward(&self, x: Tensor<B, 3>, residual: Tensor<B, 3>) -> Tensor<B, 3> {
         self.layer_norm
-            .forward(self.dropout.forward(self.dense.forward(x)) + residual)
+            .forward(crate::dropout::apply(&self.dropout, self.dense.forward(x)) + residual)
     }
 }
 

@@ -41,7 +41,8 @@ impl<B: Backend> CrossEncoderModel<B> {
             .as_ref()
             .expect("a cross-encoder always has a pooler")
             .forward(hidden);
-        self.classifier.forward(self.dropout.forward(pooled))
+        self.classifier
+            .forward(crate::dropout::apply(&self.dropout, pooled))
     }
 
     /// Replaces the classification head, as transformers initialises a new one: weights drawn

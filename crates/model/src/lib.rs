@@ -15,6 +15,7 @@ pub mod bi_encoder;
 pub mod config;
 pub mod cross_encoder;
 pub mod dense;
+pub mod dropout;
 pub mod error;
 pub mod hf;
 pub mod inference;
