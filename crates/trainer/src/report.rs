@@ -198,6 +198,7 @@ pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
         ("seed", c.run.seed.to_string()),
         ("max_length", c.model.max_length.to_string()),
         ("learning_rate", format!("{:e}", t.learning_rate)),
+        ("head_lr_multiplier", format!("{}", t.head_lr_multiplier)),
         (
             "schedule",
             format!(
