@@ -213,3 +213,47 @@ fn head_data_roundtrips_through_set_head() {
     let got: Vec<f32> = w.transpose().into_data().into_vec().unwrap();
     assert_eq!(got, f32s(&fx["head"]["weight"]));
 }
+
+/// The training forward (autodiff backend: explicit attention softmax with its dropout, host
+/// dropout masks) with dropout probabilities of ~0 gives the inference forward's logits.
+#[test]
+fn training_forward_without_dropout_matches_inference_logits() {
+    type T = rankforge_model::backend::CpuAutodiff;
+    let fx = fixture("model_parity.json");
+    let device = Default::default();
+    let (mut ce, _) = CrossEncoder::<T>::load(&minilm_dir(), None, 0, &device).unwrap();
+    ce.model = ce
+        .model
+        .set_head(&f32s(&fx["head"]["weight"]), &f32s(&fx["head"]["bias"]));
+    let tiny = 1e-12;
+    let model = &mut ce.model;
+    model.dropout.prob = tiny;
+    model.bert.embeddings.dropout.prob = tiny;
+    for layer in &mut model.bert.encoder.layer {
+        layer.attention.self_attn.dropout.prob = tiny;
+        layer.attention.output.dropout.prob = tiny;
+        layer.output.dropout.prob = tiny;
+    }
+    let pairs = pairs(&fx);
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(q, d)| (q.as_str(), d.as_str()))
+        .collect();
+    let encoded = ce.tokenizer.encode_pairs(&refs).unwrap();
+    let items: Vec<_> = encoded.iter().collect();
+    // One padded batch: the attention mask matters too.
+    let logits: Vec<f32> = ce
+        .model
+        .forward(collate::<T>(&items, &device))
+        .into_data()
+        .convert::<f32>()
+        .into_vec()
+        .unwrap();
+    let want = f32s(&fx["logits"]);
+    let scale = want.iter().fold(1.0f32, |m, x| m.max(x.abs()));
+    let diff = max_abs_diff(&logits, &want);
+    assert!(
+        diff <= 1e-5 * scale,
+        "training-path logits differ by {diff}"
+    );
+}
