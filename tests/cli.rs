@@ -826,3 +826,57 @@ fn bench_train_times_optimizer_steps_and_names_bad_group_lines() {
         "{msg}"
     );
 }
+
+#[test]
+fn predict_in_bf16_and_f16_stays_within_one_percent_of_pytorch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = fixture_cross_encoder(tmp.path());
+    let fx = fixture();
+    let rows: Vec<Value> = fx["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| json!({"query": p[0], "document": p[1]}))
+        .collect();
+    let input = tmp.path().join("pairs.jsonl");
+    write_jsonl(&input, &rows);
+    let want = f32s(&fx["logits"]);
+    let scale = want.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    for precision in ["bf16", "f16"] {
+        let output = tmp.path().join(format!("{precision}.jsonl"));
+        ok(&[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+            "--raw",
+            "--precision",
+            precision,
+        ]);
+        let got: Vec<f32> = read_field(&output, "score")
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        let diff = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(diff <= 1e-2 * scale, "{precision}: {diff} (scale {scale})");
+    }
+    let msg = err(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        tmp.path().join("x.jsonl").to_str().unwrap(),
+        "--precision",
+        "fp8",
+    ]);
+    assert!(msg.contains("fp8") && msg.contains("bf16"), "{msg}");
+}

@@ -11,7 +11,7 @@
 
 use burn::nn::Dropout;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Distribution, Tensor, TensorData};
+use burn::tensor::{Distribution, FloatDType, Tensor, TensorData};
 use rayon::prelude::*;
 
 /// Elements per independently seeded chunk of a mask.
@@ -29,7 +29,13 @@ pub fn apply<B: Backend, const D: usize>(dropout: &Dropout, input: Tensor<B, D>)
     let seed = draw_seed::<B>(&device);
     let shape = input.shape();
     let mask = scaled_mask(seed, shape.num_elements(), dropout.prob);
-    input * Tensor::<B, D>::from_data(TensorData::new(mask, shape), &device)
+    let mask = Tensor::<B, D>::from_data(TensorData::new(mask, shape), &device);
+    let dtype = input.dtype();
+    if mask.dtype() == dtype {
+        input * mask
+    } else {
+        input * mask.cast(FloatDType::from(dtype))
+    }
 }
 
 /// Whether the backend computes in host memory (burn's CPU backends).

@@ -257,3 +257,36 @@ fn training_forward_without_dropout_matches_inference_logits() {
         "training-path logits differ by {diff}"
     );
 }
+
+/// bf16 and f16 inference (weights cast once, every op in the half type): logits within 1% of
+/// the largest PyTorch f32 logit, and the same ranking of the fixture pairs.
+#[test]
+fn half_precision_logits_stay_within_one_percent() {
+    use rankforge_model::precision::{cast_module, Precision};
+    let fx = fixture("model_parity.json");
+    let pairs = pairs(&fx);
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(q, d)| (q.as_str(), d.as_str()))
+        .collect();
+    let want = f32s(&fx["logits"]);
+    let scale = want.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    for precision in [Precision::Bf16, Precision::F16] {
+        let mut ce = seeded_cross_encoder(&fx);
+        ce.activation = Activation::Identity;
+        ce.model = cast_module(ce.model, precision);
+        let logits = ce.score(&refs).unwrap();
+        let diff = max_abs_diff(&logits, &want);
+        eprintln!("{precision:?}: max abs diff {diff} (scale {scale})");
+        assert!(
+            diff <= 1e-2 * scale,
+            "{precision:?}: {diff} vs scale {scale}"
+        );
+        let order = |v: &[f32]| {
+            let mut idx: Vec<usize> = (0..v.len()).collect();
+            idx.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
+            idx
+        };
+        assert_eq!(order(&logits), order(&want), "{precision:?}: {logits:?}");
+    }
+}

@@ -10,6 +10,7 @@
 //! Teacher scores are computed once, before training, for every (query, positive) and
 //! (query, pool document) pair, through the shared inference path (`CrossEncoder::logits`).
 
+use rankforge_model::precision::{cast_module, to_f32, Precision};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -51,6 +52,8 @@ pub struct BiEncoderTask<'a, B: AutodiffBackend> {
     pub dev: &'a DevSet,
     pub eval_batch_size: usize,
     pub device: B::Device,
+    /// Forward/backward precision (master weights stay f32).
+    pub precision: Precision,
 }
 
 impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
@@ -110,6 +113,7 @@ impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
                 dev,
                 eval_batch_size: config.eval.batch_size,
                 device: device.clone(),
+                precision: config.run.precision,
             },
             model,
         ))
@@ -118,10 +122,11 @@ impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
     fn embed(&self, model: &BiEncoderModel<B>, texts: &[&str]) -> Result<Tensor<B, 2>> {
         let encoded = self.tokenizer.encode_texts(texts)?;
         let refs: Vec<_> = encoded.iter().collect();
-        Ok(self
-            .settings
-            .head
-            .embed(&model.bert, collate::<B>(&refs, &self.device)))
+        Ok(to_f32(
+            self.settings
+                .head
+                .embed(&model.bert, collate::<B>(&refs, &self.device)),
+        ))
     }
 }
 
@@ -200,6 +205,7 @@ impl<B: AutodiffBackend> TrainTask<B> for BiEncoderTask<'_, B> {
             .flat_map(|gr| gr.docs.iter())
             .map(|d| self.texts.get(d).map(String::as_str).unwrap_or(""))
             .collect();
+        let model = &cast_module(model.clone(), self.precision);
         let q = self.embed(model, &queries)?;
         let d = self.embed(model, &docs)?;
         let dim = q.dims()[1];

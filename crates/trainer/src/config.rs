@@ -72,9 +72,10 @@ pub struct RunSection {
     /// Seed of the data order, negative sampling, new heads and dropout. Default: 42.
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// Weights/activations precision. `"f32"` (default) everywhere. `"bf16"` / `"f16"` are
-    /// reserved for mixed precision on GPU (f32 master weights and optimizer state, half
-    /// precision forward/backward, losses in f32) and currently refused with a clear error.
+    /// Precision of the forward/backward pass. `"f32"` (default); `"bf16"` / `"f16"`: mixed
+    /// precision with f32 master weights and AdamW state, the forward and backward in the half
+    /// type, losses and the gradient norm in f32; dev evaluation in f32. Meant for GPUs (on the
+    /// CPU backend half precision is slower than f32).
     #[serde(default)]
     pub precision: Precision,
 }
@@ -83,15 +84,8 @@ fn default_seed() -> u64 {
     42
 }
 
-/// Numeric precision of the forward/backward pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    #[default]
-    F32,
-    Bf16,
-    F16,
-}
+/// Numeric precision of the forward/backward pass (`f32`, `bf16`, `f16`).
+pub use rankforge_model::Precision;
 
 /// Which model family is trained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -390,14 +384,6 @@ impl TrainConfig {
         rankforge_eval::parse_metrics(&self.eval.metrics.join(","))
             .map_err(|e| format!("eval.metrics: {e}"))?;
         self.loss.build().map_err(|e| format!("[loss]: {e}"))?;
-        if self.run.precision != Precision::F32 {
-            return Err(format!(
-                "run.precision `{:?}`: mixed precision is designed (f32 master weights, half \
-                 forward/backward on GPU, losses in f32) but not implemented yet; use \"f32\"",
-                self.run.precision
-            )
-            .to_lowercase());
-        }
         match self.model.kind {
             ModelKind::CrossEncoder => {
                 if self.distill.is_some() {

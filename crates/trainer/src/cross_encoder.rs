@@ -13,6 +13,7 @@ use burn::tensor::{Bool, Tensor, TensorData};
 use rankforge_data::Corpus;
 use rankforge_losses::{Loss, LossConfig, LossInput};
 use rankforge_model::inference::collate;
+use rankforge_model::precision::{cast_module, to_f32, Precision};
 use rankforge_model::{hf, rerank_run, BertConfig, CrossEncoder, CrossEncoderModel, TextTokenizer};
 
 use crate::data::{Group, TrainingSet};
@@ -35,6 +36,8 @@ pub struct CrossEncoderTask<'a, B: AutodiffBackend> {
     pub eval_batch_size: usize,
     pub head_seed: u64,
     pub device: B::Device,
+    /// Forward/backward precision (master weights stay f32).
+    pub precision: Precision,
 }
 
 impl<'a, B: AutodiffBackend> CrossEncoderTask<'a, B> {
@@ -67,6 +70,7 @@ impl<'a, B: AutodiffBackend> CrossEncoderTask<'a, B> {
             eval_batch_size,
             head_seed,
             device: device.clone(),
+            precision: Precision::F32,
         };
         Ok((task, model, report.new_head))
     }
@@ -112,7 +116,8 @@ impl<B: AutodiffBackend> TrainTask<B> for CrossEncoderTask<'_, B> {
         }
         let encoded = self.tokenizer.encode_pairs(&pairs)?;
         let refs: Vec<_> = encoded.iter().collect();
-        let logits = model.forward(collate::<B>(&refs, &self.device));
+        let model = cast_module(model.clone(), self.precision);
+        let logits = to_f32(model.forward(collate::<B>(&refs, &self.device)));
         let scores = logits.reshape([groups.len(), list]);
         let labels =
             Tensor::<B, 2>::from_data(TensorData::new(labels, [groups.len(), list]), &self.device);

@@ -28,9 +28,10 @@
 //!
 //! # Precision
 //! Losses are computed in f32 (the losses crate casts on entry). `run.precision = "bf16" |
-//! "f16"` is reserved for GPU mixed precision — f32 master weights and AdamW moments, the
-//! forward/backward in half precision, the loss and gradient-norm check in f32 — and is
-//! refused until implemented.
+//! "f16"` trains in mixed precision: f32 master weights and AdamW moments; every step casts
+//! them to the half type inside the autodiff graph (`rankforge_model::precision`), so the
+//! forward and backward run in half precision and the gradients arrive on the f32 weights;
+//! model outputs go back to f32 before the loss; dev evaluation runs in f32.
 
 pub mod bench;
 pub mod bi_encoder;

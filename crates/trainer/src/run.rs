@@ -104,7 +104,7 @@ pub fn train<B: AutodiffBackend>(
 
     let outcome = match config.model.kind {
         ModelKind::CrossEncoder => {
-            let (task, model, new_head) = CrossEncoderTask::<B>::load_base(
+            let (mut task, model, new_head) = CrossEncoderTask::<B>::load_base(
                 &config.model.base,
                 config.model.max_length,
                 &config.loss,
@@ -123,6 +123,7 @@ pub fn train<B: AutodiffBackend>(
                     config.run.seed
                 ));
             }
+            task.precision = config.run.precision;
             run_loop(config, options, &task, &data, model, device)?
         }
         ModelKind::BiEncoder => {

@@ -83,13 +83,20 @@ fn bad_values_are_explained() {
 }
 
 #[test]
-fn mixed_precision_is_refused_until_implemented() {
+fn precision_is_f32_bf16_or_f16() {
+    for name in ["f32", "bf16", "f16"] {
+        let text = MINIMAL.replace(
+            "output_dir = \"runs/x\"",
+            &format!("output_dir = \"runs/x\"\nprecision = \"{name}\""),
+        );
+        TrainConfig::from_toml(&text, Path::new("configs/ok.toml")).unwrap();
+    }
     let message = error_of(&MINIMAL.replace(
         "output_dir = \"runs/x\"",
-        "output_dir = \"runs/x\"\nprecision = \"bf16\"",
+        "output_dir = \"runs/x\"\nprecision = \"fp8\"",
     ));
     assert!(
-        message.contains("precision") && message.contains("f32"),
+        message.contains("fp8") && message.contains("bf16"),
         "{message}"
     );
 }

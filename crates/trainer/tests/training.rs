@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use rankforge_model::CrossEncoder;
+use rankforge_model::{CrossEncoder, Precision};
 use rankforge_trainer::checkpoint::find_checkpoint;
 use rankforge_trainer::report::{MetricsRecord, METRICS_FILE};
 use rankforge_trainer::{train, TrainError, TrainOptions};
@@ -326,5 +326,46 @@ fn bi_encoder_trains_with_in_batch_negatives_and_distils_a_cross_encoder() {
     assert!(summary.final_metrics.is_some());
     for file in ["modules.json", "1_Pooling/config.json", "model.safetensors"] {
         assert!(out.join("final").join(file).is_file(), "{file} missing");
+    }
+}
+
+/// Mixed precision: the forward/backward in bf16 (and f16) from f32 master weights. The run
+/// learns (weights move, metrics are finite), the saved model is f32, and it differs from the
+/// f32 run's (the half forward changes the arithmetic).
+#[test]
+fn mixed_precision_trains_f32_master_weights() {
+    let _serial = serial();
+    let world = World::new();
+    let device = Default::default();
+    let f32_run = world.config("f32", r#"loss = "listnet""#, "");
+    train::<CpuAutodiff>(&f32_run, &quiet(), &device).unwrap();
+    for (name, precision) in [("bf16", Precision::Bf16), ("f16", Precision::F16)] {
+        let mut config = world.config(name, r#"loss = "listnet""#, "");
+        config.run.precision = precision;
+        let summary = train::<CpuAutodiff>(&config, &quiet(), &device).unwrap();
+        let metrics = summary.final_metrics.unwrap();
+        assert!(metrics.iter().all(|(_, v)| v.is_finite()), "{metrics:?}");
+        let final_dir = world.tmp.path().join(name).join("final");
+        let header = String::from_utf8_lossy(&weights(&final_dir)[..4096]).to_string();
+        assert!(
+            header.contains("\"F32\"") && !header.contains("F16"),
+            "{header}"
+        );
+        assert_ne!(
+            weights(&final_dir),
+            weights(&world.tmp.path().join("f32/final"))
+        );
+        let losses: Vec<f64> = std::fs::read_to_string(config.run.output_dir.join(METRICS_FILE))
+            .unwrap()
+            .lines()
+            .filter_map(|l| match serde_json::from_str(l).unwrap() {
+                MetricsRecord::Train { loss, .. } => Some(loss),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            !losses.is_empty() && losses.iter().all(|l| l.is_finite()),
+            "{losses:?}"
+        );
     }
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use rankforge_model::{BatchingConfig, LoadReport, RunOptions};
+use rankforge_model::{BatchingConfig, LoadReport, Precision, RunOptions};
 
 use crate::device::DeviceKind;
 
@@ -25,6 +25,10 @@ pub struct ModelArgs {
     /// Where to run.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
+    /// Float type of the forward pass: f32, or bf16 / f16 (weights cast once at load; for
+    /// GPUs, slower than f32 on the CPU backend).
+    #[arg(long, default_value = "f32", value_parser = parse_precision)]
+    pub precision: Precision,
     /// Seed of the classification head made for a checkpoint that has none.
     #[arg(long, default_value_t = 42)]
     pub head_seed: u64,
@@ -43,6 +47,12 @@ impl ModelArgs {
             progress: !self.quiet,
         }
     }
+}
+
+/// `f32` | `bf16` | `f16`.
+pub fn parse_precision(value: &str) -> Result<Precision, String> {
+    serde_json::from_value(serde_json::Value::String(value.to_string()))
+        .map_err(|_| format!("`{value}`: expected f32, bf16 or f16"))
 }
 
 /// Tells the user what loading had to make up or leave out.

@@ -34,6 +34,7 @@ fn embed<B: Backend>(device: &B::Device, args: &EmbedArgs) -> Result<()> {
         BiEncoder::<B>::load(&args.model.model, args.model.max_length, device)
             .with_context(|| format!("loading bi-encoder {}", args.model.model.display()))?;
     warn_about(&report, &args.model);
+    encoder.model = rankforge_model::precision::cast_module(encoder.model, args.model.precision);
     encoder.run = args.model.run_options();
     let texts: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     let embeddings = encoder.embed(&texts)?;

@@ -57,6 +57,7 @@ pub fn load_cross_encoder<B: Backend>(
         CrossEncoder::<B>::load(&args.model, args.max_length, args.head_seed, device)
             .with_context(|| format!("loading cross-encoder {}", args.model.display()))?;
     warn_about(&report, args);
+    scorer.model = rankforge_model::precision::cast_module(scorer.model, args.precision);
     scorer.run = args.run_options();
     scorer.activation = if raw {
         Activation::Identity

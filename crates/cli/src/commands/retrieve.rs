@@ -127,6 +127,7 @@ fn dense_run<B: Backend>(
         batch_size: args.batch_size,
         max_batch_tokens: 16384,
         device: args.device,
+        precision: rankforge_model::Precision::F32,
         head_seed: 0,
         quiet: args.quiet,
     };
