@@ -4,6 +4,7 @@
       (all-MiniLM-L6-v2 + the fixture's seeded head) saved with transformers
   check.py fixture-inputs FIXTURE PAIRS.jsonl TEXTS.jsonl
   check.py parity FIXTURE LOGITS.jsonl EMBEDDINGS.jsonl   max abs differences as JSON
+  check.py run-pairs BEIR_DIR RUN.trec OUT.jsonl          a run's (query, document) pairs
   check.py summary OUT                                     summary.md from OUT's JSON files
 """
 import glob
@@ -63,6 +64,43 @@ def parity(fixture, logits_path, embeddings_path):
     return 0 if result["pass"] else 1
 
 
+def run_pairs(beir, run, out):
+    corpus = {}
+    for line in open(os.path.join(beir, "corpus.jsonl")):
+        d = json.loads(line)
+        corpus[d["_id"]] = (d.get("title", "") + " " + d["text"]).strip() if d.get("title") else d["text"]
+    queries = {json.loads(l)["_id"]: json.loads(l)["text"] for l in open(os.path.join(beir, "queries.jsonl"))}
+    with open(out, "w") as f:
+        for line in open(run):
+            qid, _, did, _rank, _score, _tag = line.split()
+            f.write(json.dumps({"qid": qid, "docid": did, "query": queries[qid], "document": corpus[did]}) + "\n")
+
+
+def half_precision_agreement(out, pairs_path):
+    """bf16/f16 vs f32 scores of the same pairs: max |diff| / max |f32 logit| and the mean
+    per-query Kendall tau."""
+    qids = read_jsonl(pairs_path, "qid")
+    base = read_jsonl(os.path.join(out, "dev-top100-f32.jsonl"), "score")
+    scale = max(abs(x) for x in base)
+    lines = []
+    for precision in ("bf16", "f16"):
+        path = os.path.join(out, f"dev-top100-{precision}.jsonl")
+        if not os.path.exists(path):
+            continue
+        half = read_jsonl(path, "score")
+        rel = max(abs(a - b) for a, b in zip(half, base)) / scale
+        by_query = {}
+        for q, a, b in zip(qids, half, base):
+            by_query.setdefault(q, ([], []))
+            by_query[q][0].append(a)
+            by_query[q][1].append(b)
+        taus = [kendall_tau(a, b) for a, b in by_query.values() if len(a) > 1]
+        lines.append(f"rankforge {precision} vs f32, SciFact dev BM25 top-100 ({len(base)} pairs, "
+                     f"{len(taus)} queries): max error / max |logit| {rel:.2e}, "
+                     f"mean Kendall tau {statistics.mean(taus):.4f}, min {min(taus):.4f}")
+    return lines
+
+
 def kendall_tau(a, b):
     from scipy.stats import kendalltau
 
@@ -87,25 +125,28 @@ def summary(out):
                   f"embeddings {p['embeddings_max_abs_diff']:.2e}, pass={p['pass']}", ""]
     rows = []
     for path in sorted(glob.glob(os.path.join(out, "predict-rankforge-f32-*.json"))):
-        ours = json.load(open(path))
         length, batch = path[:-5].split("-")[-2:]
-        row = {"len": int(length), "batch": int(batch), "rankforge_f32": ours["pairs_per_second"]}
+        ours = json.load(open(path))
         tokens = ours["tokens"] / ours["pairs"]
-        row["tflops_f32"] = row["rankforge_f32"] * flops_per_pair(tokens) / 1e12
-        for dtype in ("fp32", "fp16", "bf16"):
-            peer = os.path.join(out, f"predict-pytorch-{dtype}-{length}-{batch}.json")
-            if os.path.exists(peer):
-                row[dtype] = json.load(open(peer))["pairs_per_second"]
+        row = {"len": int(length), "batch": int(batch), "flops": flops_per_pair(tokens)}
+        for ours_name, peer_name in (("f32", "fp32"), ("bf16", "bf16"), ("f16", "fp16")):
+            mine = os.path.join(out, f"predict-rankforge-{ours_name}-{length}-{batch}.json")
+            peer = os.path.join(out, f"predict-pytorch-{peer_name}-{length}-{batch}.json")
+            row[ours_name] = json.load(open(mine))["pairs_per_second"] if os.path.exists(mine) else float("nan")
+            row["pt_" + ours_name] = json.load(open(peer))["pairs_per_second"] if os.path.exists(peer) else float("nan")
         rows.append(row)
     if rows:
-        lines += ["## Inference (pairs/s, median of 5)", "",
-                  "| max len | batch | rankforge f32 | PyTorch fp32 | ratio | PyTorch fp16 | PyTorch bf16 | rankforge TFLOP/s (% of fp32 peak) |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += ["## Inference (pairs/s, median of 5; ratio = rankforge / PyTorch at the same precision)", "",
+                  "| max len | batch | f32 | PyTorch fp32 | ratio | bf16 | PyTorch bf16 | ratio | f16 | PyTorch fp16 | ratio | TFLOP/s f32 / bf16 (% of peak) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in sorted(rows, key=lambda r: (r["len"], r["batch"])):
-            peak = f" ({100 * r['tflops_f32'] / PEAK_TFLOPS[gpu]['fp32']:.0f}%)" if gpu else ""
-            ratio = r["rankforge_f32"] / r["fp32"] if r.get("fp32") else float("nan")
-            lines.append(f"| {r['len']} | {r['batch']} | {r['rankforge_f32']:.0f} | {r.get('fp32', float('nan')):.0f} | {ratio:.2f}x | "
-                         f"{r.get('fp16', float('nan')):.0f} | {r.get('bf16', float('nan')):.0f} | {r['tflops_f32']:.1f}{peak} |")
+            cells = []
+            for p in ("f32", "bf16", "f16"):
+                cells += [f"{r[p]:.0f}", f"{r['pt_' + p]:.0f}", f"{r[p] / r['pt_' + p]:.2f}x"]
+            t32, t16 = r["f32"] * r["flops"] / 1e12, r["bf16"] * r["flops"] / 1e12
+            peak = (f" ({100 * t32 / PEAK_TFLOPS[gpu]['fp32']:.0f}% / {100 * t16 / PEAK_TFLOPS[gpu]['bf16']:.0f}%)"
+                    if gpu else "")
+            lines.append(f"| {r['len']} | {r['batch']} | " + " | ".join(cells) + f" | {t32:.1f} / {t16:.1f}{peak} |")
         lines.append("")
     ours_scores = os.path.join(out, "predict-rankforge-scores-256.jsonl")
     if os.path.exists(ours_scores):
@@ -118,6 +159,8 @@ def summary(out):
                 lines.append(f"rankforge f32 vs PyTorch {dtype} scores (4096 pairs, len 256): "
                              f"Kendall tau {kendall_tau(ours, theirs):.4f}, max relative difference {rel:.2e}")
         lines.append("")
+    if os.path.exists(os.path.join(out, "dev-top100-f32.jsonl")):
+        lines += half_precision_agreement(out, os.path.join("gpu-carry", "data", "dev-top100-pairs.jsonl")) + [""]
     ours = [json.load(open(p))["pairs_per_s"] for p in sorted(glob.glob(os.path.join(out, "train-rankforge-*.json")))]
     peer = [json.load(open(p))["pairs_per_s"] for p in sorted(glob.glob(os.path.join(out, "train-pytorch-*.json")))]
     if ours and peer:
@@ -140,6 +183,8 @@ def main():
         fixture_inputs(*args)
     elif cmd == "parity":
         sys.exit(parity(*args))
+    elif cmd == "run-pairs":
+        run_pairs(*args)
     elif cmd == "summary":
         print(summary(*args))
     else:

@@ -34,5 +34,10 @@ python3 scripts/reference/make_bench_pairs.py ../shared/data/scifact "$out/data/
 python3 scripts/reference/make_bench_pairs.py ../shared/data/scifact "$out/data/pairs-512.jsonl" --pairs 4096 --full
 python3 scripts/reference/train_pytorch.py --data ../shared/data/scifact --group-size 8 \
   --write-groups "$out/data/train-groups.jsonl"
+# SciFact dev BM25 top-100 as (query, document) pairs, for the half-precision ranking check.
+"$out/bin/rankforge" retrieve --method bm25 --corpus ../shared/data/scifact/corpus.jsonl \
+  --queries ../shared/data/scifact/queries.jsonl --qrels ../shared/data/scifact/qrels/dev.tsv \
+  --top-k 100 --output "$out/data/dev-bm25.trec"
+python3 scripts/gpu/check.py run-pairs ../shared/data/scifact "$out/data/dev-bm25.trec" "$out/data/dev-top100-pairs.jsonl"
 du -sh "$out"/*
 echo "carry: gpu-carry/bin gpu-carry/data | gpu-carry/model-a gpu-carry/model-b; then: bash scripts/gpu/run_all.sh \$OUT"

@@ -6,9 +6,11 @@
 #
 #   parity     f32 logits and embeddings of the PyTorch fixture pairs/texts on the GPU
 #              (tests/fixtures/model_parity.json), tolerance 1e-4
-#   inference  cross-encoder pairs/s at max length 256 and 512, batch 32…512, rankforge (f32)
-#              against sentence-transformers CrossEncoder.predict (fp32, fp16, bf16), same
-#              pairs, same GPU; Kendall tau of rankforge's vs PyTorch's scores
+#   inference  cross-encoder pairs/s at max length 256 and 512, batch 32…512, rankforge (f32,
+#              bf16, f16) against sentence-transformers CrossEncoder.predict (fp32, fp16,
+#              bf16), same pairs, same GPU; then rankforge's bf16/f16 scores of SciFact dev
+#              BM25 top-100 against its f32 scores (error relative to the largest |logit|,
+#              mean per-query Kendall tau)
 #   training   training pairs/s, batch 16 pairs, max length 256: rankforge bench train vs the
 #              plain PyTorch loop (scripts/reference/train_pytorch.py) on the same groups
 #   scifact    configs/scifact-ce.toml on the GPU (time and dev nDCG@10)
@@ -48,9 +50,11 @@ run_inference() {
   [ -d "$ce" ] || "$python" scripts/gpu/check.py make-fixture-ce "$model" tests/fixtures/model_parity.json "$ce"
   for len in 256 512; do
     for bs in 32 64 128 256 512; do
-      "$bin" bench predict --device cuda --model "$ce" --input "$carry/data/pairs-$len.jsonl" \
-        --max-length "$len" --batch-size "$bs" --max-batch-tokens $((bs * len)) --repeat 5 \
-        --output "$out/predict-rankforge-f32-$len-$bs.json" > /dev/null
+      for precision in f32 bf16 f16; do
+        "$bin" bench predict --device cuda --model "$ce" --input "$carry/data/pairs-$len.jsonl" \
+          --max-length "$len" --batch-size "$bs" --max-batch-tokens $((bs * len)) --repeat 5 \
+          --precision "$precision" --output "$out/predict-rankforge-$precision-$len-$bs.json" > /dev/null
+      done
       for dtype in fp32 fp16 bf16; do
         "$python" scripts/reference/bench_pytorch.py "$ce" "$carry/data/pairs-$len.jsonl" --device cuda \
           --dtype "$dtype" --max-length "$len" --batch-size "$bs" --repeat 5 --scores \
@@ -60,6 +64,10 @@ run_inference() {
   done
   "$bin" predict --device cuda --model "$ce" --input "$carry/data/pairs-256.jsonl" --max-length 256 \
     --output "$out/predict-rankforge-scores-256.jsonl"
+  for precision in f32 bf16 f16; do
+    "$bin" predict --device cuda --model "$ce" --input "$carry/data/dev-top100-pairs.jsonl" \
+      --max-length 512 --raw --precision "$precision" --output "$out/dev-top100-$precision.jsonl"
+  done
 }
 
 run_training() {
