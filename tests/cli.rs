@@ -75,6 +75,19 @@ fn f32s(v: &Value) -> Vec<f32> {
         .collect()
 }
 
+/// The fixture's (query, document) pairs as a `predict` input file in `dir`.
+fn write_fixture_pairs(dir: &Path, fx: &Value) -> PathBuf {
+    let rows: Vec<Value> = fx["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| json!({"query": p[0], "document": p[1]}))
+        .collect();
+    let input = dir.join("pairs.jsonl");
+    write_jsonl(&input, &rows);
+    input
+}
+
 /// The fixture's cross-encoder (MiniLM + seeded head) saved as an HF directory.
 fn fixture_cross_encoder(dir: &Path) -> PathBuf {
     let fx = fixture();
@@ -92,14 +105,7 @@ fn predict_matches_pytorch_logits_and_sentence_transformers_scores() {
     let tmp = tempfile::tempdir().unwrap();
     let model = fixture_cross_encoder(tmp.path());
     let fx = fixture();
-    let rows: Vec<Value> = fx["pairs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| json!({"query": p[0], "document": p[1]}))
-        .collect();
-    let input = tmp.path().join("pairs.jsonl");
-    write_jsonl(&input, &rows);
+    let input = write_fixture_pairs(tmp.path(), &fx);
     let output = tmp.path().join("scores.jsonl");
     let (m, i, o) = (
         model.to_str().unwrap(),
@@ -832,14 +838,7 @@ fn predict_in_bf16_and_f16_stays_within_one_percent_of_pytorch() {
     let tmp = tempfile::tempdir().unwrap();
     let model = fixture_cross_encoder(tmp.path());
     let fx = fixture();
-    let rows: Vec<Value> = fx["pairs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| json!({"query": p[0], "document": p[1]}))
-        .collect();
-    let input = tmp.path().join("pairs.jsonl");
-    write_jsonl(&input, &rows);
+    let input = write_fixture_pairs(tmp.path(), &fx);
     let want = f32s(&fx["logits"]);
     let scale = want.iter().fold(0.0f32, |m, x| m.max(x.abs()));
     for precision in ["bf16", "f16"] {

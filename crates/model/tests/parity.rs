@@ -17,6 +17,13 @@ fn pairs(fx: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
+fn as_refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs
+        .iter()
+        .map(|(q, d)| (q.as_str(), d.as_str()))
+        .collect()
+}
+
 fn seeded_cross_encoder(fx: &serde_json::Value) -> CrossEncoder<B> {
     let device = Default::default();
     let (mut ce, report) = CrossEncoder::<B>::load(&minilm_dir(), None, 0, &device).unwrap();
@@ -52,10 +59,7 @@ fn token_ids_match_transformers() {
     let ce = seeded_cross_encoder(&fx);
     assert_eq!(ce.tokenizer.max_length(), 512);
     let pairs = pairs(&fx);
-    let refs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(q, d)| (q.as_str(), d.as_str()))
-        .collect();
+    let refs = as_refs(&pairs);
     let encoded = ce.tokenizer.encode_pairs(&refs).unwrap();
     for (i, enc) in encoded.iter().enumerate() {
         assert_eq!(enc.ids, u32s(&fx["pair_ids"][i]), "pair {i} ids");
@@ -91,10 +95,7 @@ fn cross_encoder_logits_and_hidden_states_match_pytorch() {
     let fx = fixture("model_parity.json");
     let mut ce = seeded_cross_encoder(&fx);
     let pairs = pairs(&fx);
-    let refs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(q, d)| (q.as_str(), d.as_str()))
-        .collect();
+    let refs = as_refs(&pairs);
     let want = f32s(&fx["logits"]);
     let scale = want.iter().fold(1.0f32, |m, x| m.max(x.abs()));
     ce.activation = Activation::Identity;
@@ -135,10 +136,7 @@ fn scores_do_not_depend_on_batch_size_or_padding() {
     let mut ce = seeded_cross_encoder(&fx);
     ce.activation = Activation::Identity;
     let pairs = pairs(&fx);
-    let refs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(q, d)| (q.as_str(), d.as_str()))
-        .collect();
+    let refs = as_refs(&pairs);
     ce.run.batching = BatchingConfig {
         max_batch_size: 1,
         max_batch_tokens: 1 << 20,
@@ -235,10 +233,7 @@ fn training_forward_without_dropout_matches_inference_logits() {
         layer.output.dropout.prob = tiny;
     }
     let pairs = pairs(&fx);
-    let refs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(q, d)| (q.as_str(), d.as_str()))
-        .collect();
+    let refs = as_refs(&pairs);
     let encoded = ce.tokenizer.encode_pairs(&refs).unwrap();
     let items: Vec<_> = encoded.iter().collect();
     // One padded batch: the attention mask matters too.
@@ -265,10 +260,7 @@ fn half_precision_logits_stay_within_one_percent() {
     use rankforge_model::precision::{cast_module, Precision};
     let fx = fixture("model_parity.json");
     let pairs = pairs(&fx);
-    let refs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(q, d)| (q.as_str(), d.as_str()))
-        .collect();
+    let refs = as_refs(&pairs);
     let want = f32s(&fx["logits"]);
     let scale = want.iter().fold(0.0f32, |m, x| m.max(x.abs()));
     for precision in [Precision::Bf16, Precision::F16] {
