@@ -1,6 +1,7 @@
 //! What a server is started with: which models, where it listens, how it batches, and the
 //! limits it enforces on clients.
 
+use rankforge_model::Precision;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -17,6 +18,8 @@ pub struct RerankerConfig {
     pub head_seed: u64,
     /// Truncate long documents, or score windows and keep the best (max-chunk).
     pub long_doc: LongDocMode,
+    /// Float type of the forward pass (weights cast once at load).
+    pub precision: Precision,
 }
 
 /// The bi-encoder behind `/embed`.
@@ -26,6 +29,8 @@ pub struct EmbedderConfig {
     pub dir: PathBuf,
     /// Tokens per text at most; `None`: the model's `max_seq_length`.
     pub max_length: Option<usize>,
+    /// Float type of the forward pass (weights cast once at load).
+    pub precision: Precision,
 }
 
 /// How the inference worker groups queued requests (dynamic batching).

@@ -17,6 +17,7 @@
 //!     max_length: None,
 //!     head_seed: 42,
 //!     long_doc: Default::default(),
+//!     precision: Default::default(),
 //! });
 //! let server = Server::start::<rankforge_model::backend::Cpu>(config, Default::default()).await?;
 //! server.run_until(rankforge_serve::shutdown_signal()).await

@@ -3,6 +3,7 @@
 //! through the model crate's inference path (`CrossEncoder::logits_encoded`,
 //! `BiEncoder::embed_encoded`, both over `run_batched`).
 
+use rankforge_model::precision::cast_module;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -184,6 +185,7 @@ fn load_models<B: Backend>(
                     config.head_seed
                 );
             }
+            scorer.model = cast_module(scorer.model, config.precision);
             scorer.run = run.clone();
             scorer.long_doc = config.long_doc;
             Ok(scorer)
@@ -193,6 +195,7 @@ fn load_models<B: Backend>(
         .map(|config| -> Result<BiEncoder<B>, ServeError> {
             let (mut encoder, _) = BiEncoder::<B>::load(&config.dir, config.max_length, device)
                 .map_err(|e| ServeError::model(&config.dir, e))?;
+            encoder.model = cast_module(encoder.model, config.precision);
             encoder.run = run.clone();
             Ok(encoder)
         })

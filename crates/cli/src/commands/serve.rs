@@ -78,6 +78,9 @@ pub struct ServeArgs {
     /// Where the models run.
     #[arg(long, env = "RANKFORGE_DEVICE", value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
+    /// Float type of the forward pass: f32, or bf16 / f16 (for GPUs).
+    #[arg(long, env = "RANKFORGE_PRECISION", default_value = "f32", value_parser = super::common::parse_precision)]
+    pub precision: rankforge_model::Precision,
 }
 
 impl ServeArgs {
@@ -100,10 +103,12 @@ impl ServeArgs {
                 max_length: self.max_length,
                 head_seed: self.head_seed,
                 long_doc: self.long_doc_mode(),
+                precision: self.precision,
             }),
             embedder: self.embed_model.as_ref().map(|dir| EmbedderConfig {
                 dir: dir.clone(),
                 max_length: self.embed_max_length,
+                precision: self.precision,
             }),
             model_id: self.model_id.clone(),
             batching: BatchLimits {
@@ -180,6 +185,8 @@ mod tests {
             "7",
             "--max-client-batch-size",
             "9",
+            "--precision",
+            "bf16",
         ]);
         let config = cli.serve.config();
         assert_eq!(config.bind, "127.0.0.1:0".parse().unwrap());
@@ -192,7 +199,10 @@ mod tests {
                 stride: 32
             }
         );
-        assert_eq!(config.embedder.unwrap().dir, PathBuf::from("bi"));
+        assert_eq!(reranker.precision, rankforge_model::Precision::Bf16);
+        let embedder = config.embedder.unwrap();
+        assert_eq!(embedder.dir, PathBuf::from("bi"));
+        assert_eq!(embedder.precision, rankforge_model::Precision::Bf16);
         assert_eq!(config.batching.max_batch_requests, 7);
         assert_eq!(config.limits.max_client_batch_size, 9);
         assert_eq!(config.cache_size, 0);

@@ -36,6 +36,7 @@ pub fn reranker_config() -> RerankerConfig {
         max_length: Some(MAX_LENGTH),
         head_seed: HEAD_SEED,
         long_doc: LongDocMode::Truncate,
+        precision: Default::default(),
     }
 }
 
@@ -43,6 +44,7 @@ pub fn embedder_config() -> EmbedderConfig {
     EmbedderConfig {
         dir: minilm(),
         max_length: Some(MAX_LENGTH),
+        precision: Default::default(),
     }
 }
 
