@@ -21,14 +21,14 @@ use rankforge_data::Corpus;
 use rankforge_losses::{InfoNceConfig, InputKind, Loss, LossConfig, LossInput};
 use rankforge_model::inference::collate;
 use rankforge_model::{
-    hf, BertConfig, BiEncoder, BiEncoderModel, CrossEncoder, SentenceTransformerSettings,
-    TextTokenizer,
+    hf, BertConfig, BiEncoder, BiEncoderModel, CrossEncoder, DenseConfig, DenseIndex,
+    SentenceTransformerSettings, TextTokenizer,
 };
 
-use crate::config::TrainConfig;
+use crate::config::{EvalMode, TrainConfig};
 use crate::data::{Group, TrainingSet};
 use crate::error::{Result, TrainError};
-use crate::eval::{candidate_documents, DevSet, Metrics};
+use crate::eval::{candidate_documents, DevEvaluation, DevSet};
 use crate::task::TrainTask;
 
 /// Teacher logits by (training query index, document id).
@@ -51,6 +51,8 @@ pub struct BiEncoderTask<'a, B: AutodiffBackend> {
     pub corpus: &'a Corpus,
     pub dev: &'a DevSet,
     pub eval_batch_size: usize,
+    /// Rerank the BM25 candidates, or retrieve from the whole corpus.
+    pub eval_mode: EvalMode,
     pub device: B::Device,
     /// Forward/backward precision (master weights stay f32).
     pub precision: Precision,
@@ -112,6 +114,7 @@ impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
                 corpus,
                 dev,
                 eval_batch_size: config.eval.batch_size,
+                eval_mode: config.eval.mode,
                 device: device.clone(),
                 precision: config.run.precision,
             },
@@ -177,6 +180,27 @@ fn score_with_teacher<B: AutodiffBackend>(
         .zip(logits)
         .map(|(key, row)| (key, row[0]))
         .collect())
+}
+
+impl<B: AutodiffBackend> BiEncoderTask<'_, B> {
+    /// The model as a first stage: the whole corpus embedded (no on-disk cache: the weights
+    /// change between evaluations), each dev query's exact top `top_k` by cosine, scored
+    /// against the dev qrels.
+    fn evaluate_first_stage(&self, encoder: &BiEncoder<B::InnerBackend>) -> Result<DevEvaluation> {
+        let config = DenseConfig {
+            cache_dir: None,
+            ..DenseConfig::default()
+        };
+        let index = DenseIndex::build(encoder, self.corpus, config)?;
+        let queries: Vec<(&str, &str)> = self
+            .dev
+            .queries
+            .iter()
+            .map(|q| (q.id.as_str(), q.text.as_str()))
+            .collect();
+        let run = index.search(&queries, self.dev.top_k)?;
+        self.dev.evaluate_run(run)
+    }
 }
 
 impl<B: AutodiffBackend> TrainTask<B> for BiEncoderTask<'_, B> {
@@ -275,7 +299,7 @@ impl<B: AutodiffBackend> TrainTask<B> for BiEncoderTask<'_, B> {
         Ok(loss)
     }
 
-    fn evaluate(&self, model: &Self::Model) -> Result<Metrics> {
+    fn evaluate(&self, model: &Self::Model) -> Result<DevEvaluation> {
         let mut encoder = BiEncoder::from_parts(
             model.valid(),
             self.bert_config.clone(),
@@ -285,6 +309,9 @@ impl<B: AutodiffBackend> TrainTask<B> for BiEncoderTask<'_, B> {
             self.device.clone(),
         )?;
         encoder.run.batching.max_batch_size = self.eval_batch_size;
+        if self.eval_mode == EvalMode::Retrieve {
+            return self.evaluate_first_stage(&encoder);
+        }
         let docs = candidate_documents(self.dev, self.corpus);
         let doc_texts: Vec<String> = docs.iter().map(|d| d.full_text()).collect();
         let doc_refs: Vec<&str> = doc_texts.iter().map(String::as_str).collect();
@@ -314,7 +341,7 @@ impl<B: AutodiffBackend> TrainTask<B> for BiEncoderTask<'_, B> {
                 })
                 .collect()
         });
-        self.dev.score_run(&run)
+        self.dev.evaluate_run(run)
     }
 
     fn save(&self, model: &Self::Model, dir: &Path) -> Result<()> {

@@ -250,7 +250,11 @@ pub struct EvalSection {
     /// Evaluate on the dev split every this many steps (0 = only before and after training).
     /// Default: 0.
     pub every_steps: usize,
-    /// BM25 candidates reranked per dev query. Default: 100.
+    /// How the model is evaluated: `rerank` (default) orders each dev query's BM25 top
+    /// `top_k`; `retrieve` (bi-encoders only) embeds the whole corpus and scores the model's
+    /// own exact top `top_k` as a first stage, so Recall@k measures what it finds.
+    pub mode: EvalMode,
+    /// BM25 candidates reranked (or documents retrieved) per dev query. Default: 100.
     pub top_k: usize,
     /// Metrics reported (trec_eval names as `rankforge eval` parses them).
     /// Default: `["ndcg@10", "mrr@10"]`.
@@ -271,6 +275,7 @@ impl Default for EvalSection {
     fn default() -> Self {
         Self {
             every_steps: 0,
+            mode: EvalMode::Rerank,
             top_k: 100,
             metrics: vec!["ndcg@10".into(), "mrr@10".into()],
             select: "ndcg@10".into(),
@@ -279,6 +284,17 @@ impl Default for EvalSection {
             initial: true,
         }
     }
+}
+
+/// What a dev evaluation measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvalMode {
+    /// Rerank the BM25 candidates (the second stage).
+    #[default]
+    Rerank,
+    /// Dense retrieval over the whole corpus (a bi-encoder as the first stage).
+    Retrieve,
 }
 
 /// `[checkpoint]`
@@ -388,6 +404,13 @@ impl TrainConfig {
             ModelKind::CrossEncoder => {
                 if self.distill.is_some() {
                     return Err("[distill] applies to bi-encoders only".into());
+                }
+                if self.eval.mode == EvalMode::Retrieve {
+                    return Err(
+                        "eval.mode = \"retrieve\" applies to bi-encoders only (a cross-encoder \
+                         cannot search a corpus); use \"rerank\""
+                            .into(),
+                    );
                 }
                 if self
                     .loss

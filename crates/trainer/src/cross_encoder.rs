@@ -18,7 +18,7 @@ use rankforge_model::{hf, rerank_run, BertConfig, CrossEncoder, CrossEncoderMode
 
 use crate::data::{Group, TrainingSet};
 use crate::error::Result;
-use crate::eval::{DevSet, Metrics};
+use crate::eval::{DevEvaluation, DevSet};
 use crate::task::TrainTask;
 
 /// Everything a cross-encoder step and evaluation read.
@@ -131,7 +131,7 @@ impl<B: AutodiffBackend> TrainTask<B> for CrossEncoderTask<'_, B> {
         Ok(self.loss.compute(&input)?)
     }
 
-    fn evaluate(&self, model: &Self::Model) -> Result<Metrics> {
+    fn evaluate(&self, model: &Self::Model) -> Result<DevEvaluation> {
         let mut scorer = CrossEncoder::from_parts(
             model.valid(),
             self.bert_config.clone(),
@@ -147,7 +147,7 @@ impl<B: AutodiffBackend> TrainTask<B> for CrossEncoderTask<'_, B> {
             &self.dev.candidates,
             self.dev.top_k,
         )?;
-        self.dev.score_run(&run)
+        self.dev.evaluate_run(run)
     }
 
     fn save(&self, model: &Self::Model, dir: &Path) -> Result<()> {

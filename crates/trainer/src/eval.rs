@@ -12,6 +12,13 @@ use rankforge_mining::Bm25Index;
 /// Metric name (as written in the config) and its mean over the dev queries.
 pub type Metrics = Vec<(String, f64)>;
 
+/// One dev evaluation: the metrics and the run (TREC) they were computed on.
+#[derive(Debug, Clone)]
+pub struct DevEvaluation {
+    pub metrics: Metrics,
+    pub run: Run,
+}
+
 /// Dev queries, their judgments and the BM25 candidates to rerank.
 #[derive(Debug, Clone)]
 pub struct DevSet {
@@ -79,6 +86,14 @@ impl DevSet {
             .zip(&self.metrics)
             .map(|(name, metric)| (name.clone(), evaluation.mean(metric).unwrap_or(0.0)))
             .collect())
+    }
+
+    /// Metrics of `run`, kept together with it.
+    pub fn evaluate_run(&self, run: Run) -> Result<DevEvaluation> {
+        Ok(DevEvaluation {
+            metrics: self.score_run(&run)?,
+            run,
+        })
     }
 
     /// Metrics of the BM25 candidates themselves (the first stage alone).

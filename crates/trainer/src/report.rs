@@ -222,9 +222,15 @@ pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
     ] {
         card.push_str(&format!("| {k} | {v} |\n"));
     }
+    let measured = match c.eval.mode {
+        crate::config::EvalMode::Rerank => format!("rerank BM25 top-{}", c.eval.top_k),
+        crate::config::EvalMode::Retrieve => format!(
+            "first stage: dense top-{} over the whole corpus; BM25: its own top-{}",
+            c.eval.top_k, c.eval.top_k
+        ),
+    };
     card.push_str(&format!(
-        "\n## Dev metrics (rerank BM25 top-{})\n\n| metric | BM25 | before | after |\n|---|---|---|---|\n",
-        c.eval.top_k
+        "\n## Dev metrics ({measured})\n\n| metric | BM25 | before | after |\n|---|---|---|---|\n"
     ));
     for (name, after) in facts.after {
         let find = |m: &Metrics| {

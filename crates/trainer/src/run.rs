@@ -11,7 +11,9 @@ use crate::data::{build_bm25, document_texts, Collection, TrainingSet};
 use crate::error::{io_err, Result};
 use crate::eval::{DevSet, Metrics};
 use crate::report::{write_model_card, CardFacts};
-use crate::train_loop::{format_metrics, run_loop, TrainOptions, BEST_DIR, FINAL_DIR};
+use crate::train_loop::{
+    format_metrics, run_loop, write_dev_run, TrainOptions, BEST_DIR, BM25_DEV_RUN, FINAL_DIR,
+};
 
 /// What a finished (or deliberately stopped) run reports.
 #[derive(Debug, Clone)]
@@ -94,6 +96,7 @@ pub fn train<B: AutodiffBackend>(
     )?;
     let texts = document_texts(&collection.corpus);
     let bm25_metrics = dev.bm25_metrics()?;
+    write_dev_run(&dev.candidates, &output_dir.join(BM25_DEV_RUN), "bm25")?;
     say(format!(
         "{} training queries, {} (query, positive) examples, {} dev queries; BM25 alone: {}",
         data.queries.len(),

@@ -8,7 +8,7 @@ use burn::tensor::Tensor;
 
 use crate::data::Group;
 use crate::error::Result;
-use crate::eval::Metrics;
+use crate::eval::DevEvaluation;
 
 /// A model family's part of training: the batch loss, dev evaluation and HF save/load.
 pub trait TrainTask<B: AutodiffBackend> {
@@ -23,8 +23,9 @@ pub trait TrainTask<B: AutodiffBackend> {
     /// The loss of one micro-batch, an f32 `[1]` tensor with autodiff.
     fn loss(&self, model: &Self::Model, groups: &[Group]) -> Result<Tensor<B, 1>>;
 
-    /// Dev metrics of the model (evaluated on the inner backend: dropout off).
-    fn evaluate(&self, model: &Self::Model) -> Result<Metrics>;
+    /// Dev metrics of the model and the run they were computed on (evaluated on the inner
+    /// backend: dropout off).
+    fn evaluate(&self, model: &Self::Model) -> Result<DevEvaluation>;
 
     /// Saves the model as an HF directory.
     fn save(&self, model: &Self::Model, dir: &Path) -> Result<()>;

@@ -18,7 +18,7 @@ use crate::checkpoint::{
 use crate::config::TrainConfig;
 use crate::data::{mix_seed, DataPosition, TrainingSet};
 use crate::error::{Result, TrainError};
-use crate::eval::{metric_value, Metrics};
+use crate::eval::{metric_value, DevEvaluation, Metrics};
 use crate::optimizer::{AdamW, AdamWSettings};
 use crate::report::{MetricsLog, MetricsRecord};
 use crate::schedule::LrSchedule;
@@ -27,6 +27,12 @@ use crate::task::TrainTask;
 /// Directory names inside the output directory.
 pub const BEST_DIR: &str = "best";
 pub const FINAL_DIR: &str = "final";
+/// TREC runs of the dev evaluations, in the output directory: the best model's, the final
+/// model's and the untrained model's (for fusion, significance tests, `rankforge eval`).
+pub const BEST_DEV_RUN: &str = "best-dev.trec";
+pub const FINAL_DEV_RUN: &str = "final-dev.trec";
+pub const INITIAL_DEV_RUN: &str = "initial-dev.trec";
+pub const BM25_DEV_RUN: &str = "bm25-dev.trec";
 
 /// burn's CPU backend keeps one process-wide RNG (dropout masks draw from it). Runs in the
 /// same process (tests) take this lock around each seeded step so their draws never
@@ -149,13 +155,15 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
         let mut log = MetricsLog::open(output_dir, None)?;
         let (initial_metrics, best) = if config.eval.initial {
             say("evaluating the initial model on the dev set".into());
-            let metrics = task.evaluate(&initial)?;
+            let DevEvaluation { metrics, run } = task.evaluate(&initial)?;
+            write_dev_run(&run, &output_dir.join(INITIAL_DEV_RUN), "initial")?;
             log.push(MetricsRecord::Eval {
                 step: 0,
                 metrics: metrics.iter().cloned().collect(),
             })?;
             let best = metric_value(&metrics, &config.eval.select).map(|v| (v, 0));
             task.save(&initial, &output_dir.join(BEST_DIR))?;
+            write_dev_run(&run, &output_dir.join(BEST_DEV_RUN), "best")?;
             (metrics, best)
         } else {
             (Vec::new(), None)
@@ -251,7 +259,7 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
         let mut evaluated = false;
         if last || (every > 0 && state.step % every == 0) {
             bar.suspend(|| say(format!("evaluating at step {}", state.step)));
-            let metrics = task.evaluate(&model)?;
+            let DevEvaluation { metrics, run } = task.evaluate(&model)?;
             evaluated = true;
             last_eval_step = Some(state.step);
             log.push(MetricsRecord::Eval {
@@ -263,11 +271,13 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
                 state.best = Some((value, state.step));
                 state.evals_without_improvement = 0;
                 task.save(&model, &output_dir.join(BEST_DIR))?;
+                write_dev_run(&run, &output_dir.join(BEST_DEV_RUN), "best")?;
             } else {
                 state.evals_without_improvement += 1;
             }
             bar.suspend(|| say(format!("step {}: {}", state.step, format_metrics(&metrics))));
             if last {
+                write_dev_run(&run, &output_dir.join(FINAL_DEV_RUN), "final")?;
                 final_metrics = Some(metrics);
             }
             if config
@@ -309,7 +319,9 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
     bar.finish_and_clear();
     if final_metrics.is_none() && last_eval_step != Some(state.step) {
         // A resumed run that had already finished, or zero steps: evaluate what there is.
-        final_metrics = Some(task.evaluate(&model)?);
+        let DevEvaluation { metrics, run } = task.evaluate(&model)?;
+        write_dev_run(&run, &output_dir.join(FINAL_DEV_RUN), "final")?;
+        final_metrics = Some(metrics);
     }
     task.save(&model, &output_dir.join(FINAL_DIR))?;
     Ok(LoopOutcome {
@@ -317,6 +329,16 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
         final_metrics,
         pairs_per_s: rate(pairs_this_process, train_seconds),
         stopped_early,
+    })
+}
+
+/// Writes a dev run atomically (temp file, then rename), tagged `rankforge-<tag>`.
+pub(crate) fn write_dev_run(run: &rankforge_data::Run, path: &Path, tag: &str) -> Result<()> {
+    let tmp = path.with_extension(format!("trec.tmp-{}", std::process::id()));
+    run.write(&tmp, &format!("rankforge-{tag}"))?;
+    std::fs::rename(&tmp, path).map_err(|cause| TrainError::Io {
+        path: path.into(),
+        cause,
     })
 }
 

@@ -35,6 +35,10 @@ fn minimal_config_gets_documented_defaults() {
     assert_eq!(config.train.max_grad_norm, 1.0);
     assert_eq!(config.eval.metrics, vec!["ndcg@10", "mrr@10"]);
     assert_eq!(config.eval.top_k, 100);
+    assert_eq!(
+        config.eval.mode,
+        rankforge_trainer::config::EvalMode::Rerank
+    );
     // Round trip through TOML.
     assert_eq!(parse(&config.to_toml()).unwrap(), config);
 }
@@ -112,6 +116,14 @@ fn losses_must_fit_the_model_kind() {
         .replace("\"listnet\"", "\"margin_mse\"");
     let message = error_of(&bi);
     assert!(message.contains("[distill]"), "{message}");
+    // A cross-encoder cannot search a corpus: first-stage evaluation is for bi-encoders.
+    let message = error_of(&format!("{MINIMAL}[eval]\nmode = \"retrieve\"\n"));
+    assert!(
+        message.contains("eval.mode") && message.contains("bi-encoders"),
+        "{message}"
+    );
+    let message = error_of(&format!("{MINIMAL}[eval]\nmode = \"search\"\n"));
+    assert!(message.contains("search"), "{message}");
 }
 
 #[test]

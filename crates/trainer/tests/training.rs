@@ -257,8 +257,33 @@ fn outputs_are_written_and_the_trained_model_loads_for_inference() {
         "checkpoint/state.json",
         "checkpoint/optimizer.safetensors",
         "checkpoint/model/model.safetensors",
+        "bm25-dev.trec",
+        "initial-dev.trec",
+        "best-dev.trec",
+        "final-dev.trec",
     ] {
         assert!(out.join(file).is_file(), "{file} missing");
+    }
+    // The dev runs are the ones the reported metrics were computed on.
+    let qrels =
+        rankforge_data::BeirDataset::load(&world.data, "dev", rankforge_data::ReadMode::Strict)
+            .unwrap()
+            .into_data()
+            .qrels;
+    let metrics = rankforge_eval::parse_metrics("ndcg@10,mrr@10").unwrap();
+    for (file, reported) in [
+        ("final-dev.trec", summary.final_metrics.clone().unwrap()),
+        ("bm25-dev.trec", summary.bm25_metrics.clone()),
+    ] {
+        let run = rankforge_data::Run::read(out.join(file)).unwrap();
+        let evaluation = rankforge_eval::evaluate(&qrels, &run, &metrics).unwrap();
+        for ((name, value), metric) in reported.iter().zip(&metrics) {
+            let recomputed = evaluation.mean(metric).unwrap();
+            assert!(
+                (value - recomputed).abs() < 1e-6,
+                "{file} {name}: {value} vs {recomputed}"
+            );
+        }
     }
     let card = std::fs::read_to_string(out.join("README.md")).unwrap();
     assert!(card.contains("ndcg@10") && card.contains("bce") && card.contains("before"));
@@ -327,6 +352,74 @@ fn bi_encoder_trains_with_in_batch_negatives_and_distils_a_cross_encoder() {
     for file in ["modules.json", "1_Pooling/config.json", "model.safetensors"] {
         assert!(out.join("final").join(file).is_file(), "{file} missing");
     }
+}
+
+/// `eval.mode = "retrieve"`: a bi-encoder is scored as a first stage over the whole corpus.
+/// The reported metrics equal those of the saved model's own dense top-k, computed apart from
+/// the trainer (DenseIndex + trec_eval metrics), and differ from reranking BM25's top-k.
+#[test]
+fn bi_encoder_first_stage_evaluation_retrieves_from_the_whole_corpus() {
+    use rankforge_model::{BiEncoder, DenseConfig, DenseIndex};
+    let _serial = serial();
+    let world = World::new();
+    let device = Default::default();
+    let bi = |name: &str, mode: &str| {
+        let text = world
+            .config_text(name, r#"loss = "infonce""#, "")
+            .replace("kind = \"cross_encoder\"", "kind = \"bi_encoder\"")
+            .replace(
+                "[eval]",
+                &format!("[eval]\nmode = \"{mode}\"\nmetrics = [\"ndcg@10\", \"recall@10\"]"),
+            );
+        rankforge_trainer::TrainConfig::from_toml(&text, Path::new("bi.toml")).unwrap()
+    };
+    let retrieve = bi("retrieve", "retrieve");
+    let summary = train::<CpuAutodiff>(&retrieve, &quiet(), &device).unwrap();
+    let reported = summary.final_metrics.unwrap();
+
+    let dev_set =
+        rankforge_data::BeirDataset::load(&world.data, "dev", rankforge_data::ReadMode::Strict)
+            .unwrap()
+            .into_data();
+    let (corpus, queries, qrels) = (dev_set.corpus, dev_set.queries, dev_set.qrels);
+    let (encoder, _) =
+        BiEncoder::<Cpu>::load(&retrieve.run.output_dir.join("final"), None, &device).unwrap();
+    let index = DenseIndex::build(
+        &encoder,
+        &corpus,
+        DenseConfig {
+            cache_dir: None,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let dev: Vec<(&str, &str)> = queries
+        .iter()
+        .filter(|q| qrels.get(&q.id).is_some())
+        .map(|q| (q.id.as_str(), q.text.as_str()))
+        .collect();
+    let run = index.search(&dev, 10).unwrap();
+    // Every query got a full top 10 from the whole corpus, not only from BM25's candidates.
+    assert_eq!(run.num_queries(), dev.len());
+    let metrics = rankforge_eval::parse_metrics("ndcg@10,recall@10").unwrap();
+    let expected = rankforge_eval::evaluate(&qrels, &run, &metrics).unwrap();
+    for ((name, value), metric) in reported.iter().zip(&metrics) {
+        let want = expected.mean(metric).unwrap();
+        assert!((value - want).abs() < 1e-9, "{name}: {value} vs {want}");
+    }
+
+    // The same training evaluated by reranking BM25's top 10 reports other numbers.
+    let rerank = bi("rerank", "rerank");
+    let reranked = train::<CpuAutodiff>(&rerank, &quiet(), &device).unwrap();
+    assert_eq!(
+        weights(&rerank.run.output_dir.join("final")),
+        weights(&retrieve.run.output_dir.join("final"))
+    );
+    assert_ne!(reranked.final_metrics.unwrap(), reported);
+    let card = std::fs::read_to_string(retrieve.run.output_dir.join("final/README.md"))
+        .or_else(|_| std::fs::read_to_string(retrieve.run.output_dir.join("README.md")))
+        .unwrap();
+    assert!(card.contains("first stage"), "{card}");
 }
 
 /// Mixed precision: the forward/backward in bf16 (and f16) from f32 master weights. The run
