@@ -2,6 +2,7 @@
 //! accumulated gradients → AdamW step with the scheduled learning rate; logging, dev
 //! evaluation with best-model tracking and early stopping, and resumable checkpoints.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -187,6 +188,9 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
     };
 
     let bar = progress_bar(total, state.step, options.quiet);
+    // A progress bar draws nothing into a log file: there, every logged step prints a line.
+    let plain_progress = !options.quiet && !std::io::stderr().is_terminal();
+    let first_step_here = state.step;
     let mut order_cache = None;
     let mut train_seconds = 0.0f64;
     let mut pairs_this_process = 0u64;
@@ -243,6 +247,18 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
 
         let last = state.step == total;
         if state.step % t.log_every_steps.max(1) == 0 || last {
+            if plain_progress {
+                let done_here = state.step - first_step_here;
+                say(progress_line(
+                    state.step,
+                    total,
+                    window_loss / window_steps as f64,
+                    lr,
+                    pairs_per_s,
+                    train_seconds,
+                    train_seconds / done_here as f64 * (total - state.step) as f64,
+                ));
+            }
             log.push(MetricsRecord::Train {
                 step: state.step,
                 epoch: state.position.epoch,
@@ -330,6 +346,27 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
         pairs_per_s: rate(pairs_this_process, train_seconds),
         stopped_early,
     })
+}
+
+/// The plain-text progress line of a logged step (for stderr that is not a terminal).
+fn progress_line(
+    step: usize,
+    total: usize,
+    loss: f64,
+    lr: f64,
+    pairs_per_s: f64,
+    elapsed_s: f64,
+    eta_s: f64,
+) -> String {
+    let clock = |s: f64| {
+        let s = s.max(0.0).round() as u64;
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    };
+    format!(
+        "step {step}/{total} loss {loss:.4} lr {lr:.2e} {pairs_per_s:.1} pairs/s elapsed {} eta {}",
+        clock(elapsed_s),
+        clock(eta_s)
+    )
 }
 
 /// Writes a dev run atomically (temp file, then rename), tagged `rankforge-<tag>`.
@@ -429,4 +466,18 @@ fn save_checkpoint<B: AutodiffBackend, T: TrainTask<B>>(
         task.save(model, &dir.join(MODEL_DIR))?;
         optimizer.save(&dir.join(OPTIMIZER_FILE))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::progress_line;
+
+    #[test]
+    fn progress_line_reads_like_the_bar() {
+        let line = progress_line(30, 230, 1.99435, 9.71e-5, 2.04, 3725.4, 59.6);
+        assert_eq!(
+            line,
+            "step 30/230 loss 1.9944 lr 9.71e-5 2.0 pairs/s elapsed 1:02:05 eta 0:01:00"
+        );
+    }
 }
