@@ -292,29 +292,15 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
                 state.evals_without_improvement += 1;
             }
             bar.suspend(|| say(format!("step {}: {}", state.step, format_metrics(&metrics))));
-            if last {
+            stopped_early = !last
+                && config
+                    .eval
+                    .early_stopping_patience
+                    .is_some_and(|p| state.evals_without_improvement >= p);
+            if last || stopped_early {
+                // This evaluation is of the model that final/ will hold.
                 write_dev_run(&run, &output_dir.join(FINAL_DEV_RUN), "final")?;
                 final_metrics = Some(metrics);
-            }
-            if config
-                .eval
-                .early_stopping_patience
-                .is_some_and(|p| state.evals_without_improvement >= p)
-                && !last
-            {
-                stopped_early = true;
-                final_metrics = Some(
-                    log.records()
-                        .iter()
-                        .rev()
-                        .find_map(|r| match r {
-                            MetricsRecord::Eval { metrics, .. } => {
-                                Some(metrics.clone().into_iter().collect())
-                            }
-                            _ => None,
-                        })
-                        .unwrap_or_default(),
-                );
             }
         }
 

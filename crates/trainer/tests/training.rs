@@ -54,6 +54,27 @@ fn assert_same_weights(a: &Path, b: &Path) {
     }
 }
 
+/// The TREC run at `path`, evaluated against the world's dev qrels, gives `reported`.
+fn assert_run_scores(world: &World, path: &Path, reported: &[(String, f64)]) {
+    let qrels =
+        rankforge_data::BeirDataset::load(&world.data, "dev", rankforge_data::ReadMode::Strict)
+            .unwrap()
+            .into_data()
+            .qrels;
+    let names: Vec<&str> = reported.iter().map(|(n, _)| n.as_str()).collect();
+    let metrics = rankforge_eval::parse_metrics(&names.join(",")).unwrap();
+    let run = rankforge_data::Run::read(path).unwrap();
+    let evaluation = rankforge_eval::evaluate(&qrels, &run, &metrics).unwrap();
+    for ((name, value), metric) in reported.iter().zip(&metrics) {
+        let recomputed = evaluation.mean(metric).unwrap();
+        assert!(
+            (value - recomputed).abs() < 1e-6,
+            "{}: {name} {value} vs {recomputed}",
+            path.display()
+        );
+    }
+}
+
 fn weights(dir: &Path) -> Vec<u8> {
     std::fs::read(dir.join("model.safetensors")).unwrap()
 }
@@ -265,26 +286,12 @@ fn outputs_are_written_and_the_trained_model_loads_for_inference() {
         assert!(out.join(file).is_file(), "{file} missing");
     }
     // The dev runs are the ones the reported metrics were computed on.
-    let qrels =
-        rankforge_data::BeirDataset::load(&world.data, "dev", rankforge_data::ReadMode::Strict)
-            .unwrap()
-            .into_data()
-            .qrels;
-    let metrics = rankforge_eval::parse_metrics("ndcg@10,mrr@10").unwrap();
-    for (file, reported) in [
-        ("final-dev.trec", summary.final_metrics.clone().unwrap()),
-        ("bm25-dev.trec", summary.bm25_metrics.clone()),
-    ] {
-        let run = rankforge_data::Run::read(out.join(file)).unwrap();
-        let evaluation = rankforge_eval::evaluate(&qrels, &run, &metrics).unwrap();
-        for ((name, value), metric) in reported.iter().zip(&metrics) {
-            let recomputed = evaluation.mean(metric).unwrap();
-            assert!(
-                (value - recomputed).abs() < 1e-6,
-                "{file} {name}: {value} vs {recomputed}"
-            );
-        }
-    }
+    assert_run_scores(
+        &world,
+        &out.join("final-dev.trec"),
+        summary.final_metrics.as_ref().unwrap(),
+    );
+    assert_run_scores(&world, &out.join("bm25-dev.trec"), &summary.bm25_metrics);
     let card = std::fs::read_to_string(out.join("README.md")).unwrap();
     assert!(card.contains("ndcg@10") && card.contains("bce") && card.contains("before"));
     // The final model is an HF directory that the inference path loads; it reproduces the
@@ -317,6 +324,15 @@ fn early_stopping_ends_the_run_after_patience_evaluations() {
     let summary = train::<CpuAutodiff>(&config, &quiet(), &device).unwrap();
     assert!(summary.stopped_early);
     assert!(summary.steps < summary.total_steps);
+    // final-dev.trec is the run of the stopping evaluation (the model in final/).
+    let final_metrics = summary.final_metrics.unwrap();
+    let names: Vec<&str> = final_metrics.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, config.eval.metrics);
+    assert_run_scores(
+        &world,
+        &config.run.output_dir.join("final-dev.trec"),
+        &final_metrics,
+    );
 }
 
 #[test]
