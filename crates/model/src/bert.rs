@@ -7,12 +7,13 @@ use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
     LinearConfig,
 };
-use burn::tensor::activation::{gelu, softmax, tanh};
+use burn::tensor::activation::{gelu, tanh};
 use burn::tensor::backend::Backend;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Int, Tensor};
 
+use crate::attention_softmax::masked_scaled_softmax;
 use crate::config::BertConfig;
 
 /// Token ids, segment ids and padding of one padded batch, all `[batch, seq]`.
@@ -94,11 +95,12 @@ impl<B: Backend> BertSelfAttention<B> {
         let v = split(self.value.forward(x));
         let context = if B::ad_enabled(&q.device()) && self.dropout.prob > 0.0 {
             // Training: attention-probability dropout needs the explicit softmax.
-            let scores = q.matmul(k.swap_dims(2, 3)) * (1.0 / (head_dim as f64).sqrt());
+            // Scale, mask and softmax as one autodiff op (see `attention_softmax`).
+            let scores = q.matmul(k.swap_dims(2, 3));
             let mask = attention_mask
                 .clone()
                 .expand([batch, self.num_heads, seq, seq]);
-            let probs = softmax(scores.mask_fill(mask, f32::NEG_INFINITY), 3);
+            let probs = masked_scaled_softmax(scores, mask, 1.0 / (head_dim as f64).sqrt());
             crate::dropout::apply(&self.dropout, probs).matmul(v)
         } else {
             attention(
