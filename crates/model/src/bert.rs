@@ -7,7 +7,7 @@ use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
     LinearConfig,
 };
-use burn::tensor::activation::{gelu, tanh};
+use burn::tensor::activation::tanh;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
@@ -181,7 +181,7 @@ impl<B: Backend> BertLayer<B> {
     fn forward(&self, x: Tensor<B, 3>, attention_mask: &Tensor<B, 4, Bool>) -> Tensor<B, 3> {
         let attended = self.attention.self_attn.forward(x.clone(), attention_mask);
         let x = self.attention.output.forward(attended, x);
-        let inner = gelu(self.intermediate.dense.forward(x.clone()));
+        let inner = crate::gelu::gelu(self.intermediate.dense.forward(x.clone()));
         self.output.forward(inner, x)
     }
 }

@@ -18,6 +18,7 @@ pub mod cross_encoder;
 pub mod dense;
 pub mod dropout;
 pub mod error;
+pub mod gelu;
 pub mod hf;
 pub mod inference;
 pub mod precision;
