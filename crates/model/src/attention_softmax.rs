@@ -18,10 +18,8 @@
 //!
 //! The fused operation exists for burn's autodiff backends rankforge builds (`Autodiff<Flex>`,
 //! and `Autodiff<Cuda>` under the `cuda` feature); the model code stays generic over `Backend`
-//! and [`masked_scaled_softmax`] picks the fused path by type, falling back to the plain
+//! and [`masked_scaled_softmax`] picks the fused path by type ([`crate::specialize`]), falling back to the plain
 //! composition anywhere else (inference backends, other autodiff wrappers).
-
-use std::any::Any;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -32,6 +30,8 @@ use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Bool, Tensor, TensorPrimitive};
+
+use crate::specialize::{cast, same};
 
 /// `softmax(scores · scale)` along the last axis, `true` entries of `mask` (same shape as
 /// `scores`) excluded (−∞ before the softmax). One autodiff op on rankforge's autodiff backends.
@@ -63,31 +63,16 @@ fn fused_if_supported<B: Backend>(
     mask: Tensor<B, 4, Bool>,
     scale: f64,
 ) -> Result<Tensor<B, 4>, Inputs<B>> {
-    let inputs: Box<dyn Any> = Box::new((scores, mask));
-    let inputs = match try_fused::<B, crate::backend::Cpu>(inputs, scale) {
-        Ok(probs) => return Ok(probs),
+    let inputs = match cast::<Inputs<B>, Inputs<Autodiff<crate::backend::Cpu>>>((scores, mask)) {
+        Ok((scores, mask)) => return Ok(same(fused(scores, mask, scale))),
         Err(inputs) => inputs,
     };
     #[cfg(feature = "cuda")]
-    let inputs = match try_fused::<B, crate::backend::Cuda>(inputs, scale) {
-        Ok(probs) => return Ok(probs),
+    let inputs = match cast::<Inputs<B>, Inputs<Autodiff<crate::backend::Cuda>>>(inputs) {
+        Ok((scores, mask)) => return Ok(same(fused(scores, mask, scale))),
         Err(inputs) => inputs,
     };
-    Err(*inputs
-        .downcast::<Inputs<B>>()
-        .expect("the inputs keep their type"))
-}
-
-/// Runs the fused op if `B` is `Autodiff<Inner>`; gives the boxed inputs back otherwise.
-fn try_fused<B: Backend, Inner: Backend>(
-    inputs: Box<dyn Any>,
-    scale: f64,
-) -> Result<Tensor<B, 4>, Box<dyn Any>> {
-    let (scores, mask) = *inputs.downcast::<Inputs<Autodiff<Inner>>>()?;
-    let probs: Box<dyn Any> = Box::new(fused(scores, mask, scale));
-    Ok(*probs
-        .downcast::<Tensor<B, 4>>()
-        .expect("B is Autodiff<Inner>"))
+    Err(inputs)
 }
 
 /// The backward step: the softmax Jacobian-vector product, state = the probabilities.

@@ -10,9 +10,7 @@
 //!   `∂L/∂x = g · (Φ(x) + x · φ(x))`, `φ(x) = e^{−x²/2} / √(2π)` (Hendrycks & Gimpel, "Gaussian
 //!   Error Linear Units", arXiv:1606.08415), state = the input.
 //!
-//! Any other backend or dtype keeps burn's `activation::gelu`; [`gelu`] picks by type.
-
-use std::any::Any;
+//! Any other backend or dtype keeps burn's `activation::gelu`; [`gelu`] picks by type ([`crate::specialize`]).
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -24,6 +22,8 @@ use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
 
+use crate::specialize::{cast, same};
+
 /// Elements per parallel chunk.
 const CHUNK: usize = 1 << 15;
 
@@ -32,20 +32,14 @@ pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     if x.dtype() != DType::F32 {
         return burn::tensor::activation::gelu(x);
     }
-    let x: Box<dyn Any> = Box::new(x);
-    let x = match x.downcast::<Tensor<Flex, D>>() {
-        Ok(x) => return retype(host_forward(*x)),
+    let x = match cast::<Tensor<B, D>, Tensor<Flex, D>>(x) {
+        Ok(x) => return same(host_forward(x)),
         Err(x) => x,
     };
-    match x.downcast::<Tensor<Autodiff<Flex>, D>>() {
-        Ok(x) => retype(tracked(*x)),
-        Err(x) => burn::tensor::activation::gelu(*x.downcast::<Tensor<B, D>>().expect("B")),
+    match cast::<Tensor<B, D>, Tensor<Autodiff<Flex>, D>>(x) {
+        Ok(x) => same(tracked(x)),
+        Err(x) => burn::tensor::activation::gelu(x),
     }
-}
-
-fn retype<T: 'static, U: 'static>(value: T) -> U {
-    let value: Box<dyn Any> = Box::new(value);
-    *value.downcast::<U>().expect("the same type")
 }
 
 /// `Φ(x)` and `φ(x)`, written as flex writes them (same `erff`, same operation order), so the

@@ -24,6 +24,7 @@ pub mod inference;
 pub mod precision;
 pub mod rerank;
 pub mod scorer;
+pub mod specialize;
 pub mod tokenize;
 
 use burn::module::Module;
