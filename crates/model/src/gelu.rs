@@ -101,8 +101,20 @@ fn gelu_backward_values(x: &FlexTensor, grad: &FlexTensor) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(out, x.layout().shape().clone()))
 }
 
+/// Inference: in place when the tensor is the only owner of its contiguous buffer (as flex
+/// does; the usual case, the feed-forward layer's fresh output), else into a new buffer.
 fn host_forward<const D: usize>(x: Tensor<Flex, D>) -> Tensor<Flex, D> {
-    let x = x.into_primitive().tensor();
+    let mut x = x.into_primitive().tensor();
+    let n = x.layout().num_elements();
+    let in_place = x.is_unique() && x.layout().is_contiguous() && x.layout().start_offset() == 0;
+    if let Some(values) = in_place.then(|| x.try_storage_mut::<f32>()).flatten() {
+        values[..n].par_chunks_mut(CHUNK).for_each(|chunk| {
+            for value in chunk {
+                *value = gelu_scalar(*value);
+            }
+        });
+        return Tensor::from_primitive(TensorPrimitive::Float(x));
+    }
     Tensor::from_primitive(TensorPrimitive::Float(gelu_values(&x)))
 }
 
@@ -159,11 +171,18 @@ mod tests {
 
     #[test]
     fn inference_values_are_burns_bit_for_bit() {
+        // A uniquely owned tensor is overwritten in place.
+        assert_eq!(
+            gelu(input::<Cpu>()).into_data(),
+            burn::tensor::activation::gelu(input::<Cpu>()).into_data()
+        );
+        // A shared one is not (and keeps its values).
         let x = input::<Cpu>();
         assert_eq!(
             gelu(x.clone()).into_data(),
-            burn::tensor::activation::gelu(x).into_data()
+            burn::tensor::activation::gelu(x.clone()).into_data()
         );
+        assert_eq!(x.into_data(), input::<Cpu>().into_data());
         // A strided view (transposed) goes through the copy path.
         let x = input::<Cpu>().transpose();
         assert_eq!(
