@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use crate::specialize::{cast, same};
 
-/// Elements per parallel chunk.
+/// Elements per parallel chunk (at least).
 const CHUNK: usize = 1 << 15;
 
 /// GELU (erf form) of `x`; in parallel for f32 tensors on `Flex` and `Autodiff<Flex>`.
@@ -76,43 +76,57 @@ fn values(tensor: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
 }
 
 fn gelu_values(x: &FlexTensor) -> FlexTensor {
-    let input = values(x);
-    let mut out = vec![0.0f32; input.len()];
-    out.par_chunks_mut(CHUNK)
-        .zip(input.par_chunks(CHUNK))
-        .for_each(|(out, input)| {
-            for (o, &x) in out.iter_mut().zip(input) {
-                *o = gelu_scalar(x);
-            }
-        });
+    let out: Vec<f32> = values(x)
+        .par_iter()
+        .with_min_len(CHUNK)
+        .map(|&x| gelu_scalar(x))
+        .collect();
     FlexTensor::from_data(TensorData::new(out, x.layout().shape().clone()))
 }
 
-fn gelu_backward_values(x: &FlexTensor, grad: &FlexTensor) -> FlexTensor {
-    let (input, grad_in) = (values(x), values(grad));
-    let mut out = vec![0.0f32; input.len()];
-    out.par_chunks_mut(CHUNK)
-        .zip(input.par_chunks(CHUNK).zip(grad_in.par_chunks(CHUNK)))
-        .for_each(|(out, (input, grad))| {
-            for ((o, &x), &g) in out.iter_mut().zip(input).zip(grad) {
-                *o = g * (cdf(x) + x * pdf(x));
-            }
-        });
+/// `g · (Φ(x) + x · φ(x))`, written over `grad` when it owns its contiguous buffer (the usual
+/// case: a fresh gradient), else into a new one.
+fn gelu_backward_values(x: &FlexTensor, mut grad: FlexTensor) -> FlexTensor {
+    let input = values(x);
+    let derivative = |x: f32, g: f32| g * (cdf(x) + x * pdf(x));
+    if let Some(grad_values) = owned_contiguous(&mut grad) {
+        grad_values
+            .par_iter_mut()
+            .with_min_len(CHUNK)
+            .zip(input.par_iter())
+            .for_each(|(g, &x)| *g = derivative(x, *g));
+        return grad;
+    }
+    let out: Vec<f32> = input
+        .par_iter()
+        .with_min_len(CHUNK)
+        .zip(values(&grad).par_iter())
+        .map(|(&x, &g)| derivative(x, g))
+        .collect();
     FlexTensor::from_data(TensorData::new(out, x.layout().shape().clone()))
+}
+
+/// The values of a tensor that may be overwritten: sole owner, contiguous from offset 0.
+fn owned_contiguous(tensor: &mut FlexTensor) -> Option<&mut [f32]> {
+    let n = tensor.layout().num_elements();
+    let owned = tensor.is_unique()
+        && tensor.layout().is_contiguous()
+        && tensor.layout().start_offset() == 0;
+    owned
+        .then(|| tensor.try_storage_mut::<f32>())
+        .flatten()
+        .map(|values| &mut values[..n])
 }
 
 /// Inference: in place when the tensor is the only owner of its contiguous buffer (as flex
 /// does; the usual case, the feed-forward layer's fresh output), else into a new buffer.
 fn host_forward<const D: usize>(x: Tensor<Flex, D>) -> Tensor<Flex, D> {
     let mut x = x.into_primitive().tensor();
-    let n = x.layout().num_elements();
-    let in_place = x.is_unique() && x.layout().is_contiguous() && x.layout().start_offset() == 0;
-    if let Some(values) = in_place.then(|| x.try_storage_mut::<f32>()).flatten() {
-        values[..n].par_chunks_mut(CHUNK).for_each(|chunk| {
-            for value in chunk {
-                *value = gelu_scalar(*value);
-            }
-        });
+    if let Some(values) = owned_contiguous(&mut x) {
+        values
+            .par_iter_mut()
+            .with_min_len(CHUNK)
+            .for_each(|value| *value = gelu_scalar(*value));
         return Tensor::from_primitive(TensorPrimitive::Float(x));
     }
     Tensor::from_primitive(TensorPrimitive::Float(gelu_values(&x)))
@@ -132,7 +146,7 @@ impl Backward<Flex, 1> for HostGelu {
             state,
         } = ops;
         unary::<Flex, _>(parents, node, grads, |grad| {
-            gelu_backward_values(&state, &grad)
+            gelu_backward_values(&state, grad)
         });
     }
 }
