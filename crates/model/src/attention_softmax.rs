@@ -143,6 +143,7 @@ mod tests {
     /// Scores `[2, 3, 5, 7]` with the last two keys of the second sequence masked.
     fn inputs() -> (Tensor<Ad, 4>, Tensor<Ad, 4, Bool>, Tensor<Ad, 4>) {
         let device = Default::default();
+        let _rng = crate::backend::seeded_rng_section();
         <Ad as Backend>::seed(&device, 11);
         let shape = [2, 3, 5, 7];
         let scores = Tensor::<Ad, 4>::random(shape, Distribution::Normal(0.0, 3.0), &device);

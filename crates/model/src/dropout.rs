@@ -112,6 +112,7 @@ mod tests {
         let device = Default::default();
         let x = || Tensor::<CpuAutodiff, 2>::ones([64, 64], &device);
         let run = |seed| {
+            let _rng = crate::backend::seeded_rng_section();
             <CpuAutodiff as Backend>::seed(&device, seed);
             apply(&dropout, x()).into_data().to_vec::<f32>().unwrap()
         };

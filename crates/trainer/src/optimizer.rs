@@ -346,6 +346,7 @@ mod tests {
         use rankforge_model::{BertConfig, CrossEncoderModel, Encoded};
 
         let device = Default::default();
+        let _rng = rankforge_model::backend::seeded_rng_section();
         <B as burn::tensor::backend::Backend>::seed(&device, 7);
         let model = CrossEncoderModel::<B>::new(&BertConfig::tiny(50), 1, &device);
         let input = Encoded {

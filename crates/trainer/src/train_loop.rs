@@ -4,7 +4,6 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use burn::optim::{GradientsAccumulator, GradientsParams};
@@ -34,11 +33,6 @@ pub const BEST_DEV_RUN: &str = "best-dev.trec";
 pub const FINAL_DEV_RUN: &str = "final-dev.trec";
 pub const INITIAL_DEV_RUN: &str = "initial-dev.trec";
 pub const BM25_DEV_RUN: &str = "bm25-dev.trec";
-
-/// burn's CPU backend keeps one process-wide RNG (dropout masks draw from it). Runs in the
-/// same process (tests) take this lock around each seeded step so their draws never
-/// interleave.
-static BACKEND_RNG: Mutex<()> = Mutex::new(());
 
 /// How a run is driven (command-line switches, not part of the config).
 #[derive(Debug, Clone, Default)]
@@ -214,7 +208,7 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
         let lr = lr_schedule.lr(step);
         let started = Instant::now();
         let (grads, step_loss, pairs) = {
-            let _rng = BACKEND_RNG.lock().unwrap_or_else(|e| e.into_inner());
+            let _rng = rankforge_model::backend::seeded_rng_section();
             B::seed(device, mix_seed(&[seed, step as u64, 3]));
             accumulate_micro_batches(
                 task,
