@@ -8,7 +8,11 @@
 //! - `Flex` (inference): the forward;
 //! - `Autodiff<Flex>` (training): one recorded operation whose backward is
 //!   `∂L/∂x = g · (Φ(x) + x · φ(x))`, `φ(x) = e^{−x²/2} / √(2π)` (Hendrycks & Gimpel, "Gaussian
-//!   Error Linear Units", arXiv:1606.08415), state = the input.
+//!   Error Linear Units", arXiv:1606.08415). The forward computes the output and the derivative
+//!   `Φ(x) + x · φ(x)` from one `erff` per element and saves the derivative as the state (in
+//!   the input's buffer when it owns it), so the backward is one multiplication: flex saves the
+//!   input and evaluates `erff` again in the backward. Saving the derivative instead of the
+//!   input costs no memory: nothing else keeps the feed-forward layer's pre-activation.
 //!
 //! Any other backend or dtype keeps burn's `activation::gelu`; [`gelu`] picks by type ([`crate::specialize`]).
 
@@ -42,23 +46,29 @@ pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     }
 }
 
-/// `Φ(x)` and `φ(x)`, written as flex writes them (same `erff`, same operation order), so the
-/// results are bit-for-bit flex's.
+/// `erf(x / √2)`, the one transcendental both the value and the derivative need.
 #[inline]
-fn cdf(x: f32) -> f32 {
-    0.5 * (1.0 + libm::erff(x / std::f32::consts::SQRT_2))
+fn erf_scaled(x: f32) -> f32 {
+    libm::erff(x / std::f32::consts::SQRT_2)
 }
 
+/// `x · Φ(x)` from `e = erf(x / √2)`, in flex's order, so the result is bit-for-bit flex's.
 #[inline]
-fn pdf(x: f32) -> f32 {
+fn gelu_from_erf(x: f32, e: f32) -> f32 {
+    0.5 * x * (1.0 + e)
+}
+
+/// `Φ(x) + x · φ(x)` from `e = erf(x / √2)`, in flex's order (`Φ = ½(1 + e)`,
+/// `φ = e^{−x²/2} / √(2π)`), so `g ·` this is bit-for-bit flex's gradient.
+#[inline]
+fn derivative_from_erf(x: f32, e: f32) -> f32 {
     let inv_sqrt_2pi: f32 = 1.0 / (2.0 * std::f32::consts::PI).sqrt();
-    inv_sqrt_2pi * (-0.5 * x * x).exp()
+    0.5 * (1.0 + e) + x * (inv_sqrt_2pi * (-0.5 * x * x).exp())
 }
 
-/// `x · Φ(x)` in flex's order.
 #[inline]
 fn gelu_scalar(x: f32) -> f32 {
-    0.5 * x * (1.0 + libm::erff(x / std::f32::consts::SQRT_2))
+    gelu_from_erf(x, erf_scaled(x))
 }
 
 /// Contiguous f32 values of a flex tensor (copied only when it is a strided view).
@@ -75,6 +85,38 @@ fn values(tensor: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
     }
 }
 
+/// The forward of training: the output and the derivative at `x`. The derivative is written
+/// over `x` when it owns its contiguous buffer (the usual case: the fresh output of the
+/// feed-forward layer), else into a new buffer.
+fn gelu_with_derivative(mut x: FlexTensor) -> (FlexTensor, FlexTensor) {
+    let shape = x.layout().shape().clone();
+    let both = |x: f32| {
+        let e = erf_scaled(x);
+        (gelu_from_erf(x, e), derivative_from_erf(x, e))
+    };
+    if let Some(values) = owned_contiguous(&mut x) {
+        let output: Vec<f32> = values
+            .par_iter_mut()
+            .with_min_len(CHUNK)
+            .map(|value| {
+                let (y, derivative) = both(*value);
+                *value = derivative;
+                y
+            })
+            .collect();
+        return (FlexTensor::from_data(TensorData::new(output, shape)), x);
+    }
+    let (output, derivative): (Vec<f32>, Vec<f32>) = values(&x)
+        .par_iter()
+        .with_min_len(CHUNK)
+        .map(|&x| both(x))
+        .unzip();
+    (
+        FlexTensor::from_data(TensorData::new(output, shape.clone())),
+        FlexTensor::from_data(TensorData::new(derivative, shape)),
+    )
+}
+
 fn gelu_values(x: &FlexTensor) -> FlexTensor {
     let out: Vec<f32> = values(x)
         .par_iter()
@@ -84,26 +126,25 @@ fn gelu_values(x: &FlexTensor) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(out, x.layout().shape().clone()))
 }
 
-/// `g · (Φ(x) + x · φ(x))`, written over `grad` when it owns its contiguous buffer (the usual
-/// case: a fresh gradient), else into a new one.
-fn gelu_backward_values(x: &FlexTensor, mut grad: FlexTensor) -> FlexTensor {
-    let input = values(x);
-    let derivative = |x: f32, g: f32| g * (cdf(x) + x * pdf(x));
+/// `g · derivative`, written over `grad` when it owns its contiguous buffer (the usual case: a
+/// fresh gradient), else into a new one.
+fn gelu_backward_values(derivative: &FlexTensor, mut grad: FlexTensor) -> FlexTensor {
+    let derivative_values = values(derivative);
     if let Some(grad_values) = owned_contiguous(&mut grad) {
         grad_values
             .par_iter_mut()
             .with_min_len(CHUNK)
-            .zip(input.par_iter())
-            .for_each(|(g, &x)| *g = derivative(x, *g));
+            .zip(derivative_values.par_iter())
+            .for_each(|(g, &d)| *g *= d);
         return grad;
     }
-    let out: Vec<f32> = input
+    let out: Vec<f32> = derivative_values
         .par_iter()
         .with_min_len(CHUNK)
         .zip(values(&grad).par_iter())
-        .map(|(&x, &g)| derivative(x, g))
+        .map(|(&d, &g)| g * d)
         .collect();
-    FlexTensor::from_data(TensorData::new(out, x.layout().shape().clone()))
+    FlexTensor::from_data(TensorData::new(out, derivative.layout().shape().clone()))
 }
 
 /// The values of a tensor that may be overwritten: sole owner, contiguous from offset 0.
@@ -132,7 +173,7 @@ fn host_forward<const D: usize>(x: Tensor<Flex, D>) -> Tensor<Flex, D> {
     Tensor::from_primitive(TensorPrimitive::Float(gelu_values(&x)))
 }
 
-/// The backward step; state = the input.
+/// The backward step; state = the derivative at the input, `Φ(x) + x · φ(x)`.
 #[derive(Debug)]
 struct HostGelu;
 
@@ -162,8 +203,8 @@ fn tracked<C: CheckpointStrategy, const D: usize>(
         .stateful()
     {
         OpsKind::Tracked(prep) => {
-            let output = gelu_values(&x.primitive);
-            prep.finish(x.primitive, output)
+            let (output, derivative) = gelu_with_derivative(x.primitive);
+            prep.finish(derivative, output)
         }
         OpsKind::UnTracked(prep) => prep.finish(gelu_values(&x.primitive)),
     };
@@ -231,8 +272,44 @@ mod tests {
             .to_vec::<f32>()
             .unwrap()
             .into_iter()
-            .map(|x| cdf(x) + x * pdf(x))
+            .map(|x| {
+                let phi = 0.5 * (1.0 + libm::erff(x / std::f32::consts::SQRT_2));
+                phi + x * ((-0.5 * x * x).exp() / (2.0 * std::f32::consts::PI).sqrt())
+            })
             .collect();
-        assert_eq!(grad.into_data().to_vec::<f32>().unwrap(), expected);
+        let grad = grad.into_data().to_vec::<f32>().unwrap();
+        for (g, e) in grad.iter().zip(&expected) {
+            assert!((g - e).abs() <= 1e-6, "{g} vs {e}");
+        }
+    }
+
+    /// The pre-activation is usually a fresh tensor nothing else holds: its buffer then takes
+    /// the saved derivative. Gradients are burn's bit-for-bit on that path too.
+    #[test]
+    fn training_on_a_fresh_pre_activation_matches_burns() {
+        let weights = input::<CpuAutodiff>().mul_scalar(0.5).cos();
+        let run = |f: &dyn Fn(Tensor<CpuAutodiff, 2>) -> Tensor<CpuAutodiff, 2>| {
+            let x = input::<CpuAutodiff>().require_grad();
+            let y = f(x.clone().mul_scalar(2.0));
+            let grads = (y.clone() * weights.clone()).sum().backward();
+            (y.into_data(), x.grad(&grads).expect("tracked").into_data())
+        };
+        let (y, grad) = run(&|x| gelu(x));
+        let (reference_y, reference_grad) = run(&|x| burn::tensor::activation::gelu(x));
+        assert_eq!(y, reference_y);
+        assert_eq!(grad, reference_grad);
+    }
+
+    #[test]
+    fn the_derivative_overwrites_only_a_uniquely_owned_input() {
+        let x = || input::<Cpu>().into_primitive().tensor();
+        assert!(x().is_unique());
+        let (owned_y, owned_d) = gelu_with_derivative(x());
+        let shared = x();
+        let (shared_y, shared_d) = gelu_with_derivative(shared.clone());
+        assert_eq!(owned_y.into_data(), shared_y.into_data());
+        assert_eq!(owned_d.into_data(), shared_d.into_data());
+        // The shared input keeps its values.
+        assert_eq!(shared.into_data(), x().into_data());
     }
 }
