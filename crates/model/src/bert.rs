@@ -13,7 +13,7 @@ use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Int, Tensor};
 
-use crate::attention_softmax::masked_scaled_softmax;
+use crate::attention_dropout::masked_scaled_softmax_dropout;
 use crate::config::BertConfig;
 
 /// Token ids, segment ids and padding of one padded batch, all `[batch, seq]`.
@@ -95,13 +95,14 @@ impl<B: Backend> BertSelfAttention<B> {
         let v = split(self.value.forward(x));
         let context = if B::ad_enabled(&q.device()) && self.dropout.prob > 0.0 {
             // Training: attention-probability dropout needs the explicit softmax.
-            // Scale, mask and softmax as one autodiff op (see `attention_softmax`).
+            // Scale, mask, softmax and dropout as one autodiff op on CPU (see
+            // `attention_dropout`; `attention_softmax` elsewhere).
             let scores = q.matmul(k.swap_dims(2, 3));
             let mask = attention_mask
                 .clone()
                 .expand([batch, self.num_heads, seq, seq]);
-            let probs = masked_scaled_softmax(scores, mask, 1.0 / (head_dim as f64).sqrt());
-            crate::dropout::apply(&self.dropout, probs).matmul(v)
+            let scale = 1.0 / (head_dim as f64).sqrt();
+            masked_scaled_softmax_dropout(scores, mask, scale, &self.dropout).matmul(v)
         } else {
             attention(
                 q,

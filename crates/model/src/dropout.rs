@@ -39,13 +39,13 @@ pub fn apply<B: Backend, const D: usize>(dropout: &Dropout, input: Tensor<B, D>)
 }
 
 /// Whether the backend computes in host memory (burn's CPU backends).
-fn masks_on_host<B: Backend>(device: &B::Device) -> bool {
+pub(crate) fn masks_on_host<B: Backend>(device: &B::Device) -> bool {
     let name = B::name(device);
     name.contains("flex") || name.contains("ndarray")
 }
 
 /// 48 random bits from the backend's seeded RNG.
-fn draw_seed<B: Backend>(device: &B::Device) -> u64 {
+pub(crate) fn draw_seed<B: Backend>(device: &B::Device) -> u64 {
     let draws = Tensor::<B, 1>::random([2], Distribution::Uniform(0.0, 1.0), device)
         .into_data()
         .convert::<f32>()
@@ -66,22 +66,60 @@ fn splitmix64(mut z: u64) -> u64 {
 /// `n` values, each `1 / (1 − p)` with probability `1 − p` and `0` otherwise.
 pub fn scaled_mask(seed: u64, n: usize, p: f64) -> Vec<f32> {
     let keep = (1.0 / (1.0 - p)) as f32;
-    // An element is dropped when its 32 random bits fall below p · 2³².
-    let threshold = (p * 4_294_967_296.0).round().min(u32::MAX as f64) as u32;
+    let threshold = drop_threshold(p);
     let mut mask = vec![0.0f32; n];
     mask.par_chunks_mut(CHUNK)
         .enumerate()
         .for_each(|(chunk, values)| {
-            let mut counter = splitmix64(seed ^ splitmix64(chunk as u64));
-            for pair in values.chunks_mut(2) {
-                counter = counter.wrapping_add(1);
-                let bits = splitmix64(counter);
-                for (value, draw) in pair.iter_mut().zip([bits as u32, (bits >> 32) as u32]) {
-                    *value = if draw >= threshold { keep } else { 0.0 };
-                }
-            }
+            for_each_draw(seed, chunk, values.len(), threshold, |i, kept| {
+                values[i] = if kept { keep } else { 0.0 };
+            });
         });
     mask
+}
+
+/// `input ⊙ scaled_mask(seed, input.len(), p)` without the mask's buffer: the same draws,
+/// the same products.
+pub(crate) fn masked_copy(seed: u64, input: &[f32], p: f64) -> Vec<f32> {
+    let keep = (1.0 / (1.0 - p)) as f32;
+    let threshold = drop_threshold(p);
+    let mut output = vec![0.0f32; input.len()];
+    output
+        .par_chunks_mut(CHUNK)
+        .zip(input.par_chunks(CHUNK))
+        .enumerate()
+        .for_each(|(chunk, (output, input))| {
+            for_each_draw(seed, chunk, output.len(), threshold, |i, kept| {
+                output[i] = input[i] * if kept { keep } else { 0.0 };
+            });
+        });
+    output
+}
+
+/// An element is dropped when its 32 random bits fall below `p · 2³²`.
+fn drop_threshold(p: f64) -> u32 {
+    (p * 4_294_967_296.0).round().min(u32::MAX as f64) as u32
+}
+
+/// Visits the `len` elements of mask chunk `chunk` in order with whether each is kept: chunk
+/// `c`'s counter starts at `splitmix64(seed ^ splitmix64(c))`, each step gives two elements
+/// their 32 bits.
+fn for_each_draw(
+    seed: u64,
+    chunk: usize,
+    len: usize,
+    threshold: u32,
+    mut visit: impl FnMut(usize, bool),
+) {
+    let mut counter = splitmix64(seed ^ splitmix64(chunk as u64));
+    for first in (0..len).step_by(2) {
+        counter = counter.wrapping_add(1);
+        let bits = splitmix64(counter);
+        visit(first, bits as u32 >= threshold);
+        if first + 1 < len {
+            visit(first + 1, (bits >> 32) as u32 >= threshold);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -104,6 +142,10 @@ mod tests {
         assert_ne!(mask, scaled_mask(8, 1_000_003, p));
         // Chunks are seeded apart: the second chunk is not a copy of the first.
         assert_ne!(mask[..CHUNK], mask[CHUNK..2 * CHUNK]);
+        // The fused product draws the same mask.
+        let input: Vec<f32> = (0..mask.len()).map(|i| (i % 97) as f32 - 40.5).collect();
+        let product: Vec<f32> = input.iter().zip(&mask).map(|(x, m)| x * m).collect();
+        assert_eq!(masked_copy(7, &input, p), product);
     }
 
     #[test]

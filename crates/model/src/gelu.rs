@@ -26,6 +26,7 @@ use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
 
+use crate::flex_host::{owned_contiguous, values};
 use crate::specialize::{cast, same};
 
 /// Elements per parallel chunk (at least).
@@ -69,20 +70,6 @@ fn derivative_from_erf(x: f32, e: f32) -> f32 {
 #[inline]
 fn gelu_scalar(x: f32) -> f32 {
     gelu_from_erf(x, erf_scaled(x))
-}
-
-/// Contiguous f32 values of a flex tensor (copied only when it is a strided view).
-fn values(tensor: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    match tensor.as_slice::<f32>() {
-        Some(values) => std::borrow::Cow::Borrowed(values),
-        None => std::borrow::Cow::Owned(
-            tensor
-                .to_contiguous()
-                .as_slice::<f32>()
-                .expect("contiguous f32")
-                .to_vec(),
-        ),
-    }
 }
 
 /// The forward of training: the output and the derivative at `x`. The derivative is written
@@ -145,18 +132,6 @@ fn gelu_backward_values(derivative: &FlexTensor, mut grad: FlexTensor) -> FlexTe
         .map(|(&d, &g)| g * d)
         .collect();
     FlexTensor::from_data(TensorData::new(out, derivative.layout().shape().clone()))
-}
-
-/// The values of a tensor that may be overwritten: sole owner, contiguous from offset 0.
-fn owned_contiguous(tensor: &mut FlexTensor) -> Option<&mut [f32]> {
-    let n = tensor.layout().num_elements();
-    let owned = tensor.is_unique()
-        && tensor.layout().is_contiguous()
-        && tensor.layout().start_offset() == 0;
-    owned
-        .then(|| tensor.try_storage_mut::<f32>())
-        .flatten()
-        .map(|values| &mut values[..n])
 }
 
 /// Inference: in place when the tensor is the only owner of its contiguous buffer (as flex

@@ -10,6 +10,7 @@
 //!
 //! Code is generic over burn's `Backend`; [`backend`] names the ones rankforge builds with.
 
+pub mod attention_dropout;
 pub mod attention_softmax;
 pub mod bert;
 pub mod bi_encoder;
@@ -18,6 +19,7 @@ pub mod cross_encoder;
 pub mod dense;
 pub mod dropout;
 pub mod error;
+mod flex_host;
 pub mod gelu;
 pub mod hf;
 pub mod inference;

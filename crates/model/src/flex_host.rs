@@ -1,0 +1,38 @@
+//! The host buffers of burn-flex tensors, for the CPU kernels rankforge writes itself
+//! ([`crate::gelu`], [`crate::attention_dropout`]).
+
+use std::borrow::Cow;
+
+use burn::tensor::TensorData;
+use burn_flex::FlexTensor;
+
+/// Contiguous f32 values of a flex tensor (copied only when it is a strided view).
+pub(crate) fn values(tensor: &FlexTensor) -> Cow<'_, [f32]> {
+    match tensor.as_slice::<f32>() {
+        Some(values) => Cow::Borrowed(values),
+        None => Cow::Owned(
+            tensor
+                .to_contiguous()
+                .as_slice::<f32>()
+                .expect("contiguous f32")
+                .to_vec(),
+        ),
+    }
+}
+
+/// The values of a tensor that may be overwritten: sole owner, contiguous from offset 0.
+pub(crate) fn owned_contiguous(tensor: &mut FlexTensor) -> Option<&mut [f32]> {
+    let n = tensor.layout().num_elements();
+    let owned = tensor.is_unique()
+        && tensor.layout().is_contiguous()
+        && tensor.layout().start_offset() == 0;
+    owned
+        .then(|| tensor.try_storage_mut::<f32>())
+        .flatten()
+        .map(|values| &mut values[..n])
+}
+
+/// A flex tensor of `values` shaped like `like`.
+pub(crate) fn shaped_like(values: Vec<f32>, like: &FlexTensor) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, like.layout().shape().clone()))
+}
