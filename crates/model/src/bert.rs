@@ -16,6 +16,19 @@ use burn::tensor::{Bool, Int, Tensor};
 use crate::attention_dropout::masked_scaled_softmax_dropout;
 use crate::config::BertConfig;
 
+/// `linear` applied to every token of `x: [batch, seq, d_in]` as one `[batch · seq, d_in]`
+/// matrix product (a view, no copy, for a contiguous `x`). burn applies a `Linear` to a 3-d input
+/// as a batched product against the broadcast weight, and its weight gradient as one
+/// `[d_in, d_out]` product per sequence summed afterwards: a `[batch, d_in, d_out]`
+/// intermediate per layer and short products (`k = seq`). Flattened, the weight gradient is one
+/// product with `k = batch · seq`, as PyTorch computes it.
+fn token_linear<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    let [batch, seq, d_in] = x.dims();
+    let out = linear.forward(x.reshape([batch * seq, d_in]));
+    let d_out = out.dims()[1];
+    out.reshape([batch, seq, d_out])
+}
+
 /// Token ids, segment ids and padding of one padded batch, all `[batch, seq]`.
 #[derive(Debug, Clone)]
 pub struct BertInput<B: Backend> {
@@ -90,9 +103,9 @@ impl<B: Backend> BertSelfAttention<B> {
             t.reshape([batch, seq, self.num_heads, head_dim])
                 .swap_dims(1, 2)
         };
-        let q = split(self.query.forward(x.clone()));
-        let k = split(self.key.forward(x.clone()));
-        let v = split(self.value.forward(x));
+        let q = split(token_linear(&self.query, x.clone()));
+        let k = split(token_linear(&self.key, x.clone()));
+        let v = split(token_linear(&self.value, x));
         let context = if B::ad_enabled(&q.device()) && self.dropout.prob > 0.0 {
             // Training: attention-probability dropout needs the explicit softmax.
             // Scale, mask, softmax and dropout as one autodiff op on CPU (see
@@ -136,7 +149,7 @@ impl<B: Backend> BertResidualOutput<B> {
 
     fn forward(&self, x: Tensor<B, 3>, residual: Tensor<B, 3>) -> Tensor<B, 3> {
         self.layer_norm
-            .forward(crate::dropout::apply(&self.dropout, self.dense.forward(x)) + residual)
+            .forward(crate::dropout::apply(&self.dropout, token_linear(&self.dense, x)) + residual)
     }
 }
 
@@ -182,7 +195,7 @@ impl<B: Backend> BertLayer<B> {
     fn forward(&self, x: Tensor<B, 3>, attention_mask: &Tensor<B, 4, Bool>) -> Tensor<B, 3> {
         let attended = self.attention.self_attn.forward(x.clone(), attention_mask);
         let x = self.attention.output.forward(attended, x);
-        let inner = crate::gelu::gelu(self.intermediate.dense.forward(x.clone()));
+        let inner = crate::gelu::gelu(token_linear(&self.intermediate.dense, x.clone()));
         self.output.forward(inner, x)
     }
 }
