@@ -32,7 +32,9 @@ use burn::tensor::{Bool, DType, Tensor, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
 
-use crate::attention_softmax::{composed, masked_scaled_softmax};
+#[cfg(test)]
+use crate::attention_softmax::composed;
+use crate::attention_softmax::masked_scaled_softmax;
 use crate::flex_host::{owned_contiguous, shaped_like, values};
 use crate::specialize::{cast, same};
 
@@ -113,6 +115,71 @@ fn backward_rows(
     shaped_like(g, probs)
 }
 
+/// `softmax(scale · s)` over each row of the last axis, keys where `mask` (any layout, e.g.
+/// the padding mask expanded over heads and queries with zero strides) is `true` excluded: one
+/// read of the scores, no materialised mask, the result written over the scores when they own
+/// their buffer (the usual case: the fresh `q · kᵀ`). A row whose keys are all masked becomes
+/// zeros (the composition would give NaN; BERT always has its `[CLS]` key).
+fn masked_softmax_rows(mut scores: FlexTensor, mask: &FlexTensor, scale: f32) -> FlexTensor {
+    let shape = scores.layout().shape().clone();
+    let dims: [usize; 4] = std::array::from_fn(|i| shape[i]);
+    let keys = dims[3];
+    let bytes = mask.bytes();
+    let (offset, strides) = (
+        mask.layout().start_offset() as isize,
+        mask.layout().strides(),
+    );
+    let masked = |row: usize, key: usize| {
+        let (b, h, q) = (
+            row / (dims[1] * dims[2]),
+            row / dims[2] % dims[1],
+            row % dims[2],
+        );
+        let at = offset
+            + b as isize * strides[0]
+            + h as isize * strides[1]
+            + q as isize * strides[2]
+            + key as isize * strides[3];
+        bytes[at as usize] != 0
+    };
+    let softmax_row = |row: usize, values: &mut [f32]| {
+        let mut max = f32::NEG_INFINITY;
+        for (key, value) in values.iter_mut().enumerate() {
+            *value = if masked(row, key) {
+                f32::NEG_INFINITY
+            } else {
+                *value * scale
+            };
+            max = max.max(*value);
+        }
+        if max == f32::NEG_INFINITY {
+            values.fill(0.0);
+            return;
+        }
+        let mut sum = 0.0f32;
+        for value in values.iter_mut() {
+            *value = (*value - max).exp();
+            sum += *value;
+        }
+        let inverse = 1.0 / sum;
+        values.iter_mut().for_each(|value| *value *= inverse);
+    };
+    let run = |values: &mut [f32]| {
+        values
+            .par_chunks_mut(keys)
+            .with_min_len(ROWS_PER_TASK)
+            .enumerate()
+            .for_each(|(row, values)| softmax_row(row, values));
+    };
+    if let Some(values) = owned_contiguous(&mut scores) {
+        run(values);
+        return scores;
+    }
+    let mut values = values(&scores).into_owned();
+    run(&mut values);
+    shaped_like(values, &scores)
+}
+
 /// `masked_scaled_softmax_dropout` on `Autodiff<Flex, C>` as one recorded operation. The mask's
 /// seed is drawn from the backend's RNG as `dropout::apply` draws it.
 pub fn fused<C: CheckpointStrategy>(
@@ -123,15 +190,9 @@ pub fn fused<C: CheckpointStrategy>(
 ) -> Tensor<Autodiff<Flex, C>, 4> {
     let seed = crate::dropout::draw_seed::<Autodiff<Flex, C>>(&scores.device());
     let scores = scores.into_primitive().tensor();
-    let mask = Tensor::<Flex, 4, Bool>::from_primitive(mask.into_primitive());
+    let mask: FlexTensor = mask.into_primitive();
     let forward = |scores: FlexTensor| {
-        let probs = composed(
-            Tensor::<Flex, 4>::from_primitive(TensorPrimitive::Float(scores)),
-            mask,
-            scale,
-        )
-        .into_primitive()
-        .tensor();
+        let probs = masked_softmax_rows(scores, &mask, scale as f32);
         let dropped = shaped_like(
             crate::dropout::masked_copy(seed, &values(&probs), prob),
             &probs,
@@ -231,6 +292,40 @@ mod tests {
                 .unwrap(),
             out
         );
+    }
+
+    /// The model's mask: the `[batch, 1, 1, keys]` padding expanded over heads and queries
+    /// (zero strides), read in place; a row with every key masked is zeros.
+    #[test]
+    fn expanded_padding_masks_are_read_through_their_strides() {
+        let device = Default::default();
+        let (scores, full_mask, _) = inputs();
+        let padding: Vec<bool> = (0..2 * 70).map(|i| i >= 70 && i % 70 >= 50).collect();
+        let expanded =
+            Tensor::<Ad, 4, Bool>::from_data(TensorData::new(padding, [2, 1, 1, 70]), &device)
+                .expand([2, 3, 5, 70]);
+        let inner = |t: Tensor<Ad, 4>| t.inner().into_primitive().tensor();
+        let probs = |mask: Tensor<Ad, 4, Bool>| {
+            masked_softmax_rows(inner(scores.clone()), &mask.into_primitive(), 0.41).into_data()
+        };
+        let reference = composed(scores.clone(), full_mask.clone(), 0.41).into_data();
+        probs(expanded).assert_approx_eq::<f32>(&reference, Tolerance::absolute(1e-6));
+        probs(full_mask.clone()).assert_approx_eq::<f32>(&reference, Tolerance::absolute(1e-6));
+        // In place over a fresh scores buffer: the same.
+        let fresh = inner(scores.clone().mul_scalar(1.0));
+        assert!(fresh.is_unique());
+        masked_softmax_rows(fresh, &full_mask.into_primitive(), 0.41)
+            .into_data()
+            .assert_approx_eq::<f32>(&reference, Tolerance::absolute(1e-6));
+        let everything = Tensor::<Ad, 4, Bool>::from_data(
+            TensorData::new(vec![true; 2 * 3 * 5 * 70], [2, 3, 5, 70]),
+            &device,
+        );
+        assert!(probs(everything)
+            .to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .all(|&p| p == 0.0));
     }
 
     #[test]
