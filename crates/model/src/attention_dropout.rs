@@ -129,23 +129,21 @@ fn masked_softmax_rows(mut scores: FlexTensor, mask: &FlexTensor, scale: f32) ->
         mask.layout().start_offset() as isize,
         mask.layout().strides(),
     );
-    let masked = |row: usize, key: usize| {
+    // The mask byte of `(row, key)` is at `row_start(row) + key · strides[3]`.
+    let row_start = |row: usize| {
         let (b, h, q) = (
             row / (dims[1] * dims[2]),
             row / dims[2] % dims[1],
             row % dims[2],
         );
-        let at = offset
-            + b as isize * strides[0]
-            + h as isize * strides[1]
-            + q as isize * strides[2]
-            + key as isize * strides[3];
-        bytes[at as usize] != 0
+        offset + b as isize * strides[0] + h as isize * strides[1] + q as isize * strides[2]
     };
+    let key_stride = strides[3];
     let softmax_row = |row: usize, values: &mut [f32]| {
+        let start = row_start(row);
         let mut max = f32::NEG_INFINITY;
         for (key, value) in values.iter_mut().enumerate() {
-            *value = if masked(row, key) {
+            *value = if bytes[(start + key as isize * key_stride) as usize] != 0 {
                 f32::NEG_INFINITY
             } else {
                 *value * scale
