@@ -45,6 +45,8 @@ pub struct BertEmbeddings<B: Backend> {
     pub token_type_embeddings: Embedding<B>,
     pub layer_norm: LayerNorm<B>,
     pub dropout: Dropout,
+    /// The norm's ε (burn keeps `LayerNorm`'s private; the fused training op needs it).
+    layer_norm_eps: f64,
 }
 
 impl<B: Backend> BertEmbeddings<B> {
@@ -61,6 +63,7 @@ impl<B: Backend> BertEmbeddings<B> {
                 .init(device),
             layer_norm: layer_norm(config, device),
             dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
+            layer_norm_eps: config.layer_norm_eps,
         }
     }
 
@@ -80,7 +83,8 @@ impl<B: Backend> BertEmbeddings<B> {
                 .position_embeddings
                 .forward(positions)
                 .expand([batch, seq, hidden]);
-        crate::dropout::apply(&self.dropout, self.layer_norm.forward(x))
+        let x = crate::layer_norm::layer_norm(&self.layer_norm, self.layer_norm_eps, x);
+        crate::dropout::apply(&self.dropout, x)
     }
 }
 
@@ -136,6 +140,8 @@ pub struct BertResidualOutput<B: Backend> {
     pub dense: Linear<B>,
     pub layer_norm: LayerNorm<B>,
     pub dropout: Dropout,
+    /// The norm's ε (see [`BertEmbeddings`]).
+    layer_norm_eps: f64,
 }
 
 impl<B: Backend> BertResidualOutput<B> {
@@ -144,12 +150,13 @@ impl<B: Backend> BertResidualOutput<B> {
             dense: LinearConfig::new(d_in, config.hidden_size).init(device),
             layer_norm: layer_norm(config, device),
             dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
+            layer_norm_eps: config.layer_norm_eps,
         }
     }
 
     fn forward(&self, x: Tensor<B, 3>, residual: Tensor<B, 3>) -> Tensor<B, 3> {
-        self.layer_norm
-            .forward(crate::dropout::apply(&self.dropout, token_linear(&self.dense, x)) + residual)
+        let x = crate::dropout::apply(&self.dropout, token_linear(&self.dense, x)) + residual;
+        crate::layer_norm::layer_norm(&self.layer_norm, self.layer_norm_eps, x)
     }
 }
 

@@ -23,6 +23,7 @@ mod flex_host;
 pub mod gelu;
 pub mod hf;
 pub mod inference;
+pub mod layer_norm;
 pub mod precision;
 pub mod rerank;
 pub mod scorer;
