@@ -187,6 +187,7 @@ pub fn fused<C: CheckpointStrategy>(
     prob: f64,
 ) -> Tensor<Autodiff<Flex, C>, 4> {
     let seed = crate::dropout::draw_seed::<Autodiff<Flex, C>>(&scores.device());
+    crate::specialize::trace::note("softmax_dropout");
     let scores = scores.into_primitive().tensor();
     let mask: FlexTensor = mask.into_primitive();
     let forward = |scores: FlexTensor| {
@@ -329,9 +330,11 @@ mod tests {
     #[test]
     fn the_generic_entry_point_fuses_only_on_cpu_autodiff_with_dropout() {
         let dropout = DropoutConfig::new(0.3).init();
+        crate::specialize::trace::taken();
         let generic = output_and_grad(9, |s, m| {
             masked_scaled_softmax_dropout(s, m, 0.41, &dropout)
         });
+        assert_eq!(crate::specialize::trace::taken(), ["softmax_dropout"]);
         let specific = output_and_grad(9, |s, m| fused(s, m, 0.41, 0.3));
         assert_eq!(generic, specific);
         // No dropout: the plain softmax.

@@ -301,3 +301,45 @@ fn layer_norm<B: Backend>(config: &BertConfig, device: &B::Device) -> LayerNorm<
         .with_epsilon(config.layer_norm_eps)
         .init(device)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{Cpu, CpuAutodiff};
+    use crate::inference::collate;
+    use crate::Encoded;
+
+    fn input() -> Encoded {
+        Encoded {
+            ids: vec![1, 5, 9, 2, 7, 3, 2],
+            type_ids: vec![0, 0, 0, 0, 1, 1, 1],
+        }
+    }
+
+    /// A training forward on CPU autodiff runs rankforge's fused kernels (each layer: softmax
+    /// with dropout, two norms, GELU; plus the embeddings' norm); inference runs only the
+    /// in-place GELU and burn's own ops.
+    #[test]
+    fn training_on_cpu_takes_the_fused_kernels_and_inference_does_not() {
+        let device = Default::default();
+        let config = BertConfig::tiny(16);
+        let layers = config.num_hidden_layers;
+        let model = {
+            let _rng = crate::backend::seeded_rng_section();
+            BertModel::<CpuAutodiff>::new(&config, false, &device)
+        };
+        crate::specialize::trace::taken();
+        let _ = model.forward(collate::<CpuAutodiff>(&[&input()], &device));
+        let taken = crate::specialize::trace::taken();
+        let count = |kernel: &str| taken.iter().filter(|&&k| k == kernel).count();
+        assert_eq!(count("layer_norm"), 1 + 2 * layers, "{taken:?}");
+        assert_eq!(count("softmax_dropout"), layers, "{taken:?}");
+        assert_eq!(count("gelu"), layers, "{taken:?}");
+        let inference = burn::module::AutodiffModule::valid(&model);
+        let _ = inference.forward(collate::<Cpu>(&[&input()], &device));
+        assert_eq!(
+            crate::specialize::trace::taken(),
+            vec!["gelu_inference"; layers]
+        );
+    }
+}

@@ -137,6 +137,7 @@ fn gelu_backward_values(derivative: &FlexTensor, mut grad: FlexTensor) -> FlexTe
 /// Inference: in place when the tensor is the only owner of its contiguous buffer (as flex
 /// does; the usual case, the feed-forward layer's fresh output), else into a new buffer.
 fn host_forward<const D: usize>(x: Tensor<Flex, D>) -> Tensor<Flex, D> {
+    crate::specialize::trace::note("gelu_inference");
     let mut x = x.into_primitive().tensor();
     if let Some(values) = owned_contiguous(&mut x) {
         values
@@ -172,6 +173,7 @@ fn tracked<C: CheckpointStrategy, const D: usize>(
     x: Tensor<Autodiff<Flex, C>, D>,
 ) -> Tensor<Autodiff<Flex, C>, D> {
     let x = x.into_primitive().tensor();
+    crate::specialize::trace::note("gelu");
     let output = match HostGelu
         .prepare::<C>([x.node.clone()])
         .compute_bound()
@@ -203,10 +205,12 @@ mod tests {
     #[test]
     fn inference_values_are_burns_bit_for_bit() {
         // A uniquely owned tensor is overwritten in place.
+        crate::specialize::trace::taken();
         assert_eq!(
             gelu(input::<Cpu>()).into_data(),
             burn::tensor::activation::gelu(input::<Cpu>()).into_data()
         );
+        assert_eq!(crate::specialize::trace::taken(), ["gelu_inference"]);
         // A shared one is not (and keeps its values).
         let x = input::<Cpu>();
         assert_eq!(
@@ -231,7 +235,9 @@ mod tests {
             let grads = (y.clone() * weights.clone()).sum().backward();
             (y.into_data(), x.grad(&grads).expect("tracked").into_data())
         };
+        crate::specialize::trace::taken();
         let (y, grad) = run(&|x| gelu(x));
+        assert_eq!(crate::specialize::trace::taken(), ["gelu"]);
         let (reference_y, reference_grad) = run(&|x| burn::tensor::activation::gelu(x));
         assert_eq!(y, reference_y);
         assert_eq!(grad, reference_grad);

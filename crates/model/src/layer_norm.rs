@@ -211,6 +211,7 @@ pub fn fused<C: CheckpointStrategy, const D: usize>(
     epsilon: f64,
 ) -> Tensor<Autodiff<Flex, C>, D> {
     let x = x.into_primitive().tensor();
+    crate::specialize::trace::note("layer_norm");
     let gamma = gamma.into_primitive().tensor();
     let beta = beta.into_primitive().tensor();
     let forward = |x: FlexTensor| {
@@ -296,9 +297,12 @@ mod tests {
 
     #[test]
     fn fused_equals_burns_composition_in_value_and_all_three_gradients() {
+        crate::specialize::trace::taken();
         let reference = run(false, false);
+        assert!(crate::specialize::trace::taken().is_empty());
         for fresh in [false, true] {
             let fused = run(true, fresh);
+            assert_eq!(crate::specialize::trace::taken(), ["layer_norm"]);
             fused
                 .0
                 .assert_approx_eq::<f32>(&reference.0, Tolerance::absolute(1e-5));
@@ -321,11 +325,13 @@ mod tests {
         let (norm, x, _) = setup();
         let inner_norm = norm.valid();
         let inner_x = x.clone().inner();
+        crate::specialize::trace::taken();
         layer_norm(&inner_norm, 1e-5, inner_x.clone())
             .into_data()
             .assert_approx_eq::<f32>(
                 &inner_norm.forward(inner_x).into_data(),
                 Tolerance::absolute(1e-6),
             );
+        assert!(crate::specialize::trace::taken().is_empty());
     }
 }

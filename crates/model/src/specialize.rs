@@ -24,6 +24,33 @@ pub fn same<T: 'static, U: 'static>(value: T) -> U {
     cast(value).unwrap_or_else(|_| unreachable!("the caller checked that the types are equal"))
 }
 
+/// Test builds record which specialised kernel ran on the calling thread, so tests can prove
+/// that a generic entry point took it (the kernels match burn's values, so results cannot tell).
+#[cfg(test)]
+pub(crate) mod trace {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static TAKEN: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(crate) fn note(kernel: &'static str) {
+        TAKEN.with(|taken| taken.borrow_mut().push(kernel));
+    }
+
+    /// The kernels run on this thread since the last call.
+    pub(crate) fn taken() -> Vec<&'static str> {
+        TAKEN.with(|taken| std::mem::take(&mut *taken.borrow_mut()))
+    }
+}
+
+/// No-op outside tests.
+#[cfg(not(test))]
+pub(crate) mod trace {
+    #[inline(always)]
+    pub(crate) fn note(_kernel: &'static str) {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
