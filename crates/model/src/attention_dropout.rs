@@ -35,7 +35,7 @@ use rayon::prelude::*;
 #[cfg(test)]
 use crate::attention_softmax::composed;
 use crate::attention_softmax::masked_scaled_softmax;
-use crate::flex_host::{owned_contiguous, shaped_like, values};
+use crate::flex_host::{shaped_like, update_values, values};
 use crate::specialize::{cast, same};
 
 /// Rows (of the key axis) per parallel task, at least.
@@ -88,7 +88,7 @@ impl Backward<Flex, 1> for SoftmaxDropout {
 fn backward_rows(
     probs: &FlexTensor,
     dropped: &FlexTensor,
-    mut grad: FlexTensor,
+    grad: FlexTensor,
     scale: f32,
 ) -> FlexTensor {
     let keys = *probs.layout().shape().last().expect("a 4-d tensor");
@@ -106,13 +106,7 @@ fn backward_rows(
             .zip(d.par_chunks(keys))
             .for_each(|((g, p), d)| row(g, p, d));
     };
-    if let Some(g) = owned_contiguous(&mut grad) {
-        run(g);
-        return grad;
-    }
-    let mut g = values(&grad).into_owned();
-    run(&mut g);
-    shaped_like(g, probs)
+    update_values(grad, run)
 }
 
 /// `softmax(scale · s)` over each row of the last axis, keys where `mask` (any layout, e.g.
@@ -120,7 +114,7 @@ fn backward_rows(
 /// read of the scores, no materialised mask, the result written over the scores when they own
 /// their buffer (the usual case: the fresh `q · kᵀ`). A row whose keys are all masked becomes
 /// zeros (the composition would give NaN; BERT always has its `[CLS]` key).
-fn masked_softmax_rows(mut scores: FlexTensor, mask: &FlexTensor, scale: f32) -> FlexTensor {
+fn masked_softmax_rows(scores: FlexTensor, mask: &FlexTensor, scale: f32) -> FlexTensor {
     let shape = scores.layout().shape().clone();
     let dims: [usize; 4] = std::array::from_fn(|i| shape[i]);
     let keys = dims[3];
@@ -169,13 +163,7 @@ fn masked_softmax_rows(mut scores: FlexTensor, mask: &FlexTensor, scale: f32) ->
             .enumerate()
             .for_each(|(row, values)| softmax_row(row, values));
     };
-    if let Some(values) = owned_contiguous(&mut scores) {
-        run(values);
-        return scores;
-    }
-    let mut values = values(&scores).into_owned();
-    run(&mut values);
-    shaped_like(values, &scores)
+    update_values(scores, run)
 }
 
 /// `masked_scaled_softmax_dropout` on `Autodiff<Flex, C>` as one recorded operation. The mask's

@@ -32,6 +32,18 @@ pub(crate) fn owned_contiguous(tensor: &mut FlexTensor) -> Option<&mut [f32]> {
         .map(|values| &mut values[..n])
 }
 
+/// Runs `update` over the values of `tensor`: in its own buffer when that may be overwritten
+/// ([`owned_contiguous`]), else over a contiguous copy. The updated tensor back.
+pub(crate) fn update_values(mut tensor: FlexTensor, update: impl FnOnce(&mut [f32])) -> FlexTensor {
+    if let Some(values) = owned_contiguous(&mut tensor) {
+        update(values);
+        return tensor;
+    }
+    let mut copy = values(&tensor).into_owned();
+    update(&mut copy);
+    shaped_like(copy, &tensor)
+}
+
 /// A flex tensor of `values` shaped like `like`.
 pub(crate) fn shaped_like(values: Vec<f32>, like: &FlexTensor) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, like.layout().shape().clone()))

@@ -28,7 +28,7 @@ use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
 
-use crate::flex_host::{owned_contiguous, shaped_like, values};
+use crate::flex_host::{shaped_like, update_values, values};
 use crate::specialize::{cast, same};
 
 /// Rows per parallel task, at least.
@@ -131,7 +131,7 @@ fn input_grad(
     normalized: &FlexTensor,
     inverse_std: &[f32],
     gamma: &[f32],
-    mut grad: FlexTensor,
+    grad: FlexTensor,
 ) -> FlexTensor {
     let hidden = gamma.len();
     let x_hat = values(normalized);
@@ -154,18 +154,12 @@ fn input_grad(
             .zip(inverse_std.par_iter())
             .for_each(|((g, x_hat), &inverse_std)| row(g, x_hat, inverse_std));
     };
-    if let Some(g) = owned_contiguous(&mut grad) {
-        run(g);
-        return grad;
-    }
-    let mut g = values(&grad).into_owned();
-    run(&mut g);
-    shaped_like(g, normalized)
+    update_values(grad, run)
 }
 
 /// The forward: `(y, x̂, 1/σ per row)`; `x̂` over `x`'s buffer when `x` owns it.
 fn forward_rows(
-    mut x: FlexTensor,
+    x: FlexTensor,
     gamma: &[f32],
     beta: &[f32],
     epsilon: f32,
@@ -184,21 +178,14 @@ fn forward_rows(
             y[j] = x[j] * gamma[j] + beta[j];
         }
     };
-    let mut run = |x: &mut [f32]| {
+    let run = |x: &mut [f32]| {
         x.par_chunks_mut(hidden)
             .with_min_len(ROWS_PER_TASK)
             .zip(output.par_chunks_mut(hidden))
             .zip(inverse_std.par_iter_mut())
             .for_each(|((x, y), inverse_std)| row(x, y, inverse_std));
     };
-    let normalized = if let Some(values) = owned_contiguous(&mut x) {
-        run(values);
-        x
-    } else {
-        let mut values = values(&x).into_owned();
-        run(&mut values);
-        shaped_like(values, &x)
-    };
+    let normalized = update_values(x, run);
     let output = shaped_like(output, &normalized);
     (output, normalized, inverse_std)
 }
