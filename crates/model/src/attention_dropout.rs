@@ -41,8 +41,9 @@ use crate::specialize::{cast, same};
 /// Rows (of the key axis) per parallel task, at least.
 const ROWS_PER_TASK: usize = 64;
 
-/// `dropout(softmax(scores · scale))` along the last axis, `true` entries of `mask` excluded;
-/// one autodiff op on `Autodiff<Flex>` in f32.
+/// `dropout(softmax(scores · scale))` along the last axis, `true` entries of `mask` (the
+/// scores' shape, e.g. a padding mask `expand`ed to it) excluded; one autodiff op on
+/// `Autodiff<Flex>` in f32.
 pub fn masked_scaled_softmax_dropout<B: Backend>(
     scores: Tensor<B, 4>,
     mask: Tensor<B, 4, Bool>,
@@ -118,6 +119,11 @@ fn masked_softmax_rows(scores: FlexTensor, mask: &FlexTensor, scale: f32) -> Fle
     let shape = scores.layout().shape().clone();
     let dims: [usize; 4] = std::array::from_fn(|i| shape[i]);
     let keys = dims[3];
+    assert_eq!(
+        mask.layout().shape(),
+        &shape,
+        "the attention mask must have the scores' shape (expand it)"
+    );
     let bytes = mask.bytes();
     let (offset, strides) = (
         mask.layout().start_offset() as isize,
