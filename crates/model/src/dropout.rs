@@ -39,7 +39,7 @@ pub fn apply<B: Backend, const D: usize>(dropout: &Dropout, input: Tensor<B, D>)
 }
 
 /// Whether the backend computes in host memory (burn's CPU backends).
-pub(crate) fn masks_on_host<B: Backend>(device: &B::Device) -> bool {
+fn masks_on_host<B: Backend>(device: &B::Device) -> bool {
     let name = B::name(device);
     name.contains("flex") || name.contains("ndarray")
 }

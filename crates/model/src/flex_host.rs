@@ -1,5 +1,5 @@
 //! The host buffers of burn-flex tensors, for the CPU kernels rankforge writes itself
-//! ([`crate::gelu`], [`crate::attention_dropout`]).
+//! ([`crate::gelu`], [`crate::attention_dropout`], [`crate::layer_norm`]).
 
 use std::borrow::Cow;
 

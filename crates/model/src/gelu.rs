@@ -26,7 +26,7 @@ use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
 
-use crate::flex_host::{owned_contiguous, values};
+use crate::flex_host::{owned_contiguous, update_values, values};
 use crate::specialize::{cast, same};
 
 /// Elements per parallel chunk (at least).
@@ -114,39 +114,28 @@ fn gelu_values(x: &FlexTensor) -> FlexTensor {
 }
 
 /// `g · derivative`, written over `grad` when it owns its contiguous buffer (the usual case: a
-/// fresh gradient), else into a new one.
-fn gelu_backward_values(derivative: &FlexTensor, mut grad: FlexTensor) -> FlexTensor {
-    let derivative_values = values(derivative);
-    if let Some(grad_values) = owned_contiguous(&mut grad) {
-        grad_values
-            .par_iter_mut()
+/// fresh gradient), else over a copy.
+fn gelu_backward_values(derivative: &FlexTensor, grad: FlexTensor) -> FlexTensor {
+    let derivative = values(derivative);
+    update_values(grad, |grad| {
+        grad.par_iter_mut()
             .with_min_len(CHUNK)
-            .zip(derivative_values.par_iter())
-            .for_each(|(g, &d)| *g *= d);
-        return grad;
-    }
-    let out: Vec<f32> = derivative_values
-        .par_iter()
-        .with_min_len(CHUNK)
-        .zip(values(&grad).par_iter())
-        .map(|(&d, &g)| g * d)
-        .collect();
-    FlexTensor::from_data(TensorData::new(out, derivative.layout().shape().clone()))
+            .zip(derivative.par_iter())
+            .for_each(|(g, &d)| *g *= d)
+    })
 }
 
 /// Inference: in place when the tensor is the only owner of its contiguous buffer (as flex
-/// does; the usual case, the feed-forward layer's fresh output), else into a new buffer.
+/// does; the usual case, the feed-forward layer's fresh output), else over a copy.
 fn host_forward<const D: usize>(x: Tensor<Flex, D>) -> Tensor<Flex, D> {
     crate::specialize::trace::note("gelu_inference");
-    let mut x = x.into_primitive().tensor();
-    if let Some(values) = owned_contiguous(&mut x) {
+    let x = update_values(x.into_primitive().tensor(), |values| {
         values
             .par_iter_mut()
             .with_min_len(CHUNK)
-            .for_each(|value| *value = gelu_scalar(*value));
-        return Tensor::from_primitive(TensorPrimitive::Float(x));
-    }
-    Tensor::from_primitive(TensorPrimitive::Float(gelu_values(&x)))
+            .for_each(|value| *value = gelu_scalar(*value))
+    });
+    Tensor::from_primitive(TensorPrimitive::Float(x))
 }
 
 /// The backward step; state = the derivative at the input, `Φ(x) + x · φ(x)`.

@@ -66,7 +66,8 @@ impl Backward<Flex, 3> for HostLayerNorm {
         let [node_x, node_gamma, node_beta] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         let (normalized, inverse_std, gamma) = ops.state;
-        let hidden = inverse_std_len(&normalized, &inverse_std);
+        let gamma = values(&gamma);
+        let hidden = gamma.len();
         if node_gamma.is_some() || node_beta.is_some() {
             let (d_gamma, d_beta) = parameter_grads(&values(&normalized), &values(&grad), hidden);
             if let Some(node) = node_gamma {
@@ -77,20 +78,10 @@ impl Backward<Flex, 3> for HostLayerNorm {
             }
         }
         if let Some(node) = node_x {
-            let d_x = input_grad(&normalized, &inverse_std, &values(&gamma), grad);
+            let d_x = input_grad(&normalized, &inverse_std, &gamma, grad);
             grads.register::<Flex>(node.id, d_x);
         }
     }
-}
-
-/// The row length, checked against the saved per-row values.
-fn inverse_std_len(normalized: &FlexTensor, inverse_std: &[f32]) -> usize {
-    let hidden = normalized.layout().num_elements() / inverse_std.len().max(1);
-    debug_assert_eq!(
-        hidden * inverse_std.len(),
-        normalized.layout().num_elements()
-    );
-    hidden
 }
 
 fn vector(values: Vec<f32>) -> FlexTensor {

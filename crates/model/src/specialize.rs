@@ -1,7 +1,8 @@
 //! Picking a kernel written for one concrete backend from backend-generic model code.
 //!
 //! The model is generic over burn's `Backend`; a few operations have faster implementations
-//! for the backends rankforge builds (see [`crate::attention_softmax`], [`crate::gelu`]).
+//! for the backends rankforge builds (see [`crate::attention_softmax`], [`crate::attention_dropout`],
+//! [`crate::layer_norm`], [`crate::gelu`]).
 //! Rust has no specialisation, so those call sites test the type at run time: every burn
 //! backend and tensor is `'static`, which makes a `TypeId` comparison through [`Any`] exact
 //! and free of `unsafe`.
