@@ -161,7 +161,47 @@ pub struct CardFacts<'a> {
     pub pairs_per_s: f64,
 }
 
-/// Writes `README.md`: base model, data, loss, hyperparameters, dev metrics before/after.
+/// The bases a rankforge-trained `base` descends from, nearest first: each model card
+/// rankforge wrote (tag `rankforge` in its front matter) names its own `base_model`, which is
+/// followed while it is a directory with such a card. Empty for a checkpoint rankforge did
+/// not train (e.g. the original all-MiniLM-L6-v2). A card that cannot be read ends the chain;
+/// the card being written is informative, not load-bearing, so that is not an error.
+pub fn rankforge_lineage(base: &Path) -> Vec<String> {
+    const MAX_DEPTH: usize = 16;
+    let mut chain = Vec::new();
+    let mut current = base.to_path_buf();
+    while chain.len() < MAX_DEPTH {
+        let Ok(text) = std::fs::read_to_string(current.join("README.md")) else {
+            break;
+        };
+        let Some(front) = text
+            .strip_prefix("---\n")
+            .and_then(|rest| rest.split_once("\n---\n"))
+            .map(|(front, _)| front)
+        else {
+            break;
+        };
+        if !front.lines().any(|line| line.trim() == "- rankforge") {
+            break;
+        }
+        let Some(parent) = front
+            .lines()
+            .find_map(|line| line.strip_prefix("base_model:"))
+            .map(|value| value.trim().to_string())
+        else {
+            break;
+        };
+        if parent.is_empty() || chain.contains(&parent) {
+            break;
+        }
+        current = PathBuf::from(&parent);
+        chain.push(parent);
+    }
+    chain
+}
+
+/// Writes `README.md`: base model (and, for a base rankforge trained, its lineage), data,
+/// loss, hyperparameters, dev metrics before/after.
 pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
     let c = facts.config;
     let t = &c.train;
@@ -175,6 +215,15 @@ pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
         "# {} fine-tuned with rankforge\n\n",
         facts.kind.replace('_', "-")
     ));
+    let lineage = rankforge_lineage(&c.model.base);
+    if !lineage.is_empty() {
+        let chain: Vec<String> = lineage.iter().map(|b| format!("`{b}`")).collect();
+        card.push_str(&format!(
+            "- **Lineage:** `{}` was itself trained with rankforge, from {}\n",
+            c.model.base.display(),
+            chain.join(", which was trained from ")
+        ));
+    }
     card.push_str(&format!(
         "- **Base model:** `{}`\n- **Data:** `{}` (train split `{}`, {} judged pairs; dev split `{}`)\n\
          - **Negatives:** {} per group, sampled from BM25 top-{} minus judged documents\n\
@@ -253,4 +302,68 @@ pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
     }
     card.push_str(&format!("\n## Config\n\n```toml\n{}```\n", c.to_toml()));
     std::fs::write(path, card).map_err(io_err(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(dir: &Path, front: &str) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(
+            dir.join("README.md"),
+            format!("---\n{front}\n---\n\n# card\n"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn lineage_follows_rankforge_cards_to_the_original_checkpoint() {
+        let root = tempfile::tempdir().unwrap();
+        let original = root.path().join("all-MiniLM-L6-v2");
+        let epoch1 = root.path().join("ce/final");
+        let epoch2 = root.path().join("ce2/final");
+        // The original checkpoint's card is not rankforge's: the chain ends there.
+        card(
+            &original,
+            "library_name: sentence-transformers\ntags:\n- sentence-transformers",
+        );
+        card(
+            &epoch1,
+            &format!("library_name: sentence-transformers\ntags:\n- rankforge\n- cross-encoder\nbase_model: {}", original.display()),
+        );
+        card(
+            &epoch2,
+            &format!("library_name: sentence-transformers\ntags:\n- rankforge\n- cross-encoder\nbase_model: {}", epoch1.display()),
+        );
+        assert_eq!(
+            rankforge_lineage(&epoch2),
+            vec![epoch1.display().to_string(), original.display().to_string()]
+        );
+        assert_eq!(
+            rankforge_lineage(&epoch1),
+            vec![original.display().to_string()]
+        );
+        assert!(rankforge_lineage(&original).is_empty());
+        assert!(rankforge_lineage(&root.path().join("missing")).is_empty());
+    }
+
+    #[test]
+    fn lineage_stops_at_a_cycle() {
+        let root = tempfile::tempdir().unwrap();
+        let a = root.path().join("a");
+        let b = root.path().join("b");
+        card(
+            &a,
+            &format!("tags:\n- rankforge\nbase_model: {}", b.display()),
+        );
+        card(
+            &b,
+            &format!("tags:\n- rankforge\nbase_model: {}", a.display()),
+        );
+        assert_eq!(
+            rankforge_lineage(&a),
+            vec![b.display().to_string(), a.display().to_string()]
+        );
+    }
 }
