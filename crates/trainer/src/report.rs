@@ -308,13 +308,29 @@ pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn card(dir: &Path, front: &str) {
+    /// Writes `dir/README.md` exactly as a run does, for a model trained from `base`.
+    fn write_card_trained_from(dir: &Path, base: &Path) -> String {
+        let text = format!(
+            "[run]\noutput_dir = \"runs/x\"\n[model]\nkind = \"cross_encoder\"\nbase = {:?}\n\
+             [data]\ndir = \"d\"\n[loss]\nloss = \"listnet\"\n",
+            base.display().to_string()
+        );
+        let config = TrainConfig::from_toml(&text, Path::new("configs/x.toml")).unwrap();
+        let metrics: Metrics = vec![("ndcg@10".into(), 0.5)];
+        let facts = CardFacts {
+            config: &config,
+            kind: "cross_encoder",
+            steps: 1,
+            train_examples: 1,
+            bm25: &metrics,
+            before: &metrics,
+            after: &metrics,
+            best: None,
+            pairs_per_s: 1.0,
+        };
         std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(
-            dir.join("README.md"),
-            format!("---\n{front}\n---\n\n# card\n"),
-        )
-        .unwrap();
+        write_model_card(&dir.join("README.md"), &facts).unwrap();
+        std::fs::read_to_string(dir.join("README.md")).unwrap()
     }
 
     #[test]
@@ -324,26 +340,29 @@ mod tests {
         let epoch1 = root.path().join("ce/final");
         let epoch2 = root.path().join("ce2/final");
         // The original checkpoint's card is not rankforge's: the chain ends there.
-        card(
-            &original,
-            "library_name: sentence-transformers\ntags:\n- sentence-transformers",
+        std::fs::create_dir_all(&original).unwrap();
+        std::fs::write(
+            original.join("README.md"),
+            "---\nlibrary_name: sentence-transformers\ntags:\n- sentence-transformers\n---\n",
+        )
+        .unwrap();
+
+        let card1 = write_card_trained_from(&epoch1, &original);
+        assert!(!card1.contains("Lineage"), "{card1}");
+        let card2 = write_card_trained_from(&epoch2, &epoch1);
+        let expected = format!(
+            "- **Lineage:** `{}` was itself trained with rankforge, from `{}`\n",
+            epoch1.display(),
+            original.display()
         );
-        card(
-            &epoch1,
-            &format!("library_name: sentence-transformers\ntags:\n- rankforge\n- cross-encoder\nbase_model: {}", original.display()),
-        );
-        card(
-            &epoch2,
-            &format!("library_name: sentence-transformers\ntags:\n- rankforge\n- cross-encoder\nbase_model: {}", epoch1.display()),
-        );
+        assert!(card2.contains(&expected), "{card2}");
+
+        let name = |p: &Path| p.display().to_string();
         assert_eq!(
             rankforge_lineage(&epoch2),
-            vec![epoch1.display().to_string(), original.display().to_string()]
+            vec![name(&epoch1), name(&original)]
         );
-        assert_eq!(
-            rankforge_lineage(&epoch1),
-            vec![original.display().to_string()]
-        );
+        assert_eq!(rankforge_lineage(&epoch1), vec![name(&original)]);
         assert!(rankforge_lineage(&original).is_empty());
         assert!(rankforge_lineage(&root.path().join("missing")).is_empty());
     }
@@ -353,17 +372,9 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let a = root.path().join("a");
         let b = root.path().join("b");
-        card(
-            &a,
-            &format!("tags:\n- rankforge\nbase_model: {}", b.display()),
-        );
-        card(
-            &b,
-            &format!("tags:\n- rankforge\nbase_model: {}", a.display()),
-        );
-        assert_eq!(
-            rankforge_lineage(&a),
-            vec![b.display().to_string(), a.display().to_string()]
-        );
+        write_card_trained_from(&a, &b);
+        write_card_trained_from(&b, &a);
+        let name = |p: &Path| p.display().to_string();
+        assert_eq!(rankforge_lineage(&a), vec![name(&b), name(&a)]);
     }
 }
