@@ -215,6 +215,7 @@ pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
         "# {} fine-tuned with rankforge\n\n",
         facts.kind.replace('_', "-")
     ));
+    card.push_str(&format!("- **Base model:** `{}`\n", c.model.base.display()));
     let lineage = rankforge_lineage(&c.model.base);
     if !lineage.is_empty() {
         let chain: Vec<String> = lineage.iter().map(|b| format!("`{b}`")).collect();
@@ -225,10 +226,9 @@ pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
         ));
     }
     card.push_str(&format!(
-        "- **Base model:** `{}`\n- **Data:** `{}` (train split `{}`, {} judged pairs; dev split `{}`)\n\
+        "- **Data:** `{}` (train split `{}`, {} judged pairs; dev split `{}`)\n\
          - **Negatives:** {} per group, sampled from BM25 top-{} minus judged documents\n\
          - **Loss:** `{}` ({})\n- **Steps:** {} (batch {} × accumulation {}), {:.1} training pairs/s\n\n",
-        c.model.base.display(),
         c.data.dir.display(),
         c.data.train_split,
         facts.train_examples,
@@ -356,6 +356,10 @@ mod tests {
             original.display()
         );
         assert!(card2.contains(&expected), "{card2}");
+        assert!(
+            card2.find("**Base model:**") < card2.find("**Lineage:**"),
+            "{card2}"
+        );
 
         let name = |p: &Path| p.display().to_string();
         assert_eq!(
