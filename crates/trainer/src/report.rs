@@ -163,7 +163,7 @@ pub struct CardFacts<'a> {
 
 /// The bases a rankforge-trained `base` descends from, nearest first: each model card
 /// rankforge wrote (tag `rankforge` in its front matter) names its own `base_model`, which is
-/// followed while it is a directory with such a card. Empty for a checkpoint rankforge did
+/// followed while it is a directory with such a card and has not been seen (a cycle ends it). Empty for a checkpoint rankforge did
 /// not train (e.g. the original all-MiniLM-L6-v2). A card that cannot be read ends the chain;
 /// the card being written is informative, not load-bearing, so that is not an error.
 pub fn rankforge_lineage(base: &Path) -> Vec<String> {
@@ -191,7 +191,8 @@ pub fn rankforge_lineage(base: &Path) -> Vec<String> {
         else {
             break;
         };
-        if parent.is_empty() || chain.contains(&parent) {
+        let seen = Path::new(&parent) == base || chain.contains(&parent);
+        if parent.is_empty() || seen {
             break;
         }
         current = PathBuf::from(&parent);
@@ -379,6 +380,8 @@ mod tests {
         write_card_trained_from(&a, &b);
         write_card_trained_from(&b, &a);
         let name = |p: &Path| p.display().to_string();
-        assert_eq!(rankforge_lineage(&a), vec![name(&b), name(&a)]);
+        // `a` is not its own ancestor: the chain stops before coming back to it.
+        assert_eq!(rankforge_lineage(&a), vec![name(&b)]);
+        assert_eq!(rankforge_lineage(&b), vec![name(&a)]);
     }
 }
