@@ -97,20 +97,65 @@ pub struct BertSelfAttention<B: Backend> {
     num_heads: usize,
 }
 
+/// The padding of one batch in the two forms attention takes, each built at most once per
+/// batch and shared by every layer.
+#[derive(Debug)]
+struct AttentionMasks<B: Backend> {
+    /// `[batch, seq]`, `true` at padding keys (the CPU inference kernel's form).
+    key_padding: Tensor<B, 2, Bool>,
+    expanded: std::cell::OnceCell<Tensor<B, 4, Bool>>,
+}
+
+impl<B: Backend> AttentionMasks<B> {
+    fn new(key_padding: Tensor<B, 2, Bool>) -> Self {
+        Self {
+            key_padding,
+            expanded: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// `[batch, 1, seq, seq]`, `true` where a key is padding (the same for every head, so
+    /// burn's attention kernels broadcast it instead of copying it per head); `bool_not` twice
+    /// materialises the broadcast view into one contiguous buffer.
+    fn expanded(&self) -> &Tensor<B, 4, Bool> {
+        self.expanded.get_or_init(|| {
+            let [batch, seq] = self.key_padding.dims();
+            self.key_padding
+                .clone()
+                .reshape([batch, 1, 1, seq])
+                .expand([batch, 1, seq, seq])
+                .bool_not()
+                .bool_not()
+        })
+    }
+}
+
 impl<B: Backend> BertSelfAttention<B> {
-    /// `attention_mask`: `[batch, 1, seq, seq]`, `true` where a key is padding (the same for
-    /// every head, so the fused kernel broadcasts it instead of copying it per head).
-    fn forward(&self, x: Tensor<B, 3>, attention_mask: &Tensor<B, 4, Bool>) -> Tensor<B, 3> {
+    fn forward(&self, x: Tensor<B, 3>, masks: &AttentionMasks<B>) -> Tensor<B, 3> {
         let [batch, seq, hidden] = x.dims();
         let head_dim = hidden / self.num_heads;
+        let q = token_linear(&self.query, x.clone());
+        let k = token_linear(&self.key, x.clone());
+        let v = token_linear(&self.value, x);
+        let training = B::ad_enabled(&q.device()) && self.dropout.prob > 0.0;
+        if !training {
+            if let Some(context) = crate::attention_inference::fused_self_attention(
+                &q,
+                &k,
+                &v,
+                &masks.key_padding,
+                self.num_heads,
+            ) {
+                return context;
+            }
+        }
         let split = |t: Tensor<B, 3>| {
             t.reshape([batch, seq, self.num_heads, head_dim])
                 .swap_dims(1, 2)
         };
-        let q = split(token_linear(&self.query, x.clone()));
-        let k = split(token_linear(&self.key, x.clone()));
-        let v = split(token_linear(&self.value, x));
-        let context = if B::ad_enabled(&q.device()) && self.dropout.prob > 0.0 {
+        let (q, k, v) = (split(q), split(k), split(v));
+        let attention_mask = masks.expanded();
+        let context = if training {
             // Training: attention-probability dropout needs the explicit softmax.
             // Scale, mask, softmax and dropout as one autodiff op on CPU (see
             // `attention_dropout`; `attention_softmax` elsewhere).
@@ -199,8 +244,8 @@ impl<B: Backend> BertLayer<B> {
         }
     }
 
-    fn forward(&self, x: Tensor<B, 3>, attention_mask: &Tensor<B, 4, Bool>) -> Tensor<B, 3> {
-        let attended = self.attention.self_attn.forward(x.clone(), attention_mask);
+    fn forward(&self, x: Tensor<B, 3>, masks: &AttentionMasks<B>) -> Tensor<B, 3> {
+        let attended = self.attention.self_attn.forward(x.clone(), masks);
         let x = self.attention.output.forward(attended, x);
         let inner = crate::gelu::gelu(token_linear(&self.intermediate.dense, x.clone()));
         self.output.forward(inner, x)
@@ -275,21 +320,13 @@ impl<B: Backend> BertModel<B> {
         input: BertInput<B>,
         mut visit: impl FnMut(&Tensor<B, 3>),
     ) -> Tensor<B, 3> {
-        let [batch, seq] = input.padding_mask.dims();
-        // Built once per batch and shared by every layer; `bool_not` twice materialises the
-        // broadcast view into one contiguous `[batch, 1, seq, seq]` buffer.
-        let attention_mask = input
-            .padding_mask
-            .reshape([batch, 1, 1, seq])
-            .expand([batch, 1, seq, seq])
-            .bool_not()
-            .bool_not();
+        let masks = AttentionMasks::new(input.padding_mask);
         let mut x = self
             .embeddings
             .forward(input.input_ids, input.token_type_ids);
         visit(&x);
         for layer in &self.encoder.layer {
-            x = layer.forward(x, &attention_mask);
+            x = layer.forward(x, &masks);
             visit(&x);
         }
         x
@@ -318,7 +355,7 @@ mod tests {
 
     /// A training forward on CPU autodiff runs rankforge's fused kernels (each layer: softmax
     /// with dropout, two norms, GELU; plus the embeddings' norm); inference runs only the
-    /// in-place GELU and burn's own ops.
+    /// attention kernel, the in-place GELU and burn's own ops.
     #[test]
     fn training_on_cpu_takes_the_fused_kernels_and_inference_does_not() {
         let device = Default::default();
@@ -339,7 +376,7 @@ mod tests {
         let _ = inference.forward(collate::<Cpu>(&[&input()], &device));
         assert_eq!(
             crate::specialize::trace::taken(),
-            vec!["gelu_inference"; layers]
+            ["attention_inference", "gelu_inference"].repeat(layers)
         );
     }
 }

@@ -11,6 +11,7 @@
 //! Code is generic over burn's `Backend`; [`backend`] names the ones rankforge builds with.
 
 pub mod attention_dropout;
+pub mod attention_inference;
 pub mod attention_softmax;
 pub mod bert;
 pub mod bi_encoder;
