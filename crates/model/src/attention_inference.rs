@@ -12,7 +12,7 @@
 //! ```text
 //! S = Q_bh · K_bhᵀ / √head_dim          one GEMM, [seq, seq]
 //! S[i, j] = −∞ where key j is padding
-//! P = softmax(S) row by row              (max-subtracted, f32)
+//! P = softmax(S) row by row              (max-subtracted, f32, vectorised exp)
 //! context_bh = P · V_bh                  one GEMM, written in place into [batch, seq, hidden]
 //! ```
 //!
@@ -29,6 +29,7 @@ use rayon::prelude::*;
 
 use crate::flex_host::values;
 use crate::specialize::{cast, same};
+use crate::vector_math;
 
 /// The attention context `[batch, seq, hidden]` of the projections `q`, `k`, `v` (each
 /// `[batch, seq, hidden]`, `heads` heads), with keys at `key_padding` (`[batch, seq]`, `true` at
@@ -121,22 +122,24 @@ fn host_attention(
 
 /// `row ← softmax(row)` over the keys that are not padding; padding keys get 0. A row with
 /// every key masked becomes all zeros.
+/// Every pass is a plain loop over the row that vectorises ([`vector_math`]).
 fn masked_softmax(row: &mut [f32], padding: &[bool]) {
-    let max = row
-        .iter()
-        .zip(padding)
-        .filter(|(_, &pad)| !pad)
-        .fold(f32::NEG_INFINITY, |max, (&s, _)| max.max(s));
+    for (s, &pad) in row.iter_mut().zip(padding) {
+        if pad {
+            *s = f32::NEG_INFINITY;
+        }
+    }
+    let max = vector_math::max(row);
     if max == f32::NEG_INFINITY {
         row.fill(0.0);
         return;
     }
-    let mut sum = 0.0f32;
     for (s, &pad) in row.iter_mut().zip(padding) {
-        *s = if pad { 0.0 } else { (*s - max).exp() };
-        sum += *s;
+        // A select: padding gets exactly 0 (the fast exp of −∞ is tiny, not 0).
+        let e = vector_math::exp(*s - max);
+        *s = if pad { 0.0 } else { e };
     }
-    let inverse = 1.0 / sum;
+    let inverse = 1.0 / vector_math::sum(row);
     row.iter_mut().for_each(|s| *s *= inverse);
 }
 

@@ -3,7 +3,7 @@
 //! burn-flex 0.21 evaluates GELU and its gradient one element at a time on one thread (scalar
 //! `libm::erff` in a plain loop); on the feed-forward activations (`[batch, seq, 1536]` per
 //! layer for MiniLM) that was ~7% of a training step and ~11% of inference. Here the same
-//! formulas run over fixed-size chunks on rayon's pool, with a branch-free rational [`erf`]
+//! formulas run over fixed-size chunks on rayon's pool, with a branch-free rational [`erf`](crate::vector_math::erf)
 //! whose loops vectorise (within 4.2e-7 of the exact erf; flex's values and gradients agree to
 //! ~1e-6), for:
 //! - `Flex` (inference): the forward;
@@ -29,6 +29,7 @@ use rayon::prelude::*;
 
 use crate::flex_host::{owned_contiguous, update_values, values};
 use crate::specialize::{cast, same};
+use crate::vector_math::erf;
 
 /// Elements per parallel chunk (at least).
 const CHUNK: usize = 1 << 15;
@@ -52,41 +53,6 @@ pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
 #[inline(always)]
 fn erf_scaled(x: f32) -> f32 {
     erf(x * std::f32::consts::FRAC_1_SQRT_2)
-}
-
-/// erf in f32 as `x · P(x²) / Q(x²)` on `|x| ≤ 3.925` (beyond, erf rounds to ±1 in f32 and `x` is
-/// clamped), absolute error ≤ 4.2e-7 (≈ 7 ulp at 1; libm's `erff`, which flex calls, is within
-/// 1 ulp). Coefficients from `scripts/reference/fit_erf.py` (a least-squares fit reweighted
-/// towards the minimax rational approximation, the form of Cody, "Rational Chebyshev
-/// approximations for the error function", Math. Comp. 1969). No branches, no tables: a loop of
-/// it vectorises, where `erff` runs one element at a time (~13% of inference time). NaN stays
-/// NaN, ±∞ gives ±1.
-#[inline(always)]
-pub fn erf(x: f32) -> f32 {
-    const CLAMP: f32 = 3.925;
-    // erf'(0) = 2/√π: the fit lands on it.
-    const P0: f32 = std::f32::consts::FRAC_2_SQRT_PI;
-    const P1: f32 = 0.18377778;
-    const P2: f32 = 0.051990576;
-    const P3: f32 = 0.0035159388;
-    const P4: f32 = 0.00028521838;
-    const P5: f32 = 2.177362e-06;
-    const Q1: f32 = 0.49620187;
-    const Q2: f32 = 0.11147747;
-    const Q3: f32 = 0.014461616;
-    const Q4: f32 = 0.0011132744;
-    const Q5: f32 = 3.9432278e-05;
-    let clamped = x.clamp(-CLAMP, CLAMP);
-    let z = clamped * clamped;
-    let p = ((((P5 * z + P4) * z + P3) * z + P2) * z + P1) * z + P0;
-    let q = ((((Q5 * z + Q4) * z + Q3) * z + Q2) * z + Q1) * z + 1.0;
-    let inside = clamped * p / q;
-    // A select, not a branch: both sides are computed. False for NaN, which stays NaN.
-    if x.abs() >= CLAMP {
-        1f32.copysign(x)
-    } else {
-        inside
-    }
 }
 
 /// `x · Φ(x)` from `e = erf(x / √2)`, in flex's order.
@@ -245,25 +211,6 @@ mod tests {
                 (x - y).abs() <= 1e-6 * y.abs().max(1.0),
                 "{what}[{i}]: {x} vs {y}"
             );
-        }
-    }
-
-    #[test]
-    fn rational_erf_is_within_4e7_of_libm_everywhere() {
-        // libm's erff is within 1 ulp of erf; every 1e-5 over [-8, 8], plus the edges.
-        let worst = (-800_000..=800_000)
-            .map(|i| i as f32 * 1e-5)
-            .map(|x| (erf(x) - libm::erff(x)).abs())
-            .fold(0.0f32, f32::max);
-        assert!(worst <= 4.5e-7, "largest error {worst}");
-        assert_eq!(erf(0.0), 0.0);
-        assert_eq!(erf(f32::INFINITY), 1.0);
-        assert_eq!(erf(4.0), 1.0);
-        assert_eq!(erf(f32::NEG_INFINITY), -1.0);
-        assert!((erf(1e-30) - 1.1283791e-30).abs() < 1e-36, "linear near 0");
-        assert!(erf(f32::NAN).is_nan());
-        for x in [0.3f32, 1.7, 3.0, 3.925, 5.0] {
-            assert_eq!(erf(-x), -erf(x), "odd at {x}");
         }
     }
 

@@ -30,6 +30,7 @@ pub mod rerank;
 pub mod scorer;
 pub mod specialize;
 pub mod tokenize;
+pub mod vector_math;
 
 use burn::module::Module;
 use burn::tensor::backend::Backend;
