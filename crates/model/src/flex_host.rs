@@ -1,5 +1,6 @@
 //! The host buffers of burn-flex tensors, for the CPU kernels rankforge writes itself
-//! ([`crate::gelu`], [`crate::attention_dropout`], [`crate::layer_norm`]).
+//! ([`crate::gelu`], [`crate::attention_dropout`], [`crate::attention_inference`],
+//! [`crate::layer_norm`]).
 
 use std::borrow::Cow;
 

@@ -2,6 +2,7 @@
 //!
 //! The model is generic over burn's `Backend`; a few operations have faster implementations
 //! for the backends rankforge builds (see [`crate::attention_softmax`], [`crate::attention_dropout`],
+//! [`crate::attention_inference`],
 //! [`crate::layer_norm`], [`crate::gelu`]).
 //! Rust has no specialisation, so those call sites test the type at run time: every burn
 //! backend and tensor is `'static`, which makes a `TypeId` comparison through [`Any`] exact
