@@ -154,12 +154,13 @@ fn masked_softmax_rows(scores: FlexTensor, mask: &FlexTensor, scale: f32) -> Fle
             values.fill(0.0);
             return;
         }
-        let mut sum = 0.0f32;
+        // Plain loops over the row: they vectorise (`vector_math`).
         for value in values.iter_mut() {
-            *value = (*value - max).exp();
-            sum += *value;
+            // A select: masked keys get exactly 0 (the fast exp of −∞ is tiny, not 0).
+            let e = crate::vector_math::exp(*value - max);
+            *value = if *value == f32::NEG_INFINITY { 0.0 } else { e };
         }
-        let inverse = 1.0 / sum;
+        let inverse = 1.0 / crate::vector_math::sum(values);
         values.iter_mut().for_each(|value| *value *= inverse);
     };
     let run = |values: &mut [f32]| {

@@ -66,7 +66,7 @@ fn gelu_from_erf(x: f32, e: f32) -> f32 {
 #[inline(always)]
 fn derivative_from_erf(x: f32, e: f32) -> f32 {
     let inv_sqrt_2pi: f32 = 1.0 / (2.0 * std::f32::consts::PI).sqrt();
-    0.5 * (1.0 + e) + x * (inv_sqrt_2pi * (-0.5 * x * x).exp())
+    0.5 * (1.0 + e) + x * (inv_sqrt_2pi * crate::vector_math::exp(-0.5 * x * x))
 }
 
 #[inline(always)]
@@ -83,23 +83,33 @@ fn gelu_with_derivative(mut x: FlexTensor) -> (FlexTensor, FlexTensor) {
         let e = erf_scaled(x);
         (gelu_from_erf(x, e), derivative_from_erf(x, e))
     };
+    // Whole chunks per task: the inner loops vectorise.
     if let Some(values) = owned_contiguous(&mut x) {
-        let output: Vec<f32> = values
-            .par_iter_mut()
-            .with_min_len(CHUNK)
-            .map(|value| {
-                let (y, derivative) = both(*value);
-                *value = derivative;
-                y
-            })
-            .collect();
+        let mut output = vec![0f32; values.len()];
+        output
+            .par_chunks_mut(CHUNK)
+            .zip(values.par_chunks_mut(CHUNK))
+            .for_each(|(output, values)| {
+                for (y, value) in output.iter_mut().zip(values) {
+                    let (gelu, derivative) = both(*value);
+                    *y = gelu;
+                    *value = derivative;
+                }
+            });
         return (FlexTensor::from_data(TensorData::new(output, shape)), x);
     }
-    let (output, derivative): (Vec<f32>, Vec<f32>) = values(&x)
-        .par_iter()
-        .with_min_len(CHUNK)
-        .map(|&x| both(x))
-        .unzip();
+    let input = values(&x);
+    let mut output = vec![0f32; input.len()];
+    let mut derivative = vec![0f32; input.len()];
+    output
+        .par_chunks_mut(CHUNK)
+        .zip(derivative.par_chunks_mut(CHUNK))
+        .zip(input.par_chunks(CHUNK))
+        .for_each(|((output, derivative), input)| {
+            for ((y, d), &x) in output.iter_mut().zip(derivative.iter_mut()).zip(input) {
+                (*y, *d) = both(x);
+            }
+        });
     (
         FlexTensor::from_data(TensorData::new(output, shape.clone())),
         FlexTensor::from_data(TensorData::new(derivative, shape)),
