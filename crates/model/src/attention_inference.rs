@@ -121,8 +121,8 @@ fn host_attention(
 }
 
 /// `row ← softmax(row)` over the keys that are not padding; padding keys get 0. A row with
-/// every key masked becomes all zeros.
-/// Every pass is a plain loop over the row that vectorises ([`vector_math`]).
+/// every key masked becomes all zeros. Every pass is a plain loop over the row that vectorises
+/// ([`vector_math`]).
 fn masked_softmax(row: &mut [f32], padding: &[bool]) {
     for (s, &pad) in row.iter_mut().zip(padding) {
         if pad {
