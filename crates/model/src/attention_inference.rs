@@ -29,6 +29,7 @@ use rayon::prelude::*;
 
 use crate::flex_host::values;
 use crate::specialize::{cast, same};
+use crate::strided_gemm::{gemm_into, Accumulate, Threads, View};
 use crate::vector_math;
 
 /// The attention context `[batch, seq, hidden]` of the projections `q`, `k`, `v` (each
@@ -108,12 +109,24 @@ fn host_attention(
                         &k,
                         block.transposed(),
                         scale,
+                        Accumulate::Overwrite,
+                        Threads::Calling,
                     );
                     for row in scores.chunks_exact_mut(seq) {
                         masked_softmax(row, padding);
                     }
                     let out_block = View::row_major(h * head_dim, seq, head_dim, hidden);
-                    gemm_into(out, out_block, scores, scores_view, &v, block, 1.0);
+                    gemm_into(
+                        out,
+                        out_block,
+                        scores,
+                        scores_view,
+                        &v,
+                        block,
+                        1.0,
+                        Accumulate::Overwrite,
+                        Threads::Calling,
+                    );
                 }
             },
         );
@@ -123,7 +136,7 @@ fn host_attention(
 /// `row ← softmax(row)` over the keys that are not padding; padding keys get 0. A row with
 /// every key masked becomes all zeros. Every pass is a plain loop over the row that vectorises
 /// ([`vector_math`]).
-fn masked_softmax(row: &mut [f32], padding: &[bool]) {
+pub(crate) fn masked_softmax(row: &mut [f32], padding: &[bool]) {
     for (s, &pad) in row.iter_mut().zip(padding) {
         if pad {
             *s = f32::NEG_INFINITY;
@@ -141,93 +154,6 @@ fn masked_softmax(row: &mut [f32], padding: &[bool]) {
     }
     let inverse = 1.0 / vector_math::sum(row);
     row.iter_mut().for_each(|s| *s *= inverse);
-}
-
-/// A strided matrix inside a slice: element `(i, j)` at `offset + i · row_stride + j · col_stride`.
-#[derive(Debug, Clone, Copy)]
-struct View {
-    offset: usize,
-    rows: usize,
-    cols: usize,
-    row_stride: usize,
-    col_stride: usize,
-}
-
-impl View {
-    fn row_major(offset: usize, rows: usize, cols: usize, row_stride: usize) -> Self {
-        Self {
-            offset,
-            rows,
-            cols,
-            row_stride,
-            col_stride: 1,
-        }
-    }
-
-    /// The same elements read as the transpose.
-    fn transposed(self) -> Self {
-        Self {
-            rows: self.cols,
-            cols: self.rows,
-            row_stride: self.col_stride,
-            col_stride: self.row_stride,
-            ..self
-        }
-    }
-
-    /// Index of the last element (the view is non-empty).
-    fn last(&self) -> usize {
-        self.offset + (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride
-    }
-
-    /// Whether distinct `(i, j)` land on distinct elements (needed of a destination).
-    fn is_injective(&self) -> bool {
-        (self.col_stride >= 1 && self.row_stride >= self.cols * self.col_stride)
-            || (self.row_stride >= 1 && self.col_stride >= self.rows * self.row_stride)
-    }
-}
-
-/// `dst ← scale · lhs · rhs` (the destination overwritten), one thread.
-fn gemm_into(dst: &mut [f32], d: View, lhs: &[f32], l: View, rhs: &[f32], r: View, scale: f32) {
-    assert!(
-        l.rows == d.rows && r.cols == d.cols && l.cols == r.rows,
-        "product shapes: {l:?} · {r:?} → {d:?}"
-    );
-    assert!(d.rows > 0 && d.cols > 0 && l.cols > 0, "empty product");
-    assert!(
-        d.last() < dst.len() && l.last() < lhs.len() && r.last() < rhs.len(),
-        "views inside their buffers"
-    );
-    assert!(d.is_injective(), "destination elements are distinct");
-    let stride = |s: usize| isize::try_from(s).expect("stride fits isize");
-    // SAFETY: the asserts above keep every element gemm reads (the `lhs` and `rhs` views) or
-    // writes (the `dst` view) inside its slice, since all strides are non-negative and the last
-    // element of each view is in bounds; the destination view never writes one element twice;
-    // `dst` is a unique borrow, so it aliases neither input. `read_dst = false`: the destination
-    // is only written, so its previous values (and `alpha`) are not used.
-    unsafe {
-        gemm::gemm(
-            d.rows,
-            d.cols,
-            l.cols,
-            dst.as_mut_ptr().add(d.offset),
-            stride(d.col_stride),
-            stride(d.row_stride),
-            false,
-            lhs.as_ptr().add(l.offset),
-            stride(l.col_stride),
-            stride(l.row_stride),
-            rhs.as_ptr().add(r.offset),
-            stride(r.col_stride),
-            stride(r.row_stride),
-            0.0,
-            scale,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
 }
 
 #[cfg(test)]

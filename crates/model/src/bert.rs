@@ -24,7 +24,7 @@ use crate::config::BertConfig;
 /// product with `k = batch · seq`, as PyTorch computes it.
 fn token_linear<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
     let [batch, seq, d_in] = x.dims();
-    let out = linear.forward(x.reshape([batch * seq, d_in]));
+    let out = crate::linear_kernel::linear(linear, x.reshape([batch * seq, d_in]));
     let d_out = out.dims()[1];
     out.reshape([batch, seq, d_out])
 }
@@ -138,6 +138,21 @@ impl<B: Backend> BertSelfAttention<B> {
         let k = token_linear(&self.key, x.clone());
         let v = token_linear(&self.value, x);
         let training = B::ad_enabled(&q.device()) && self.dropout.prob > 0.0;
+        let (q, k, v) = if training {
+            match crate::attention_training::fused_training_attention(
+                q,
+                k,
+                v,
+                &masks.key_padding,
+                self.num_heads,
+                &self.dropout,
+            ) {
+                Ok(context) => return context,
+                Err(projections) => projections,
+            }
+        } else {
+            (q, k, v)
+        };
         if !training {
             if let Some(context) = crate::attention_inference::fused_self_attention(
                 &q,
@@ -353,30 +368,44 @@ mod tests {
         }
     }
 
-    /// A training forward on CPU autodiff runs rankforge's fused kernels (each layer: softmax
-    /// with dropout, two norms, GELU; plus the embeddings' norm); inference runs only the
-    /// attention kernel, the in-place GELU and burn's own ops.
+    /// A training forward on CPU autodiff runs rankforge's fused kernels (each layer: six
+    /// linear layers, the attention with dropout, two norms, GELU; plus the embeddings' norm);
+    /// inference runs the inference kernels (linear layers, attention, in-place GELU) and
+    /// flex's own LayerNorm.
     #[test]
     fn training_on_cpu_takes_the_fused_kernels_and_inference_does_not() {
         let device = Default::default();
         let config = BertConfig::tiny(16);
         let layers = config.num_hidden_layers;
-        let model = {
-            let _rng = crate::backend::seeded_rng_section();
-            BertModel::<CpuAutodiff>::new(&config, false, &device)
-        };
+        // The training forward draws dropout seeds: inside the RNG section, so that it never
+        // lands between another test's seeding and its draws.
+        let _rng = crate::backend::seeded_rng_section();
+        let model = BertModel::<CpuAutodiff>::new(&config, false, &device);
         crate::specialize::trace::taken();
         let _ = model.forward(collate::<CpuAutodiff>(&[&input()], &device));
         let taken = crate::specialize::trace::taken();
         let count = |kernel: &str| taken.iter().filter(|&&k| k == kernel).count();
         assert_eq!(count("layer_norm"), 1 + 2 * layers, "{taken:?}");
-        assert_eq!(count("softmax_dropout"), layers, "{taken:?}");
+        assert_eq!(count("linear"), 6 * layers, "{taken:?}");
+        assert_eq!(count("attention_training"), layers, "{taken:?}");
         assert_eq!(count("gelu"), layers, "{taken:?}");
+        assert_eq!(taken.len(), (2 + 6 + 1 + 1) * layers + 1, "{taken:?}");
         let inference = burn::module::AutodiffModule::valid(&model);
         let _ = inference.forward(collate::<Cpu>(&[&input()], &device));
+        let linear = "linear_inference";
         assert_eq!(
             crate::specialize::trace::taken(),
-            ["attention_inference", "gelu_inference"].repeat(layers)
+            [
+                linear,
+                linear,
+                linear,
+                "attention_inference",
+                linear,
+                linear,
+                "gelu_inference",
+                linear
+            ]
+            .repeat(layers)
         );
     }
 }

@@ -89,7 +89,8 @@ fn vector(values: Vec<f32>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, [n]))
 }
 
-/// `(Σ_rows g ⊙ x̂, Σ_rows g)`, reduced over parallel blocks of rows.
+/// `(Σ_rows g ⊙ x̂, Σ_rows g)`: partial sums over fixed blocks of rows in parallel, then added
+/// in block order.
 fn parameter_grads(normalized: &[f32], grad: &[f32], hidden: usize) -> (Vec<f32>, Vec<f32>) {
     let block = hidden * ROWS_PER_TASK;
     let sums = normalized
@@ -106,14 +107,14 @@ fn parameter_grads(normalized: &[f32], grad: &[f32], hidden: usize) -> (Vec<f32>
             }
             sums
         })
-        .reduce(
-            || vec![0.0f32; 2 * hidden],
-            |mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-                a
-            },
-        );
-    let (d_gamma, d_beta) = sums.split_at(hidden);
+        .collect::<Vec<_>>();
+    // Added in block order, not in rayon's reduction tree (whose shape follows the work
+    // stealing): the same sums on every run.
+    let mut total = vec![0.0f32; 2 * hidden];
+    for block in &sums {
+        total.iter_mut().zip(block).for_each(|(t, s)| *t += s);
+    }
+    let (d_gamma, d_beta) = total.split_at(hidden);
     (d_gamma.to_vec(), d_beta.to_vec())
 }
 

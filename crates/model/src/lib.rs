@@ -13,6 +13,7 @@
 pub mod attention_dropout;
 pub mod attention_inference;
 pub mod attention_softmax;
+pub mod attention_training;
 pub mod bert;
 pub mod bi_encoder;
 pub mod config;
@@ -25,10 +26,12 @@ pub mod gelu;
 pub mod hf;
 pub mod inference;
 pub mod layer_norm;
+pub mod linear_kernel;
 pub mod precision;
 pub mod rerank;
 pub mod scorer;
 pub mod specialize;
+mod strided_gemm;
 pub mod tokenize;
 pub mod vector_math;
 
