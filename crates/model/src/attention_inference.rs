@@ -19,7 +19,7 @@
 //! the computation of transformers' eager `BertSelfAttention` (Vaswani et al., "Attention Is
 //! All You Need", 2017, eq. 1) with BERT's padding mask (Devlin et al., 2019). Masked keys get
 //! weight exactly 0 (as `exp(min − max)` underflows to in PyTorch). Training keeps burn's ops
-//! (attention dropout and autodiff, see [`crate::attention_dropout`]); other backends keep
+//! (attention dropout and autodiff, see [`crate::attention_training`]); other backends keep
 //! burn's `attention`. [`fused_self_attention`] picks by type ([`crate::specialize`]).
 
 use burn::tensor::backend::Backend;

@@ -13,18 +13,19 @@
 //! ```text
 //! forward   P = softmax(Q · Kᵀ / √head_dim)       D = P ⊙ M        C = D · V
 //! backward  ∂V = Dᵀ · G                          ∂D = G · Vᵀ
-//!           ∂S = (∂D ⊙ D − P ⊙ Σ_keys(∂D ⊙ D)) / √head_dim       (softmax JVP, as in
-//!                                                                 `attention_dropout`)
+//!           ∂S = (∂D ⊙ D − P ⊙ Σ_keys(∂D ⊙ D)) / √head_dim
 //!           ∂Q = ∂S · K                          ∂K = ∂Sᵀ · Q
 //! ```
 //!
-//! every product a GEMM over strided views ([`crate::strided_gemm`]), the gradients written
-//! straight into token-major buffers. The state is `P` and `D` (what the composition keeps
-//! too) and the projections themselves (shared, not copied). The mask is drawn from one
-//! backend-seeded draw exactly as [`crate::attention_dropout`] and `dropout::apply` draw it,
-//! so the operation gives the composition's values and gradients (tested). Vaswani et al.,
-//! "Attention Is All You Need" (2017), eq. 1, with BERT's padding mask and attention dropout
-//! (Devlin et al., 2019). Any other backend or dtype keeps burn's ops.
+//! where `∂S` is the softmax Jacobian-vector product of `∂P = ∂D ⊙ M`, rewritten with
+//! `P ⊙ M = D` (see [`crate::attention_softmax`]). Every product is a GEMM over strided views
+//! ([`crate::strided_gemm`]); the gradients are written straight into token-major buffers.
+//! The state is `P` and `D` (what the composition keeps too) and the projections themselves
+//! (shared, not copied). The mask is expanded from one backend-seeded draw exactly as
+//! `dropout::apply` expands it, so the operation gives the composition's values and gradients
+//! (tested). Vaswani et al., "Attention Is All You Need" (2017), eq. 1, with BERT's padding
+//! mask and attention dropout (Devlin et al., 2019). Any other backend or dtype keeps burn's
+//! ops.
 
 use std::sync::Arc;
 

@@ -13,7 +13,7 @@ use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Int, Tensor};
 
-use crate::attention_dropout::masked_scaled_softmax_dropout;
+use crate::attention_softmax::masked_scaled_softmax;
 use crate::config::BertConfig;
 
 /// `linear` applied to every token of `x: [batch, seq, d_in]` as one `[batch · seq, d_in]`
@@ -171,15 +171,16 @@ impl<B: Backend> BertSelfAttention<B> {
         let (q, k, v) = (split(q), split(k), split(v));
         let attention_mask = masks.expanded();
         let context = if training {
-            // Training: attention-probability dropout needs the explicit softmax.
-            // Scale, mask, softmax and dropout as one autodiff op on CPU (see
-            // `attention_dropout`; `attention_softmax` elsewhere).
+            // Training on backends without a fused attention (GPU, half precision on CPU):
+            // attention-probability dropout needs the explicit softmax (one autodiff op, see
+            // `attention_softmax`).
             let scores = q.matmul(k.swap_dims(2, 3));
             let mask = attention_mask
                 .clone()
                 .expand([batch, self.num_heads, seq, seq]);
             let scale = 1.0 / (head_dim as f64).sqrt();
-            masked_scaled_softmax_dropout(scores, mask, scale, &self.dropout).matmul(v)
+            crate::dropout::apply(&self.dropout, masked_scaled_softmax(scores, mask, scale))
+                .matmul(v)
         } else {
             attention(
                 q,

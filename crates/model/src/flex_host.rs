@@ -1,5 +1,6 @@
 //! The host buffers of burn-flex tensors, for the CPU kernels rankforge writes itself
-//! ([`crate::gelu`], [`crate::attention_dropout`], [`crate::attention_inference`],
+//! ([`crate::gelu`], [`crate::attention_training`], [`crate::attention_inference`],
+//! [`crate::linear_kernel`],
 //! [`crate::layer_norm`]).
 
 use std::borrow::Cow;

@@ -10,7 +10,6 @@
 //!
 //! Code is generic over burn's `Backend`; [`backend`] names the ones rankforge builds with.
 
-pub mod attention_dropout;
 pub mod attention_inference;
 pub mod attention_softmax;
 pub mod attention_training;

@@ -1,7 +1,8 @@
 //! Picking a kernel written for one concrete backend from backend-generic model code.
 //!
 //! The model is generic over burn's `Backend`; a few operations have faster implementations
-//! for the backends rankforge builds (see [`crate::attention_softmax`], [`crate::attention_dropout`],
+//! for the backends rankforge builds (see [`crate::attention_softmax`], [`crate::attention_training`],
+//! [`crate::linear_kernel`],
 //! [`crate::attention_inference`],
 //! [`crate::layer_norm`], [`crate::gelu`]).
 //! Rust has no specialisation, so those call sites test the type at run time: every burn
