@@ -1,7 +1,6 @@
 //! The host buffers of burn-flex tensors, for the CPU kernels rankforge writes itself
 //! ([`crate::gelu`], [`crate::attention_training`], [`crate::attention_inference`],
-//! [`crate::linear_kernel`],
-//! [`crate::layer_norm`]).
+//! [`crate::linear_kernel`], [`crate::layer_norm`], and the trainer's AdamW update).
 
 use std::borrow::Cow;
 
@@ -9,7 +8,7 @@ use burn::tensor::TensorData;
 use burn_flex::FlexTensor;
 
 /// Contiguous f32 values of a flex tensor (copied only when it is a strided view).
-pub(crate) fn values(tensor: &FlexTensor) -> Cow<'_, [f32]> {
+pub fn values(tensor: &FlexTensor) -> Cow<'_, [f32]> {
     match tensor.as_slice::<f32>() {
         Some(values) => Cow::Borrowed(values),
         None => Cow::Owned(
@@ -23,7 +22,7 @@ pub(crate) fn values(tensor: &FlexTensor) -> Cow<'_, [f32]> {
 }
 
 /// The values of a tensor that may be overwritten: sole owner, contiguous from offset 0.
-pub(crate) fn owned_contiguous(tensor: &mut FlexTensor) -> Option<&mut [f32]> {
+pub fn owned_contiguous(tensor: &mut FlexTensor) -> Option<&mut [f32]> {
     let n = tensor.layout().num_elements();
     let owned = tensor.is_unique()
         && tensor.layout().is_contiguous()
@@ -36,7 +35,7 @@ pub(crate) fn owned_contiguous(tensor: &mut FlexTensor) -> Option<&mut [f32]> {
 
 /// Runs `update` over the values of `tensor`: in its own buffer when that may be overwritten
 /// ([`owned_contiguous`]), else over a contiguous copy. The updated tensor back.
-pub(crate) fn update_values(mut tensor: FlexTensor, update: impl FnOnce(&mut [f32])) -> FlexTensor {
+pub fn update_values(mut tensor: FlexTensor, update: impl FnOnce(&mut [f32])) -> FlexTensor {
     if let Some(values) = owned_contiguous(&mut tensor) {
         update(values);
         return tensor;
@@ -47,6 +46,6 @@ pub(crate) fn update_values(mut tensor: FlexTensor, update: impl FnOnce(&mut [f3
 }
 
 /// A flex tensor of `values` shaped like `like`.
-pub(crate) fn shaped_like(values: Vec<f32>, like: &FlexTensor) -> FlexTensor {
+pub fn shaped_like(values: Vec<f32>, like: &FlexTensor) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, like.layout().shape().clone()))
 }

@@ -20,7 +20,7 @@ pub mod cross_encoder;
 pub mod dense;
 pub mod dropout;
 pub mod error;
-mod flex_host;
+pub mod flex_host;
 pub mod gelu;
 pub mod hf;
 pub mod inference;

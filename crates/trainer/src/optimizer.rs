@@ -12,6 +12,7 @@
 //!
 //! Update (Loshchilov & Hutter, bias-corrected, as `torch.optim.AdamW`):
 //! `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, `w ← w·(1 − lr·λ) − lr·m̂/(√v̂ + ε)`.
+//! On CPU (burn-flex, f32) each parameter's update is one parallel pass (module `adamw_kernel`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -22,6 +23,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use safetensors::tensor::{Dtype, TensorView};
 
+use crate::adamw_kernel::ParamUpdate;
 use crate::error::{io_err, Result, TrainError};
 
 /// AdamW hyperparameters.
@@ -278,31 +280,26 @@ impl<B: AutodiffBackend> ModuleMapper<B> for UpdateMapper<'_, B> {
         let require_grad = tensor.is_require_grad();
         let shape = tensor.shape();
         let n = shape.num_elements();
-        let grad = grad.reshape([n]).mul_scalar(self.grad_scale);
-        let (exp_avg, exp_avg_sq) = match self.moments.remove(&path) {
-            Some(m) => (
-                m.exp_avg.mul_scalar(s.beta1) + grad.clone().mul_scalar(1.0 - s.beta1),
-                m.exp_avg_sq.mul_scalar(s.beta2) + grad.square().mul_scalar(1.0 - s.beta2),
-            ),
-            None => (
-                grad.clone().mul_scalar(1.0 - s.beta1),
-                grad.square().mul_scalar(1.0 - s.beta2),
-            ),
+        let update = ParamUpdate {
+            grad_scale: self.grad_scale,
+            beta1: s.beta1,
+            beta2: s.beta2,
+            epsilon: s.epsilon,
+            bias_correction2: self.bias_correction2,
+            decay: (s.weight_decay > 0.0 && !excluded_from_weight_decay(&path))
+                .then_some(1.0 - lr * s.weight_decay),
+            step_size: lr / self.bias_correction1,
         };
-        let mut weights = tensor.inner().reshape([n]);
-        if s.weight_decay > 0.0 && !excluded_from_weight_decay(&path) {
-            weights = weights.mul_scalar(1.0 - lr * s.weight_decay);
-        }
-        let denominator = exp_avg_sq
-            .clone()
-            .div_scalar(self.bias_correction2)
-            .sqrt()
-            .add_scalar(s.epsilon);
-        let update = exp_avg
-            .clone()
-            .div(denominator)
-            .mul_scalar(lr / self.bias_correction1);
-        let weights = (weights - update).reshape(shape);
+        let moments = self
+            .moments
+            .remove(&path)
+            .map(|m| (m.exp_avg, m.exp_avg_sq));
+        let (weights, exp_avg, exp_avg_sq) = crate::adamw_kernel::update(
+            tensor.inner().reshape([n]),
+            grad.reshape([n]),
+            moments,
+            &update,
+        );
         self.moments.insert(
             path,
             Moments {
@@ -310,6 +307,7 @@ impl<B: AutodiffBackend> ModuleMapper<B> for UpdateMapper<'_, B> {
                 exp_avg_sq,
             },
         );
+        let weights = weights.reshape(shape);
         let mut tensor = Tensor::from_inner(weights);
         if require_grad {
             tensor = tensor.require_grad();
