@@ -19,7 +19,7 @@
 //!
 //! where `∂S` is the softmax Jacobian-vector product of `∂P = ∂D ⊙ M`, rewritten with
 //! `P ⊙ M = D` (see [`crate::attention_softmax`]). Every product is a GEMM over strided views
-//! ([`crate::strided_gemm`]); the gradients are written straight into token-major buffers.
+//! (`strided_gemm`); the gradients are written straight into token-major buffers.
 //! The state is `P` and `D` (what the composition keeps too) and the projections themselves
 //! (shared, not copied). The mask is expanded from one backend-seeded draw exactly as
 //! `dropout::apply` expands it, so the operation gives the composition's values and gradients

@@ -77,7 +77,7 @@ pub fn exp(x: f32) -> f32 {
 const LANES: usize = 8;
 
 /// The largest value (−∞ for an empty slice; NaNs are skipped, as `f32::max` does), with
-/// [`LANES`] running maxima so the loop vectorises.
+/// `LANES` running maxima so the loop vectorises.
 pub fn max(values: &[f32]) -> f32 {
     let mut lanes = [f32::NEG_INFINITY; LANES];
     let mut chunks = values.chunks_exact(LANES);
@@ -93,7 +93,7 @@ pub fn max(values: &[f32]) -> f32 {
     lanes.into_iter().fold(tail, f32::max)
 }
 
-/// The sum, with [`LANES`] running sums so the loop vectorises (the order of the additions is
+/// The sum, with `LANES` running sums so the loop vectorises (the order of the additions is
 /// therefore not left to right).
 pub fn sum(values: &[f32]) -> f32 {
     let mut lanes = [0.0f32; LANES];
