@@ -138,6 +138,8 @@ impl<B: Backend> BertSelfAttention<B> {
         let k = token_linear(&self.key, x.clone());
         let v = token_linear(&self.value, x);
         let training = B::ad_enabled(&q.device()) && self.dropout.prob > 0.0;
+        // CPU (burn-flex, f32): one kernel that reads the heads in place, for training
+        // (dropout, one autodiff op) and for inference; anything else: burn's ops below.
         let (q, k, v) = if training {
             match crate::attention_training::fused_training_attention(
                 q,
@@ -151,19 +153,17 @@ impl<B: Backend> BertSelfAttention<B> {
                 Err(projections) => projections,
             }
         } else {
-            (q, k, v)
-        };
-        if !training {
-            if let Some(context) = crate::attention_inference::fused_self_attention(
+            match crate::attention_inference::fused_self_attention(
                 &q,
                 &k,
                 &v,
                 &masks.key_padding,
                 self.num_heads,
             ) {
-                return context;
+                Some(context) => return context,
+                None => (q, k, v),
             }
-        }
+        };
         let split = |t: Tensor<B, 3>| {
             t.reshape([batch, seq, self.num_heads, head_dim])
                 .swap_dims(1, 2)
