@@ -205,31 +205,22 @@ mod tests {
 
     #[test]
     fn an_empty_inner_dimension_is_a_zero_product() {
-        let mut dst = vec![3.0; 6];
-        gemm_into(
-            &mut dst,
-            View::dense(2, 3),
-            &[],
-            View::dense(2, 0),
-            &[],
-            View::dense(0, 3),
-            1.0,
-            Accumulate::Add,
-            Threads::Calling,
-        );
-        assert_eq!(dst, vec![3.0; 6]);
-        gemm_into(
-            &mut dst,
-            View::dense(2, 3),
-            &[],
-            View::dense(2, 0),
-            &[],
-            View::dense(0, 3),
-            1.0,
-            Accumulate::Overwrite,
-            Threads::Calling,
-        );
-        assert_eq!(dst, vec![0.0; 6]);
+        // Adding an empty sum keeps the destination; overwriting with it gives zeros.
+        for (accumulate, expected) in [(Accumulate::Add, 3.0), (Accumulate::Overwrite, 0.0)] {
+            let mut dst = vec![3.0; 6];
+            gemm_into(
+                &mut dst,
+                View::dense(2, 3),
+                &[],
+                View::dense(2, 0),
+                &[],
+                View::dense(0, 3),
+                1.0,
+                accumulate,
+                Threads::Calling,
+            );
+            assert_eq!(dst, vec![expected; 6], "{accumulate:?}");
+        }
     }
 
     #[test]
