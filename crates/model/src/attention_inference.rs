@@ -28,6 +28,7 @@ use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
 
 use crate::flex_host::values;
+use crate::simd::vectorized;
 use crate::specialize::{cast, same};
 use crate::strided_gemm::{gemm_into, Accumulate, Threads, View};
 use crate::vector_math;
@@ -112,9 +113,14 @@ fn host_attention(
                         Accumulate::Overwrite,
                         Threads::Calling,
                     );
-                    for row in scores.chunks_exact_mut(seq) {
-                        masked_softmax(row, padding);
-                    }
+                    vectorized(
+                        #[inline(always)]
+                        || {
+                            for row in scores.chunks_exact_mut(seq) {
+                                masked_softmax(row, padding);
+                            }
+                        },
+                    );
                     let out_block = View::row_major(h * head_dim, seq, head_dim, hidden);
                     gemm_into(
                         out,
@@ -135,7 +141,8 @@ fn host_attention(
 
 /// `row ← softmax(row)` over the keys that are not padding; padding keys get 0. A row with
 /// every key masked becomes all zeros. Every pass is a plain loop over the row that vectorises
-/// ([`vector_math`]).
+/// ([`vector_math`]); inlined, so that a caller's [`vectorized`] body holds it.
+#[inline(always)]
 pub(crate) fn masked_softmax(row: &mut [f32], padding: &[bool]) {
     for (s, &pad) in row.iter_mut().zip(padding) {
         if pad {

@@ -42,8 +42,10 @@ use rayon::prelude::*;
 
 use crate::attention_inference::masked_softmax;
 use crate::flex_host::values;
+use crate::simd::vectorized;
 use crate::specialize::{cast, same};
 use crate::strided_gemm::{gemm_into, Accumulate, Threads, View};
+use crate::vector_math;
 
 type Projections<B> = (Tensor<B, 3>, Tensor<B, 3>, Tensor<B, 3>);
 
@@ -182,9 +184,14 @@ fn forward_host(
                     Threads::Calling,
                 );
                 let padding = &padding[b * seq..(b + 1) * seq];
-                for row in block.chunks_exact_mut(seq) {
-                    masked_softmax(row, padding);
-                }
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        for row in block.chunks_exact_mut(seq) {
+                            masked_softmax(row, padding);
+                        }
+                    },
+                );
             });
     }
     let dropped = crate::dropout::masked_copy(seed, &probabilities, prob);
@@ -260,15 +267,20 @@ fn backward_host(state: &AttentionState, grad: &FlexTensor) -> [FlexTensor; 3] {
                         prod(dv, local, d, block.transposed(), &g, head, 1.0);
                         // ∂D = G · Vᵀ, then the softmax JVP in place: ∂S.
                         prod(ds, square, &g, head, &v, head.transposed(), 1.0);
-                        let offset = block.offset;
-                        for (i, row) in ds.chunks_exact_mut(seq).enumerate() {
-                            let start = offset + i * seq;
-                            let (p, d) = (&p[start..start + seq], &d[start..start + seq]);
-                            let weighted: f32 = row.iter().zip(d).map(|(g, d)| g * d).sum();
-                            for ((g, &p), &d) in row.iter_mut().zip(p).zip(d) {
-                                *g = dims.scale() * (*g * d - p * weighted);
-                            }
-                        }
+                        let (offset, scale) = (block.offset, dims.scale());
+                        vectorized(
+                            #[inline(always)]
+                            || {
+                                for (i, row) in ds.chunks_exact_mut(seq).enumerate() {
+                                    let start = offset + i * seq;
+                                    let (p, d) = (&p[start..start + seq], &d[start..start + seq]);
+                                    let weighted = vector_math::dot(row, d);
+                                    for ((g, &p), &d) in row.iter_mut().zip(p).zip(d) {
+                                        *g = scale * (*g * d - p * weighted);
+                                    }
+                                }
+                            },
+                        );
                         // ∂Q = ∂S · K, ∂K = ∂Sᵀ · Q
                         prod(dq, local, ds, square, &k, head, 1.0);
                         prod(dk, local, ds, square.transposed(), &q, head, 1.0);

@@ -28,6 +28,7 @@ use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
 
 use crate::flex_host::{owned_contiguous, update_values, values};
+use crate::simd::vectorized;
 use crate::specialize::{cast, same};
 use crate::vector_math::erf;
 
@@ -74,15 +75,18 @@ fn gelu_scalar(x: f32) -> f32 {
     gelu_from_erf(x, erf_scaled(x))
 }
 
+/// `(gelu(x), gelu'(x))` from one erf.
+#[inline(always)]
+fn both(x: f32) -> (f32, f32) {
+    let e = erf_scaled(x);
+    (gelu_from_erf(x, e), derivative_from_erf(x, e))
+}
+
 /// The forward of training: the output and the derivative at `x`. The derivative is written
 /// over `x` when it owns its contiguous buffer (the usual case: the fresh output of the
 /// feed-forward layer), else into a new buffer.
 fn gelu_with_derivative(mut x: FlexTensor) -> (FlexTensor, FlexTensor) {
     let shape = x.layout().shape().clone();
-    let both = |x: f32| {
-        let e = erf_scaled(x);
-        (gelu_from_erf(x, e), derivative_from_erf(x, e))
-    };
     // Whole chunks per task: the inner loops vectorise.
     if let Some(values) = owned_contiguous(&mut x) {
         let mut output = vec![0f32; values.len()];
@@ -90,11 +94,16 @@ fn gelu_with_derivative(mut x: FlexTensor) -> (FlexTensor, FlexTensor) {
             .par_chunks_mut(CHUNK)
             .zip(values.par_chunks_mut(CHUNK))
             .for_each(|(output, values)| {
-                for (y, value) in output.iter_mut().zip(values) {
-                    let (gelu, derivative) = both(*value);
-                    *y = gelu;
-                    *value = derivative;
-                }
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        for (y, value) in output.iter_mut().zip(values) {
+                            let (gelu, derivative) = both(*value);
+                            *y = gelu;
+                            *value = derivative;
+                        }
+                    },
+                )
             });
         return (FlexTensor::from_data(TensorData::new(output, shape)), x);
     }
@@ -106,9 +115,14 @@ fn gelu_with_derivative(mut x: FlexTensor) -> (FlexTensor, FlexTensor) {
         .zip(derivative.par_chunks_mut(CHUNK))
         .zip(input.par_chunks(CHUNK))
         .for_each(|((output, derivative), input)| {
-            for ((y, d), &x) in output.iter_mut().zip(derivative.iter_mut()).zip(input) {
-                (*y, *d) = both(x);
-            }
+            vectorized(
+                #[inline(always)]
+                || {
+                    for ((y, d), &x) in output.iter_mut().zip(derivative.iter_mut()).zip(input) {
+                        (*y, *d) = both(x);
+                    }
+                },
+            )
         });
     (
         FlexTensor::from_data(TensorData::new(output, shape.clone())),
@@ -122,9 +136,14 @@ fn gelu_values(x: &FlexTensor) -> FlexTensor {
     out.par_chunks_mut(CHUNK)
         .zip(x_values.par_chunks(CHUNK))
         .for_each(|(out, x)| {
-            for (y, &x) in out.iter_mut().zip(x) {
-                *y = gelu_scalar(x);
-            }
+            vectorized(
+                #[inline(always)]
+                || {
+                    for (y, &x) in out.iter_mut().zip(x) {
+                        *y = gelu_scalar(x);
+                    }
+                },
+            )
         });
     FlexTensor::from_data(TensorData::new(out, x.layout().shape().clone()))
 }
@@ -148,9 +167,14 @@ fn host_forward<const D: usize>(x: Tensor<Flex, D>) -> Tensor<Flex, D> {
     let x = update_values(x.into_primitive().tensor(), |values| {
         // Whole chunks per task: the inner loop vectorises.
         values.par_chunks_mut(CHUNK).for_each(|chunk| {
-            for value in chunk {
-                *value = gelu_scalar(*value);
-            }
+            vectorized(
+                #[inline(always)]
+                || {
+                    for value in chunk {
+                        *value = gelu_scalar(*value);
+                    }
+                },
+            )
         })
     });
     Tensor::from_primitive(TensorPrimitive::Float(x))

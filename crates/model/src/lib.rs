@@ -29,6 +29,7 @@ pub mod linear_kernel;
 pub mod precision;
 pub mod rerank;
 pub mod scorer;
+pub mod simd;
 pub mod specialize;
 mod strided_gemm;
 pub mod tokenize;

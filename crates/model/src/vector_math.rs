@@ -78,6 +78,7 @@ const LANES: usize = 8;
 
 /// The largest value (−∞ for an empty slice; NaNs are skipped, as `f32::max` does), with
 /// `LANES` running maxima so the loop vectorises.
+#[inline(always)]
 pub fn max(values: &[f32]) -> f32 {
     let mut lanes = [f32::NEG_INFINITY; LANES];
     let mut chunks = values.chunks_exact(LANES);
@@ -95,6 +96,7 @@ pub fn max(values: &[f32]) -> f32 {
 
 /// The sum, with `LANES` running sums so the loop vectorises (the order of the additions is
 /// therefore not left to right).
+#[inline(always)]
 pub fn sum(values: &[f32]) -> f32 {
     let mut lanes = [0.0f32; LANES];
     let mut chunks = values.chunks_exact(LANES);
@@ -104,6 +106,29 @@ pub fn sum(values: &[f32]) -> f32 {
         }
     }
     let tail: f32 = chunks.remainder().iter().sum();
+    lanes.into_iter().sum::<f32>() + tail
+}
+
+/// `Σ aᵢ bᵢ` over the shorter of the two, with `LANES` running sums so the loop vectorises
+/// (the order of the additions is therefore not left to right, and fixed: the same on every
+/// CPU).
+#[inline(always)]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    let mut lanes = [0.0f32; LANES];
+    let (mut a_chunks, mut b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    for (a, b) in (&mut a_chunks).zip(&mut b_chunks) {
+        for ((lane, &x), &y) in lanes.iter_mut().zip(a).zip(b) {
+            *lane += x * y;
+        }
+    }
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     lanes.into_iter().sum::<f32>() + tail
 }
 
@@ -147,6 +172,21 @@ mod tests {
             assert!((sum(&values) - expected_sum).abs() <= 1e-5, "sum of {len}");
         }
         assert_eq!(max(&[f32::NAN, 1.0, f32::NAN]), 1.0);
+        for len in [0usize, 1, 7, 8, 9, 23, 214] {
+            let a: Vec<f32> = (0..len)
+                .map(|i| ((i * 13 % 7) as f32 - 3.0) * 0.5)
+                .collect();
+            let b: Vec<f32> = (0..len)
+                .map(|i| ((i * 5 % 9) as f32 - 4.0) * 0.25)
+                .collect();
+            let expected: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            assert!((dot(&a, &b) - expected).abs() <= 1e-5, "dot of {len}");
+            assert_eq!(
+                dot(&a, &b[..len / 2]),
+                dot(&a[..len / 2], &b),
+                "shorter side"
+            );
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor};
 use rankforge_model::flex_host::{owned_contiguous, values};
+use rankforge_model::simd::vectorized;
 use rankforge_model::specialize::{cast, same};
 use rayon::prelude::*;
 
@@ -152,25 +153,32 @@ fn on_host(
         .zip(vs.par_chunks_mut(CHUNK))
         .zip(g.par_chunks(CHUNK))
         .for_each(|(((w, m), v), g)| {
-            for i in 0..w.len() {
-                let g = g[i] * grad_scale;
-                let (m_new, v_new) = if first_step {
-                    (g * one_minus_beta1, g * g * one_minus_beta2)
-                } else {
-                    (
-                        m[i] * beta1 + g * one_minus_beta1,
-                        v[i] * beta2 + g * g * one_minus_beta2,
-                    )
-                };
-                let weight = match decay {
-                    Some(factor) => w[i] * factor,
-                    None => w[i],
-                };
-                let denominator = (v_new / bias_correction2).sqrt() + epsilon;
-                w[i] = weight - m_new / denominator * step_size;
-                m[i] = m_new;
-                v[i] = v_new;
-            }
+            // Zipped slices (no index checks) in a wide body: the loop vectorises.
+            vectorized(
+                #[inline(always)]
+                || {
+                    for (((w, m), v), &g) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g)
+                    {
+                        let g = g * grad_scale;
+                        let (m_new, v_new) = if first_step {
+                            (g * one_minus_beta1, g * g * one_minus_beta2)
+                        } else {
+                            (
+                                *m * beta1 + g * one_minus_beta1,
+                                *v * beta2 + g * g * one_minus_beta2,
+                            )
+                        };
+                        let weight = match decay {
+                            Some(factor) => *w * factor,
+                            None => *w,
+                        };
+                        let denominator = (v_new / bias_correction2).sqrt() + epsilon;
+                        *w = weight - m_new / denominator * step_size;
+                        *m = m_new;
+                        *v = v_new;
+                    }
+                },
+            )
         });
     (w, m, v)
 }
