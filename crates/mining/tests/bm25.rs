@@ -1,10 +1,23 @@
-//! BM25 index and search: every variant against a brute-force formula, tie order, the dense
-//! and sparse accumulation paths, thread invariance, CJK retrieval, persistence and its
-//! corruption checks.
+//! BM25 index and search: every variant against a brute-force formula and against bm25s's
+//! scores (`tests/fixtures/bm25_variants.json` from `scripts/reference/bm25_variants.py`), tie
+//! order, the dense and sparse accumulation paths, thread invariance, CJK retrieval,
+//! persistence and its corruption checks.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use rankforge_mining::*;
+use serde_json::Value;
+
+/// Every variant the crate ships (the exhaustive match in [`textbook_idf`] breaks the build
+/// when one is added, as a reminder to list it here and in the bm25s fixture).
+const VARIANTS: [Bm25Variant; 5] = [
+    Bm25Variant::Lucene,
+    Bm25Variant::Robertson,
+    Bm25Variant::Atire,
+    Bm25Variant::Bm25L,
+    Bm25Variant::Bm25Plus,
+];
 
 fn corpus() -> Vec<(String, String)> {
     let texts = [
@@ -24,7 +37,27 @@ fn corpus() -> Vec<(String, String)> {
         .collect()
 }
 
-/// Scores every document by the textbook formula, in f64.
+/// The idf of a term held by `df` of `n` documents, written out from Kamphuis et al. (ECIR
+/// 2020) / bm25s, independently of [`Bm25Config::idf`].
+fn textbook_idf(variant: Bm25Variant, df: f64, n: f64) -> f64 {
+    match variant {
+        Bm25Variant::Lucene => (1.0 + (n - df + 0.5) / (df + 0.5)).ln(),
+        // bm25s's default (allow_negative=False): the ratio is raised to 1, so idf ≥ 0.
+        Bm25Variant::Robertson => {
+            let ratio = (n - df + 0.5) / (df + 0.5);
+            if ratio < 1.0 {
+                0.0
+            } else {
+                ratio.ln()
+            }
+        }
+        Bm25Variant::Atire => (n / df).ln(),
+        Bm25Variant::Bm25L => ((n + 1.0) / (df + 0.5)).ln(),
+        Bm25Variant::Bm25Plus => ((n + 1.0) / df).ln(),
+    }
+}
+
+/// Scores every document by the textbook formula, in f64, idf included.
 fn brute_force(
     docs: &[(String, String)],
     config: &Bm25Config,
@@ -48,7 +81,7 @@ fn brute_force(
         for term in &query_tokens {
             let df = tokens.iter().filter(|d| d.contains(term)).count() as f64;
             let tf = doc.iter().filter(|t| *t == term).count() as f64;
-            let idf = config.idf(df as u32, n as u32);
+            let idf = textbook_idf(config.variant, df, n);
             if idf <= 0.0 {
                 continue;
             }
@@ -81,13 +114,7 @@ fn every_variant_matches_the_formula() {
         "databases",
         "quick",
     ];
-    for variant in [
-        Bm25Variant::Lucene,
-        Bm25Variant::Robertson,
-        Bm25Variant::Atire,
-        Bm25Variant::Bm25L,
-        Bm25Variant::Bm25Plus,
-    ] {
+    for variant in VARIANTS {
         for (k1, b) in [(0.9, 0.4), (1.2, 0.75), (2.0, 1.0), (0.5, 0.0)] {
             let config = Bm25Config {
                 variant,
@@ -114,6 +141,111 @@ fn every_variant_matches_the_formula() {
             }
         }
     }
+}
+
+/// Reads space-joined tokens back unchanged: no stop words, no stemming.
+fn verbatim_analyzer() -> AnalyzerConfig {
+    AnalyzerConfig {
+        stopwords: StopWords::Builtin(StopWordList::None),
+        stemmer: StemmerLanguage::None,
+        ..Default::default()
+    }
+}
+
+fn strings(value: &Value) -> Vec<&str> {
+    let array = value.as_array().expect("an array");
+    array
+        .iter()
+        .map(|v| v.as_str().expect("a string"))
+        .collect()
+}
+
+/// Whether our score is bm25s's up to f32 noise: 1e-4 relative, plus 1e-5 absolute for
+/// scores near 0 (bm25s sums float32 parts, we sum f32 parts in another order).
+fn close_to_bm25s(ours: f64, bm25s: f64) -> bool {
+    (ours - bm25s).abs() <= 1e-4 * bm25s.abs() + 1e-5
+}
+
+#[test]
+fn every_variant_matches_bm25s() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/bm25_variants.json");
+    let fixture: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    // Index bm25s's tokens (analysed by bm25s.tokenize in the script), so that this checks
+    // scoring alone.
+    let analyzer = Analyzer::new(verbatim_analyzer()).unwrap();
+    let entries = |key: &str| -> Vec<(String, String)> {
+        let rows = fixture[key].as_array().unwrap().iter().map(|entry| {
+            let tokens = strings(&entry["tokens"]);
+            let text = tokens.join(" ");
+            assert_eq!(analyzer.tokens(&text), tokens, "{key} {}", entry["id"]);
+            (entry["id"].as_str().unwrap().to_string(), text)
+        });
+        rows.collect()
+    };
+    let docs = entries("documents");
+    let queries = entries("queries");
+
+    let mut variants = Vec::new();
+    let (mut matched, mut unmatched) = (0, 0);
+    for case in fixture["cases"].as_array().unwrap() {
+        let config = Bm25Config {
+            variant: serde_json::from_value(case["variant"].clone()).unwrap(),
+            k1: case["k1"].as_f64().unwrap() as f32,
+            b: case["b"].as_f64().unwrap() as f32,
+            delta: case["delta"].as_f64().unwrap() as f32,
+            analyzer: verbatim_analyzer(),
+        };
+        let label = format!(
+            "{:?} k1={} b={} delta={}",
+            config.variant, config.k1, config.b, config.delta
+        );
+        if !variants.contains(&config.variant) {
+            variants.push(config.variant);
+        }
+        let index = Bm25Index::build(&docs, &config, false).unwrap();
+        for (qid, query) in &queries {
+            let bm25s: Vec<f64> = case["scores"][qid]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_f64().unwrap())
+                .collect();
+            assert_eq!(bm25s.len(), docs.len(), "{label} {qid}");
+            // What bm25s gives a document holding no query term (BM25L / BM25+ add the
+            // tf = 0 part of every query term to every document); we do not return those.
+            let no_match = case["no_match_score"][qid].as_f64().unwrap();
+            let hits: HashMap<&str, f64> = index
+                .search(query, docs.len())
+                .iter()
+                .map(|h| (index.doc_id(h.doc), h.score as f64))
+                .collect();
+            let formula = brute_force(&docs, &config, query);
+            for ((id, _), &want) in docs.iter().zip(&bm25s) {
+                let ours = hits.get(id.as_str()).copied();
+                match ours {
+                    Some(_) => matched += 1,
+                    None => unmatched += 1,
+                }
+                let ours = ours.unwrap_or(no_match);
+                assert!(
+                    close_to_bm25s(ours, want),
+                    "{label} {qid} {id}: index {ours} vs bm25s {want}"
+                );
+                let textbook = formula.get(id).copied().unwrap_or(no_match);
+                assert!(
+                    close_to_bm25s(textbook, want),
+                    "{label} {qid} {id}: formula {textbook} vs bm25s {want}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        variants, VARIANTS,
+        "the fixture covers every variant, in order"
+    );
+    assert!(matched > 100 && unmatched > 100, "{matched} {unmatched}");
 }
 
 #[test]
