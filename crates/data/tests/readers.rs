@@ -554,15 +554,20 @@ fn qrels_checked_against_corpus_and_queries() {
 }
 
 #[test]
+#[cfg_attr(
+    not(shared_data_flagembedding_toy),
+    ignore = "needs ../shared/data/flagembedding-toy (see DATA.md there)"
+)]
 fn flagembedding_toy_files_read_and_round_trip() {
     let dir = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../../shared/data/flagembedding-toy"
     ));
-    if !dir.exists() {
-        eprintln!("SKIPPED: {} not found", dir.display());
-        return;
-    }
+    assert!(
+        dir.exists(),
+        "{} not found (see DATA.md in ../shared/data)",
+        dir.display()
+    );
     let reranker = read_flag_jsonl(
         dir.join("reranker_example_data_normal_examples.jsonl"),
         ReadMode::Strict,
@@ -650,15 +655,20 @@ fn io_errors_name_the_file() {
 }
 
 #[test]
+#[cfg_attr(
+    not(shared_data_scifact),
+    ignore = "needs ../shared/data/scifact (see DATA.md there)"
+)]
 fn beir_scifact_loads_with_checked_qrels() {
     let dir = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../../shared/data/scifact"
     ));
-    if !dir.exists() {
-        eprintln!("SKIPPED: {} not found", dir.display());
-        return;
-    }
+    assert!(
+        dir.exists(),
+        "{} not found (see DATA.md in ../shared/data)",
+        dir.display()
+    );
     let data = BeirDataset::load(dir, "dev", ReadMode::Strict).unwrap();
     assert!(data.is_clean());
     let data = data.data;

@@ -435,15 +435,20 @@ fn config_validation_and_toml() {
 }
 
 #[test]
+#[cfg_attr(
+    not(shared_data_scifact),
+    ignore = "needs ../shared/data/scifact (see DATA.md there)"
+)]
 fn bm25_mines_scifact_train() {
     let dir = std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../../shared/data/scifact"
     ));
-    if !dir.exists() {
-        eprintln!("SKIPPED: SciFact not found at {}", dir.display());
-        return;
-    }
+    assert!(
+        dir.exists(),
+        "SciFact not found at {} (see DATA.md in ../shared/data)",
+        dir.display()
+    );
     let data = rankforge_data::BeirDataset::load(dir, "train", rankforge_data::ReadMode::Strict)
         .unwrap()
         .data;
