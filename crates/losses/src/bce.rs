@@ -23,9 +23,9 @@ use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LossError;
-use crate::groups::{mask_to_f32, Groups};
-use crate::input::{InputKind, InputSpec, LossInput};
+use crate::groups::{mask_to_f32, GroupLoss, Groups, LossResult};
 use crate::numerics::softplus;
+use crate::validate::check_positive;
 
 /// Name in configs: `loss = "bce"`.
 pub const NAME: &str = "bce";
@@ -39,32 +39,18 @@ pub struct BceConfig {
     pub pos_weight: Option<f32>,
 }
 
-impl BceConfig {
+impl GroupLoss for BceConfig {
+    const NAME: &'static str = NAME;
+
     /// Rejects a non-positive or non-finite `pos_weight`.
-    pub fn validate(&self) -> Result<(), LossError> {
+    fn validate(&self) -> Result<(), LossError> {
         match self.pos_weight {
-            Some(w) if !(w.is_finite() && w > 0.0) => Err(LossError::InvalidConfig {
-                loss: NAME,
-                parameter: "pos_weight",
-                reason: format!("must be a positive number, got {w}"),
-            }),
-            _ => Ok(()),
+            Some(w) => check_positive(NAME, "pos_weight", w),
+            None => Ok(()),
         }
     }
 
-    /// Scores and labels, optional mask.
-    pub fn inputs(&self) -> InputSpec {
-        InputSpec::new(
-            &[InputKind::Scores, InputKind::Labels],
-            &[InputKind::ValidMask],
-        )
-    }
-
-    /// The loss, `[1]`.
-    pub fn compute<B: Backend>(&self, input: &LossInput<B>) -> Result<Tensor<B, 1>, LossError> {
-        self.validate()?;
-        let groups = Groups::from_input(NAME, input)?;
-        let labels = groups.aligned(InputKind::Labels, input.labels.as_ref())?;
+    fn group_loss<B: Backend>(&self, groups: Groups<B>, labels: Tensor<B, 2>) -> LossResult<B> {
         let pos_weight = self.pos_weight.unwrap_or(1.0);
         let logits = groups.scores;
         let per_entry = (labels.clone().neg() + 1.0) * logits.clone()

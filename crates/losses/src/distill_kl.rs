@@ -31,9 +31,10 @@ use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LossError;
-use crate::groups::{mask_to_f32, mean_over_groups, Groups};
-use crate::input::{InputKind, InputSpec, LossInput};
+use crate::groups::{mask_to_f32, mean_over_groups, GroupLoss, Groups, LossResult};
 use crate::numerics::masked_log_softmax;
+use crate::target::ScoreTarget;
+use crate::validate::{check_non_negative, check_positive};
 
 /// Name in configs: `loss = "distill_kl"`.
 pub const NAME: &str = "distill_kl";
@@ -70,41 +71,25 @@ impl Default for DistillKlConfig {
     }
 }
 
-impl DistillKlConfig {
+impl GroupLoss for DistillKlConfig {
+    const NAME: &'static str = NAME;
+
     /// Rejects a non-positive temperature and a negative hard-label weight.
-    pub fn validate(&self) -> Result<(), LossError> {
-        crate::config::check_positive(NAME, "temperature", self.temperature)?;
-        if !(self.hard_label_weight.is_finite() && self.hard_label_weight >= 0.0) {
-            return Err(LossError::InvalidConfig {
-                loss: NAME,
-                parameter: "hard_label_weight",
-                reason: format!(
-                    "must be a non-negative number, got {}",
-                    self.hard_label_weight
-                ),
-            });
-        }
-        Ok(())
+    fn validate(&self) -> Result<(), LossError> {
+        check_positive(NAME, "temperature", self.temperature)?;
+        check_non_negative(NAME, "hard_label_weight", self.hard_label_weight)
     }
 
-    /// Scores and teacher scores, optional mask; positive first when the hard-label term is on.
-    pub fn inputs(&self) -> InputSpec {
-        let spec = InputSpec::new(
-            &[InputKind::Scores, InputKind::TeacherScores],
-            &[InputKind::ValidMask],
-        );
-        if self.hard_label_weight > 0.0 {
-            spec.with_positive_first()
-        } else {
-            spec
-        }
+    fn target(&self) -> ScoreTarget {
+        ScoreTarget::TeacherScores
     }
 
-    /// The loss, `[1]`.
-    pub fn compute<B: Backend>(&self, input: &LossInput<B>) -> Result<Tensor<B, 1>, LossError> {
-        self.validate()?;
-        let groups = Groups::from_input(NAME, input)?;
-        let teacher = groups.aligned(InputKind::TeacherScores, input.teacher_scores.as_ref())?;
+    /// The hard-label term reads column 0 as the positive.
+    fn positive_first(&self) -> bool {
+        self.hard_label_weight > 0.0
+    }
+
+    fn group_loss<B: Backend>(&self, groups: Groups<B>, teacher: Tensor<B, 2>) -> LossResult<B> {
         let [group_count, _] = groups.dims();
         let valid = groups.valid.clone();
         let temperature = self.temperature;

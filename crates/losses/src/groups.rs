@@ -1,11 +1,72 @@
 //! Preparing a batch of groups `[groups, list]`: cast to f32, check shapes, neutralise padding,
-//! and the mean over groups every group loss ends with.
+//! and the mean over groups every group loss ends with. [`GroupLoss`] turns a formula over
+//! prepared groups into a [`RankingLoss`].
 
 use burn::tensor::{backend::Backend, Bool, FloatDType, Tensor};
 
 use crate::error::LossError;
-use crate::input::{InputKind, LossInput};
-use crate::pairs::row_vs_column;
+use crate::input::{InputKind, InputSpec, LossInput};
+use crate::ranking_loss::RankingLoss;
+use crate::target::ScoreTarget;
+
+/// The loss of a batch, `[1]` f32, or why it cannot be computed.
+pub(crate) type LossResult<B> = Result<Tensor<B, 1>, LossError>;
+
+/// A loss over groups of scores `[groups, list]` and one aligned target (labels or teacher
+/// scores): every loss but the in-batch one. The [`RankingLoss`] it gets declares the scores,
+/// the target and an optional valid mask as its inputs, and reads them through
+/// [`Groups::from_input`] and [`Groups::aligned`] before [`GroupLoss::group_loss`], so a loss
+/// file holds only its parameter checks and its formula.
+pub(crate) trait GroupLoss {
+    /// Name in configs and in error messages.
+    const NAME: &'static str;
+
+    /// Rejects out-of-range parameters. Default: nothing to check.
+    fn validate(&self) -> Result<(), LossError> {
+        Ok(())
+    }
+
+    /// The tensor the scores are compared with. Default: the labels.
+    fn target(&self) -> ScoreTarget {
+        ScoreTarget::Labels
+    }
+
+    /// Whether column 0 of every group must hold the positive. Default: no.
+    fn positive_first(&self) -> bool {
+        false
+    }
+
+    /// The loss, `[1]`, of the checked groups and their target (f32, no gradient, padded
+    /// entries 0).
+    fn group_loss<B: Backend>(&self, groups: Groups<B>, target: Tensor<B, 2>) -> LossResult<B>;
+}
+
+impl<L: GroupLoss> RankingLoss for L {
+    const NAME: &'static str = L::NAME;
+
+    fn validate(&self) -> Result<(), LossError> {
+        GroupLoss::validate(self)
+    }
+
+    fn inputs(&self) -> InputSpec {
+        let spec = InputSpec::new(
+            &[InputKind::Scores, self.target().input_kind()],
+            &[InputKind::ValidMask],
+        );
+        if self.positive_first() {
+            spec.with_positive_first()
+        } else {
+            spec
+        }
+    }
+
+    fn evaluate<B: Backend>(&self, input: &LossInput<B>) -> LossResult<B> {
+        let groups = Groups::from_input(L::NAME, input)?;
+        let target = self.target();
+        let target = groups.aligned(target.input_kind(), target.select(input))?;
+        self.group_loss(groups, target)
+    }
+}
 
 /// Casts a float tensor of any dtype to f32 (a no-op for f32). Every loss computes in f32 so
 /// that f16/bf16 models get f32-accurate softmaxes and log-sum-exps.
@@ -77,14 +138,6 @@ impl<B: Backend> Groups<B> {
         check_same_shape(self.loss, kind, &tensor.dims(), &self.dims())?;
         Ok(to_f32(tensor).detach().mask_fill(self.padding(), 0.0))
     }
-
-    /// Pairs `(i, j)` of real entries with `labels[i] > labels[j]`, `[groups, list, list]`.
-    pub fn preferred_pairs(&self, labels: &Tensor<B, 2>) -> Tensor<B, 3, Bool> {
-        let [groups, list] = self.dims();
-        let (valid_i, valid_j) = row_vs_column(self.valid.clone(), groups, list);
-        let (label_i, label_j) = row_vs_column(labels.clone(), groups, list);
-        valid_i.bool_and(valid_j).bool_and(label_i.greater(label_j))
-    }
 }
 
 /// Mean of per-group losses `[groups]` over the groups flagged in `counted` (groups with
@@ -97,6 +150,7 @@ pub(crate) fn mean_over_groups<B: Backend>(
     per_group.mask_fill(counted.bool_not(), 0.0).sum() / count
 }
 
+/// Fails with [`LossError::ShapeMismatch`] unless `actual` equals `expected`, the scores' shape.
 pub(crate) fn check_same_shape(
     loss: &'static str,
     input: InputKind,

@@ -41,6 +41,8 @@ use crate::error::LossError;
 use crate::groups::{check_same_shape, to_f32};
 use crate::input::{InputKind, InputSpec, LossInput};
 use crate::numerics::logsumexp;
+use crate::ranking_loss::RankingLoss;
+use crate::validate::{check_positive, invalid};
 
 /// Name in configs: `loss = "infonce"`.
 pub const NAME: &str = "infonce";
@@ -89,45 +91,36 @@ impl Default for InfoNceConfig {
     }
 }
 
-impl InfoNceConfig {
+impl RankingLoss for InfoNceConfig {
+    const NAME: &'static str = NAME;
+
     /// Rejects setting both `scale` and `temperature`, and non-positive values.
-    pub fn validate(&self) -> Result<(), LossError> {
+    fn validate(&self) -> Result<(), LossError> {
         if self.scale.is_some() && self.temperature.is_some() {
-            return Err(LossError::InvalidConfig {
-                loss: NAME,
-                parameter: "temperature",
-                reason: "set either `scale` or `temperature` (scale = 1 / temperature)".into(),
-            });
+            return Err(invalid(
+                NAME,
+                "temperature",
+                "set either `scale` or `temperature` (scale = 1 / temperature)",
+            ));
         }
         if let Some(scale) = self.scale {
-            crate::config::check_positive(NAME, "scale", scale)?;
+            check_positive(NAME, "scale", scale)?;
         }
         if let Some(temperature) = self.temperature {
-            crate::config::check_positive(NAME, "temperature", temperature)?;
+            check_positive(NAME, "temperature", temperature)?;
         }
         Ok(())
     }
 
-    /// The multiplier applied to similarities.
-    pub fn effective_scale(&self) -> f32 {
-        match (self.scale, self.temperature) {
-            (Some(scale), _) => scale,
-            (None, Some(temperature)) => 1.0 / temperature,
-            (None, None) => DEFAULT_SCALE,
-        }
-    }
-
     /// Query and positive embeddings, optional hard negatives.
-    pub fn inputs(&self) -> InputSpec {
+    fn inputs(&self) -> InputSpec {
         InputSpec::new(
             &[InputKind::QueryEmbeddings, InputKind::PositiveEmbeddings],
             &[InputKind::NegativeEmbeddings],
         )
     }
 
-    /// The loss, `[1]`.
-    pub fn compute<B: Backend>(&self, input: &LossInput<B>) -> Result<Tensor<B, 1>, LossError> {
-        self.validate()?;
+    fn evaluate<B: Backend>(&self, input: &LossInput<B>) -> Result<Tensor<B, 1>, LossError> {
         let embeddings = input.embeddings.as_ref().ok_or(LossError::MissingInput {
             loss: NAME,
             input: InputKind::QueryEmbeddings,
@@ -184,6 +177,17 @@ impl InfoNceConfig {
             per_query = (per_query + backward).div_scalar(2.0);
         }
         Ok(per_query.mean())
+    }
+}
+
+impl InfoNceConfig {
+    /// The multiplier applied to similarities.
+    pub fn effective_scale(&self) -> f32 {
+        match (self.scale, self.temperature) {
+            (Some(scale), _) => scale,
+            (None, Some(temperature)) => 1.0 / temperature,
+            (None, None) => DEFAULT_SCALE,
+        }
     }
 
     /// Casts to f32 and, for cosine similarity, L2-normalises the rows.

@@ -5,8 +5,6 @@ use std::fmt;
 
 use burn::tensor::{backend::Backend, Bool, Tensor};
 
-use crate::error::LossError;
-
 /// One kind of input a loss may read from a [`LossInput`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InputKind {
@@ -44,7 +42,7 @@ impl fmt::Display for InputKind {
 /// Which inputs a configured loss reads, so a trainer can check its data before training.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputSpec {
-    /// Inputs that must be present; [`crate::Loss::compute`] fails without them.
+    /// Inputs that must be present; [`crate::RankingLoss::compute`] fails without them.
     pub required: Vec<InputKind>,
     /// Inputs that are used when present.
     pub optional: Vec<InputKind>,
@@ -86,7 +84,8 @@ pub struct InBatchEmbeddings<B: Backend> {
 
 /// Everything a loss may be computed from. Build it with [`LossInput::from_scores`] or
 /// [`LossInput::from_embeddings`] and the `with_*` methods; a loss reads only what
-/// [`crate::Loss::inputs`] lists and reports a [`LossError::MissingInput`] for anything missing.
+/// [`crate::RankingLoss::inputs`] lists and reports a [`crate::LossError::MissingInput`] for
+/// anything missing.
 ///
 /// Any float dtype is accepted (f16, bf16, f32, f64); losses cast to f32 on entry and return an
 /// f32 scalar.
@@ -177,26 +176,18 @@ impl<B: Backend> LossInput<B> {
         self
     }
 
-    /// Fails with [`LossError::MissingInput`] unless every input in `spec.required` is present.
-    pub fn check_present(&self, loss: &'static str, spec: &InputSpec) -> Result<(), LossError> {
-        for &input in &spec.required {
-            let present = match input {
-                InputKind::Scores => self.scores.is_some(),
-                InputKind::Labels => self.labels.is_some(),
-                InputKind::TeacherScores => self.teacher_scores.is_some(),
-                InputKind::ValidMask => self.valid.is_some(),
-                InputKind::QueryEmbeddings | InputKind::PositiveEmbeddings => {
-                    self.embeddings.is_some()
-                }
-                InputKind::NegativeEmbeddings => self
-                    .embeddings
-                    .as_ref()
-                    .is_some_and(|e| e.negatives.is_some()),
-            };
-            if !present {
-                return Err(LossError::MissingInput { loss, input });
-            }
+    /// Whether `kind` is present (query and positive embeddings come together).
+    pub fn has(&self, kind: InputKind) -> bool {
+        match kind {
+            InputKind::Scores => self.scores.is_some(),
+            InputKind::Labels => self.labels.is_some(),
+            InputKind::TeacherScores => self.teacher_scores.is_some(),
+            InputKind::ValidMask => self.valid.is_some(),
+            InputKind::QueryEmbeddings | InputKind::PositiveEmbeddings => self.embeddings.is_some(),
+            InputKind::NegativeEmbeddings => self
+                .embeddings
+                .as_ref()
+                .is_some_and(|e| e.negatives.is_some()),
         }
-        Ok(())
     }
 }

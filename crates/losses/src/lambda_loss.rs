@@ -35,12 +35,12 @@ use burn::tensor::{backend::Backend, Bool, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LossError;
-use crate::groups::{mask_to_f32, Groups};
-use crate::input::{InputKind, InputSpec, LossInput};
+use crate::groups::{mask_to_f32, GroupLoss, Groups, LossResult};
 use crate::numerics::softplus;
 use crate::pairs::{
-    descending_rank, mean_over_pairs_then_groups, row_vs_column, score_differences,
+    descending_rank, mean_over_pairs_then_groups, preferred_pairs, row_vs_column, score_differences,
 };
+use crate::validate::{check_non_negative, check_positive, invalid};
 
 /// Name in configs: `loss = "lambda_loss"`.
 pub const NAME: &str = "lambda_loss";
@@ -90,40 +90,24 @@ impl Default for LambdaLossConfig {
 /// Lower bound on maxDCG, so a group without any gain does not divide by zero.
 const MIN_MAX_DCG: f32 = 1e-10;
 
-impl LambdaLossConfig {
+impl GroupLoss for LambdaLossConfig {
+    const NAME: &'static str = NAME;
+
     /// Rejects `k = 0`, a non-positive σ and a negative μ.
-    pub fn validate(&self) -> Result<(), LossError> {
-        crate::config::check_positive(NAME, "sigma", self.sigma)?;
-        if !(self.mu.is_finite() && self.mu >= 0.0) {
-            return Err(LossError::InvalidConfig {
-                loss: NAME,
-                parameter: "mu",
-                reason: format!("must be a non-negative number, got {}", self.mu),
-            });
-        }
+    fn validate(&self) -> Result<(), LossError> {
+        check_positive(NAME, "sigma", self.sigma)?;
+        check_non_negative(NAME, "mu", self.mu)?;
         if self.k == Some(0) {
-            return Err(LossError::InvalidConfig {
-                loss: NAME,
-                parameter: "k",
-                reason: "must be at least 1 (leave it out for the whole list)".into(),
-            });
+            return Err(invalid(
+                NAME,
+                "k",
+                "must be at least 1 (leave it out for the whole list)",
+            ));
         }
         Ok(())
     }
 
-    /// Scores and labels, optional mask.
-    pub fn inputs(&self) -> InputSpec {
-        InputSpec::new(
-            &[InputKind::Scores, InputKind::Labels],
-            &[InputKind::ValidMask],
-        )
-    }
-
-    /// The loss, `[1]`.
-    pub fn compute<B: Backend>(&self, input: &LossInput<B>) -> Result<Tensor<B, 1>, LossError> {
-        self.validate()?;
-        let groups = Groups::from_input(NAME, input)?;
-        let labels = groups.aligned(InputKind::Labels, input.labels.as_ref())?;
+    fn group_loss<B: Backend>(&self, groups: Groups<B>, labels: Tensor<B, 2>) -> LossResult<B> {
         let [group_count, list] = groups.dims();
         let cutoff = self.k.unwrap_or(list) as f32;
 
@@ -135,16 +119,25 @@ impl LambdaLossConfig {
         let in_top_k = rank_i
             .lower_equal_elem(cutoff)
             .bool_or(rank_j.lower_equal_elem(cutoff));
-        let pairs = groups.preferred_pairs(&labels).bool_and(in_top_k);
+        let pairs = preferred_pairs(&groups.valid, &labels).bool_and(in_top_k);
 
-        let neg_log2_sigmoid =
-            softplus(score_differences(groups.scores).mul_scalar(-self.sigma)).div_scalar(LN_2);
+        let neg_log2_sigmoid = pairwise_logistic(groups.scores, self.sigma).div_scalar(LN_2);
         Ok(mean_over_pairs_then_groups(
             weights * neg_log2_sigmoid,
             pairs,
         ))
     }
+}
 
+/// The pairwise core LambdaLoss shares with [`crate::ranknet`]: `−ln sigmoid(σ·(s_i − s_j))`
+/// at `(g, i, j)`, `[groups, list, list]`, in nats, as a stable softplus. Both losses average
+/// it (LambdaLoss in bits and weighted) over their pairs with
+/// [`mean_over_pairs_then_groups`].
+pub(crate) fn pairwise_logistic<B: Backend>(scores: Tensor<B, 2>, sigma: f32) -> Tensor<B, 3> {
+    softplus(score_differences(scores).mul_scalar(-sigma))
+}
+
+impl LambdaLossConfig {
     /// `(2^max(label, 0) − 1) / maxDCG@k`, 0 at padded entries; `[groups, list]`.
     fn normalized_gain<B: Backend>(
         &self,

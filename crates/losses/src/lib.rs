@@ -32,6 +32,15 @@
 //! A trainer reads [`LossConfig`] from its run config, calls [`LossConfig::build`] once, checks
 //! its data against [`Loss::inputs`], and calls [`Loss::compute`] per batch.
 //!
+//! # How the losses are organised
+//! Each loss is a module holding its config struct, its formula and its reference. The config
+//! implements [`RankingLoss`]: the loss's name, the [`InputSpec`] of what it reads, the check
+//! of its parameters, and the formula; [`RankingLoss::compute`] adds the checks every loss
+//! shares (valid parameters, required inputs present). [`LossConfig`] is declared by a
+//! registry in [`config`]: one variant per loss, from which its name, inputs and computation
+//! are dispatched; [`LossConfig::registered`] lists every loss with its defaults. Adding a
+//! loss is a new module plus one variant in that registry.
+//!
 //! # Conventions shared by every loss
 //! - **Shapes.** Group losses take scores `[groups, list]`: one row per query, one column per
 //!   candidate. Pointwise data is `[n, 1]`. Labels and teacher scores are aligned with the
@@ -65,8 +74,10 @@ pub mod margin_ranking;
 pub mod mse;
 mod numerics;
 mod pairs;
+pub mod ranking_loss;
 pub mod ranknet;
 pub mod target;
+mod validate;
 
 pub use bce::BceConfig;
 pub use config::{Loss, LossConfig};
@@ -80,5 +91,6 @@ pub use listnet::ListNetConfig;
 pub use margin_mse::MarginMseConfig;
 pub use margin_ranking::MarginRankingConfig;
 pub use mse::MseConfig;
+pub use ranking_loss::RankingLoss;
 pub use ranknet::RankNetConfig;
 pub use target::ScoreTarget;

@@ -26,9 +26,7 @@
 use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::error::LossError;
-use crate::groups::{mean_over_groups, Groups};
-use crate::input::{InputKind, InputSpec, LossInput};
+use crate::groups::{mean_over_groups, GroupLoss, Groups, LossResult};
 use crate::numerics::masked_logsumexp;
 use crate::pairs::{earlier_position, row_vs_column};
 
@@ -40,24 +38,10 @@ pub const NAME: &str = "listmle";
 #[serde(default, deny_unknown_fields)]
 pub struct ListMleConfig {}
 
-impl ListMleConfig {
-    /// Nothing to check.
-    pub fn validate(&self) -> Result<(), LossError> {
-        Ok(())
-    }
+impl GroupLoss for ListMleConfig {
+    const NAME: &'static str = NAME;
 
-    /// Scores and labels, optional mask.
-    pub fn inputs(&self) -> InputSpec {
-        InputSpec::new(
-            &[InputKind::Scores, InputKind::Labels],
-            &[InputKind::ValidMask],
-        )
-    }
-
-    /// The loss, `[1]`.
-    pub fn compute<B: Backend>(&self, input: &LossInput<B>) -> Result<Tensor<B, 1>, LossError> {
-        let groups = Groups::from_input(NAME, input)?;
-        let labels = groups.aligned(InputKind::Labels, input.labels.as_ref())?;
+    fn group_loss<B: Backend>(&self, groups: Groups<B>, labels: Tensor<B, 2>) -> LossResult<B> {
         let [group_count, list] = groups.dims();
         let device = groups.scores.device();
 

@@ -25,10 +25,10 @@ use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LossError;
-use crate::groups::{mean_over_groups, Groups};
-use crate::input::{InputKind, InputSpec, LossInput};
+use crate::groups::{mean_over_groups, GroupLoss, Groups, LossResult};
 use crate::numerics::{masked_log_softmax, masked_softmax};
 use crate::target::ScoreTarget;
+use crate::validate::check_positive;
 
 /// Name in configs: `loss = "listnet"`.
 pub const NAME: &str = "listnet";
@@ -53,25 +53,19 @@ impl Default for ListNetConfig {
     }
 }
 
-impl ListNetConfig {
+impl GroupLoss for ListNetConfig {
+    const NAME: &'static str = NAME;
+
     /// Rejects a non-positive or non-finite temperature.
-    pub fn validate(&self) -> Result<(), LossError> {
-        crate::config::check_positive(NAME, "temperature", self.temperature)
+    fn validate(&self) -> Result<(), LossError> {
+        check_positive(NAME, "temperature", self.temperature)
     }
 
-    /// Scores and the target, optional mask.
-    pub fn inputs(&self) -> InputSpec {
-        InputSpec::new(
-            &[InputKind::Scores, self.target.input_kind()],
-            &[InputKind::ValidMask],
-        )
+    fn target(&self) -> ScoreTarget {
+        self.target
     }
 
-    /// The loss, `[1]`.
-    pub fn compute<B: Backend>(&self, input: &LossInput<B>) -> Result<Tensor<B, 1>, LossError> {
-        self.validate()?;
-        let groups = Groups::from_input(NAME, input)?;
-        let target = groups.aligned(self.target.input_kind(), self.target.select(input))?;
+    fn group_loss<B: Backend>(&self, groups: Groups<B>, target: Tensor<B, 2>) -> LossResult<B> {
         let [group_count, _] = groups.dims();
         let target_probs =
             masked_softmax(target.div_scalar(self.temperature), groups.valid.clone(), 1);

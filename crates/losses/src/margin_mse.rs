@@ -24,8 +24,9 @@ use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LossError;
-use crate::groups::{mask_to_f32, mean_over_groups, Groups};
-use crate::input::{InputKind, InputSpec, LossInput};
+use crate::groups::{mask_to_f32, mean_over_groups, GroupLoss, Groups, LossResult};
+use crate::input::InputKind;
+use crate::target::ScoreTarget;
 
 /// Name in configs: `loss = "margin_mse"`.
 pub const NAME: &str = "margin_mse";
@@ -35,25 +36,18 @@ pub const NAME: &str = "margin_mse";
 #[serde(default, deny_unknown_fields)]
 pub struct MarginMseConfig {}
 
-impl MarginMseConfig {
-    /// Nothing to check.
-    pub fn validate(&self) -> Result<(), LossError> {
-        Ok(())
+impl GroupLoss for MarginMseConfig {
+    const NAME: &'static str = NAME;
+
+    fn target(&self) -> ScoreTarget {
+        ScoreTarget::TeacherScores
     }
 
-    /// Scores and teacher scores with the positive first, optional mask.
-    pub fn inputs(&self) -> InputSpec {
-        InputSpec::new(
-            &[InputKind::Scores, InputKind::TeacherScores],
-            &[InputKind::ValidMask],
-        )
-        .with_positive_first()
+    fn positive_first(&self) -> bool {
+        true
     }
 
-    /// The loss, `[1]`.
-    pub fn compute<B: Backend>(&self, input: &LossInput<B>) -> Result<Tensor<B, 1>, LossError> {
-        let groups = Groups::from_input(NAME, input)?;
-        let teacher = groups.aligned(InputKind::TeacherScores, input.teacher_scores.as_ref())?;
+    fn group_loss<B: Backend>(&self, groups: Groups<B>, teacher: Tensor<B, 2>) -> LossResult<B> {
         let [group_count, list] = groups.dims();
         if list < 2 {
             return Err(LossError::ShapeMismatch {

@@ -23,9 +23,9 @@ use burn::tensor::{activation::relu, backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LossError;
-use crate::groups::Groups;
-use crate::input::{InputKind, InputSpec, LossInput};
-use crate::pairs::{mean_over_pairs_then_groups, score_differences};
+use crate::groups::{GroupLoss, Groups, LossResult};
+use crate::pairs::{mean_over_preferred_pairs, score_differences};
+use crate::validate::check_finite;
 
 /// Name in configs: `loss = "margin_ranking"`.
 pub const NAME: &str = "margin_ranking";
@@ -44,35 +44,16 @@ impl Default for MarginRankingConfig {
     }
 }
 
-impl MarginRankingConfig {
+impl GroupLoss for MarginRankingConfig {
+    const NAME: &'static str = NAME;
+
     /// Rejects a non-finite margin.
-    pub fn validate(&self) -> Result<(), LossError> {
-        if self.margin.is_finite() {
-            Ok(())
-        } else {
-            Err(LossError::InvalidConfig {
-                loss: NAME,
-                parameter: "margin",
-                reason: format!("must be finite, got {}", self.margin),
-            })
-        }
+    fn validate(&self) -> Result<(), LossError> {
+        check_finite(NAME, "margin", self.margin)
     }
 
-    /// Scores and labels, optional mask.
-    pub fn inputs(&self) -> InputSpec {
-        InputSpec::new(
-            &[InputKind::Scores, InputKind::Labels],
-            &[InputKind::ValidMask],
-        )
-    }
-
-    /// The loss, `[1]`.
-    pub fn compute<B: Backend>(&self, input: &LossInput<B>) -> Result<Tensor<B, 1>, LossError> {
-        self.validate()?;
-        let groups = Groups::from_input(NAME, input)?;
-        let labels = groups.aligned(InputKind::Labels, input.labels.as_ref())?;
-        let pairs = groups.preferred_pairs(&labels);
+    fn group_loss<B: Backend>(&self, groups: Groups<B>, labels: Tensor<B, 2>) -> LossResult<B> {
         let hinge = relu(score_differences(groups.scores).neg() + self.margin);
-        Ok(mean_over_pairs_then_groups(hinge, pairs))
+        Ok(mean_over_preferred_pairs(hinge, &groups.valid, &labels))
     }
 }

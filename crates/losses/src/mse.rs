@@ -22,9 +22,7 @@
 use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::error::LossError;
-use crate::groups::{mask_to_f32, Groups};
-use crate::input::{InputKind, InputSpec, LossInput};
+use crate::groups::{mask_to_f32, GroupLoss, Groups, LossResult};
 use crate::target::ScoreTarget;
 
 /// Name in configs: `loss = "mse"`.
@@ -46,24 +44,14 @@ impl Default for MseConfig {
     }
 }
 
-impl MseConfig {
-    /// Nothing to check.
-    pub fn validate(&self) -> Result<(), LossError> {
-        Ok(())
+impl GroupLoss for MseConfig {
+    const NAME: &'static str = NAME;
+
+    fn target(&self) -> ScoreTarget {
+        self.target
     }
 
-    /// Scores and the target, optional mask.
-    pub fn inputs(&self) -> InputSpec {
-        InputSpec::new(
-            &[InputKind::Scores, self.target.input_kind()],
-            &[InputKind::ValidMask],
-        )
-    }
-
-    /// The loss, `[1]`.
-    pub fn compute<B: Backend>(&self, input: &LossInput<B>) -> Result<Tensor<B, 1>, LossError> {
-        let groups = Groups::from_input(NAME, input)?;
-        let target = groups.aligned(self.target.input_kind(), self.target.select(input))?;
+    fn group_loss<B: Backend>(&self, groups: Groups<B>, target: Tensor<B, 2>) -> LossResult<B> {
         let valid = mask_to_f32(groups.valid);
         let count = valid.clone().sum().clamp_min(1.0);
         Ok(((groups.scores - target).square() * valid).sum() / count)

@@ -1,5 +1,5 @@
-//! Pairwise views of a `[groups, list]` batch: `(i, j)` broadcasts, score differences,
-//! ranks from pairwise comparisons, and the mean over pairs then groups.
+//! Pairwise views of a `[groups, list]` batch: `(i, j)` broadcasts, preferred pairs, score
+//! differences, ranks from pairwise comparisons, and the mean over pairs then groups.
 
 use burn::tensor::{backend::Backend, Bool, Int, Tensor};
 
@@ -18,6 +18,17 @@ where
     let at_i = x.clone().unsqueeze_dim::<3>(2).expand([groups, list, list]);
     let at_j = x.unsqueeze_dim::<3>(1).expand([groups, list, list]);
     (at_i, at_j)
+}
+
+/// Pairs `(i, j)` of real entries with `labels[i] > labels[j]`, `[groups, list, list]`.
+pub(crate) fn preferred_pairs<B: Backend>(
+    valid: &Tensor<B, 2, Bool>,
+    labels: &Tensor<B, 2>,
+) -> Tensor<B, 3, Bool> {
+    let [groups, list] = labels.dims();
+    let (valid_i, valid_j) = row_vs_column(valid.clone(), groups, list);
+    let (label_i, label_j) = row_vs_column(labels.clone(), groups, list);
+    valid_i.bool_and(valid_j).bool_and(label_i.greater(label_j))
 }
 
 /// `true` at `(g, i, j)` where `j < i`, `[groups, list, list]`: breaks ties by position.
@@ -60,6 +71,16 @@ pub(crate) fn mean_over_pairs_then_groups<B: Backend>(
         .reshape([groups]);
     let has_pairs = pair_count.clone().greater_elem(0.0);
     mean_over_groups(pair_sum / pair_count.clamp_min(1.0), has_pairs)
+}
+
+/// Per-pair losses `[groups, list, list]` averaged over the [`preferred_pairs`] of each
+/// group, then over the groups that have one; `[1]`.
+pub(crate) fn mean_over_preferred_pairs<B: Backend>(
+    per_pair: Tensor<B, 3>,
+    valid: &Tensor<B, 2, Bool>,
+    labels: &Tensor<B, 2>,
+) -> Tensor<B, 1> {
+    mean_over_pairs_then_groups(per_pair, preferred_pairs(valid, labels))
 }
 
 /// 1-based rank of each real entry when its group is sorted by `values`, descending; ties go

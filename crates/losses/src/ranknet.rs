@@ -13,6 +13,12 @@
 //! pair. (With equally many pairs per group this equals sentence-transformers'
 //! `RankNetLoss(reduction_log="natural")`, which averages over all pairs of the batch.)
 //!
+//! **Implementation.** RankNet is LambdaLoss without weighting: both average a pairwise
+//! logistic term over the preferred pairs of each group, then over groups, so RankNet reuses
+//! LambdaLoss's pairwise core ([`crate::lambda_loss`]) and its reduction as they are. It is
+//! not computed as `lambda_loss` with `weighting = "none"`, which measures in bits (÷ ln 2,
+//! a different rounding) and computes ranks and gains RankNet does not need.
+//!
 //! **Related.** [`crate::lambda_loss`] is RankNet with metric-aware pair weights;
 //! [`crate::margin_ranking`] is the hinge version.
 //!
@@ -22,10 +28,10 @@ use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LossError;
-use crate::groups::Groups;
-use crate::input::{InputKind, InputSpec, LossInput};
-use crate::numerics::softplus;
-use crate::pairs::{mean_over_pairs_then_groups, score_differences};
+use crate::groups::{GroupLoss, Groups, LossResult};
+use crate::lambda_loss::pairwise_logistic;
+use crate::pairs::mean_over_preferred_pairs;
+use crate::validate::check_positive;
 
 /// Name in configs: `loss = "ranknet"`.
 pub const NAME: &str = "ranknet";
@@ -44,27 +50,16 @@ impl Default for RankNetConfig {
     }
 }
 
-impl RankNetConfig {
+impl GroupLoss for RankNetConfig {
+    const NAME: &'static str = NAME;
+
     /// Rejects a non-positive or non-finite σ.
-    pub fn validate(&self) -> Result<(), LossError> {
-        crate::config::check_positive(NAME, "sigma", self.sigma)
+    fn validate(&self) -> Result<(), LossError> {
+        check_positive(NAME, "sigma", self.sigma)
     }
 
-    /// Scores and labels, optional mask.
-    pub fn inputs(&self) -> InputSpec {
-        InputSpec::new(
-            &[InputKind::Scores, InputKind::Labels],
-            &[InputKind::ValidMask],
-        )
-    }
-
-    /// The loss, `[1]`.
-    pub fn compute<B: Backend>(&self, input: &LossInput<B>) -> Result<Tensor<B, 1>, LossError> {
-        self.validate()?;
-        let groups = Groups::from_input(NAME, input)?;
-        let labels = groups.aligned(InputKind::Labels, input.labels.as_ref())?;
-        let pairs = groups.preferred_pairs(&labels);
-        let per_pair = softplus(score_differences(groups.scores).mul_scalar(-self.sigma));
-        Ok(mean_over_pairs_then_groups(per_pair, pairs))
+    fn group_loss<B: Backend>(&self, groups: Groups<B>, labels: Tensor<B, 2>) -> LossResult<B> {
+        let per_pair = pairwise_logistic(groups.scores, self.sigma);
+        Ok(mean_over_preferred_pairs(per_pair, &groups.valid, &labels))
     }
 }

@@ -273,3 +273,68 @@ fn misshapen_inputs_are_reported() {
         })
     ));
 }
+
+#[test]
+fn every_registered_loss_round_trips_through_the_config_and_builds() {
+    let registered = LossConfig::registered();
+    assert_eq!(registered.len(), 10);
+    let mut names = std::collections::BTreeSet::new();
+    for config in registered {
+        let name = config.name();
+        assert!(names.insert(name), "{name} is registered once");
+        // From its name alone, in a `[loss]` table, to the registered defaults.
+        #[derive(serde::Deserialize)]
+        struct Run {
+            loss: LossConfig,
+        }
+        let run: Run = toml::from_str(&format!("[loss]\nloss = \"{name}\"")).expect(name);
+        assert_eq!(run.loss, config, "{name}");
+        // Through serialisation and back.
+        let json = serde_json::to_value(&config).unwrap();
+        assert_eq!(json["loss"], name);
+        let back: LossConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(back, config);
+        let text = toml::to_string(&config).unwrap();
+        assert_eq!(from_toml(&text).unwrap(), config, "{name}: {text}");
+        // And builds into the loss of that name.
+        let loss = config.build().unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(loss.name(), name);
+        assert_eq!(loss.inputs(), config.inputs());
+        assert_eq!(loss.config(), &config);
+    }
+}
+
+#[test]
+fn a_config_computes_through_the_ranking_loss_trait() {
+    use rankforge_losses::RankingLoss;
+    let input = || {
+        LossInput::from_scores(matrix::<Cpu>(&[vec![2.0, 0.5, -1.0]]))
+            .with_labels(matrix(&[vec![2.0, 1.0, 0.0]]))
+    };
+    let direct = RankNetConfig { sigma: 1.5 }.compute(&input()).unwrap();
+    let built = build(r#"{"loss": "ranknet", "sigma": 1.5}"#)
+        .compute(&input())
+        .unwrap();
+    assert_eq!(direct.into_data(), built.into_data());
+    assert_eq!(<RankNetConfig as RankingLoss>::NAME, "ranknet");
+    // The trait validates before computing, also without `LossConfig::build`.
+    assert!(matches!(
+        RankNetConfig { sigma: 0.0 }.compute(&input()),
+        Err(LossError::InvalidConfig {
+            parameter: "sigma",
+            ..
+        })
+    ));
+    // RankNet is unweighted LambdaLoss in nats.
+    let ranknet = common::loss_value(&build(r#"{"loss": "ranknet"}"#), &input());
+    let lambda = common::loss_value(
+        &build(r#"{"loss": "lambda_loss", "weighting": "none"}"#),
+        &input(),
+    );
+    common::assert_close(
+        "ranknet vs lambda",
+        ranknet,
+        lambda * std::f32::consts::LN_2,
+        1e-6,
+    );
+}
