@@ -91,7 +91,10 @@ fn write_fixture_pairs(dir: &Path, fx: &Value) -> PathBuf {
 /// The fixture's cross-encoder (MiniLM + seeded head) saved as an HF directory.
 fn fixture_cross_encoder(dir: &Path) -> PathBuf {
     let fx = fixture();
-    let (mut ce, _) = CrossEncoder::<Cpu>::load(&minilm(), None, 0, &Default::default()).unwrap();
+    let (mut ce, _) = CrossEncoder::<Cpu>::builder(minilm())
+        .head_seed(0)
+        .load(&Default::default())
+        .unwrap();
     ce.model = ce
         .model
         .set_head(&f32s(&fx["head"]["weight"]), &f32s(&fx["head"]["bias"]));

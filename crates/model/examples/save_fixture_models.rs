@@ -26,14 +26,18 @@ fn main() {
             .collect()
     };
     let device = Default::default();
-    let (mut ce, _) =
-        CrossEncoder::<Cpu>::load(minilm, None, 0, &device).expect("cross-encoder loads");
+    let (mut ce, _) = CrossEncoder::<Cpu>::builder(minilm)
+        .head_seed(0)
+        .load(&device)
+        .expect("cross-encoder loads");
     ce.model = ce
         .model
         .set_head(&floats(&fx["head"]["weight"]), &floats(&fx["head"]["bias"]));
     ce.save(&out.join("cross-encoder"))
         .expect("cross-encoder saved");
-    let (bi, _) = BiEncoder::<Cpu>::load(minilm, None, &device).expect("bi-encoder loads");
+    let (bi, _) = BiEncoder::<Cpu>::builder(minilm)
+        .load(&device)
+        .expect("bi-encoder loads");
     bi.save(&out.join("bi-encoder")).expect("bi-encoder saved");
     println!("{}", out.display());
 }

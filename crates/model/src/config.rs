@@ -106,10 +106,11 @@ impl BertConfig {
                 }
             }
         }
-        if self.hidden_act != "gelu" {
+        if crate::layers::Activation::from_hidden_act(&self.hidden_act).is_none() {
             return Err(unsupported(format!(
-                "hidden_act `{}` (supported: gelu, the exact erf form)",
-                self.hidden_act
+                "hidden_act `{}` (supported: {})",
+                self.hidden_act,
+                crate::layers::Activation::SUPPORTED
             )));
         }
         if let Some(kind) = self

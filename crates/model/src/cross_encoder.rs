@@ -2,7 +2,6 @@
 //! logits, exactly `BertForSequenceClassification`.
 
 use burn::module::{Module, Param};
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use rand::{rngs::StdRng, SeedableRng};
@@ -10,6 +9,7 @@ use rand_distr::{Distribution, Normal};
 
 use crate::bert::{BertInput, BertModel, BertPooler};
 use crate::config::BertConfig;
+use crate::layers::{Dropout, Linear};
 
 #[derive(Module, Debug)]
 pub struct CrossEncoderModel<B: Backend> {
@@ -23,8 +23,8 @@ impl<B: Backend> CrossEncoderModel<B> {
     pub fn new(config: &BertConfig, num_labels: usize, device: &B::Device) -> Self {
         Self {
             bert: BertModel::new(config, true, device),
-            dropout: DropoutConfig::new(config.classifier_dropout()).init(),
-            classifier: LinearConfig::new(config.hidden_size, num_labels).init(device),
+            dropout: Dropout::new(config.classifier_dropout()),
+            classifier: Linear::new(config.hidden_size, num_labels, device),
         }
     }
 
@@ -41,8 +41,7 @@ impl<B: Backend> CrossEncoderModel<B> {
             .as_ref()
             .expect("a cross-encoder always has a pooler")
             .forward(hidden);
-        self.classifier
-            .forward(crate::dropout::apply(&self.dropout, pooled))
+        self.classifier.forward(self.dropout.forward(pooled))
     }
 
     /// Replaces the classification head, as transformers initialises a new one: weights drawn

@@ -38,6 +38,10 @@ pub struct LoadReport {
     pub new_pooler: bool,
     /// Tensors in the file that the model does not use (HF names).
     pub unused: Vec<String>,
+    /// The directory loaded (set by the builders, for messages).
+    pub source: std::path::PathBuf,
+    /// Seed of the new head, when one was made (set by the builders).
+    pub head_seed: u64,
 }
 
 /// HF tensor name → rankforge module path. Both model kinds keep the encoder under `bert.`.
@@ -219,6 +223,7 @@ pub fn load_cross_encoder<B: Backend>(
         new_head: head_shape.is_none(),
         new_pooler: !has_pooler,
         unused,
+        ..Default::default()
     };
     Ok((model, config, report))
 }
@@ -353,9 +358,8 @@ pub fn load_bi_encoder<B: Backend>(
         model,
         config,
         LoadReport {
-            new_head: false,
-            new_pooler: false,
             unused,
+            ..Default::default()
         },
     ))
 }

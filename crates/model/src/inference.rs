@@ -21,11 +21,18 @@ pub struct BatchingConfig {
     pub max_batch_tokens: usize,
 }
 
+impl BatchingConfig {
+    /// Sequences per forward pass at most, unless set.
+    pub const DEFAULT_MAX_BATCH_SIZE: usize = 32;
+    /// Padded tokens per forward pass at most, unless set.
+    pub const DEFAULT_MAX_BATCH_TOKENS: usize = 16384;
+}
+
 impl Default for BatchingConfig {
     fn default() -> Self {
         Self {
-            max_batch_size: 32,
-            max_batch_tokens: 16384,
+            max_batch_size: Self::DEFAULT_MAX_BATCH_SIZE,
+            max_batch_tokens: Self::DEFAULT_MAX_BATCH_TOKENS,
         }
     }
 }

@@ -10,30 +10,19 @@
 //!
 //! Code is generic over burn's `Backend`; [`backend`] names the ones rankforge builds with.
 
-pub mod attention_inference;
-pub mod attention_softmax;
-pub mod attention_training;
 pub mod bert;
 pub mod bi_encoder;
 pub mod config;
 pub mod cross_encoder;
 pub mod dense;
-pub mod dropout;
 pub mod error;
-pub mod flex_host;
-pub mod gelu;
 pub mod hf;
 pub mod inference;
-pub mod layer_norm;
-pub mod linear_kernel;
-pub mod precision;
+pub mod layers;
+pub mod load;
 pub mod rerank;
 pub mod scorer;
-pub mod simd;
-pub mod specialize;
-mod strided_gemm;
 pub mod tokenize;
-pub mod vector_math;
 
 use burn::module::Module;
 use burn::tensor::backend::Backend;
@@ -46,9 +35,12 @@ pub use dense::{DenseConfig, DenseIndex, Similarity};
 pub use error::{ModelError, Result};
 pub use hf::{LoadReport, SentenceTransformerSettings};
 pub use inference::{run_batched, BatchingConfig};
-pub use precision::Precision;
+pub use load::{BiEncoderBuilder, CrossEncoderBuilder, DEFAULT_HEAD_SEED};
+pub use rankforge_kernels::precision::Precision;
 pub use rerank::rerank_run;
-pub use scorer::{encode_pairs, Activation, BiEncoder, CrossEncoder, RunOptions};
+pub use scorer::{
+    encode_pairs, tokenizer_for_model, Activation, BiEncoder, CrossEncoder, RunOptions,
+};
 pub use tokenize::{Encoded, LongDocMode, TextTokenizer};
 
 /// The bi-encoder's trainable part: the encoder (kept under `bert.` like the cross-encoder's).
@@ -57,28 +49,7 @@ pub struct BiEncoderModel<B: Backend> {
     pub bert: BertModel<B>,
 }
 
-/// The backends rankforge is built with.
-pub mod backend {
-    /// CPU: burn's `flex` backend.
-    pub type Cpu = burn::backend::Flex;
-    pub type CpuAutodiff = burn::backend::Autodiff<Cpu>;
-    /// NVIDIA GPUs (feature `cuda`).
-    #[cfg(feature = "cuda")]
-    pub type Cuda = burn::backend::Cuda;
-    #[cfg(feature = "cuda")]
-    pub type CudaAutodiff = burn::backend::Autodiff<Cuda>;
-
-    use std::sync::{Mutex, MutexGuard};
-
-    static SEEDED_RNG: Mutex<()> = Mutex::new(());
-
-    /// burn's CPU backend keeps one process-wide RNG (`B::seed`, `Tensor::random` and the
-    /// dropout masks all draw from it). Code that seeds it and then draws (a training step,
-    /// a test building random inputs) holds this guard for the whole section, so draws from
-    /// threads of the same process (parallel tests) never interleave with it.
-    pub fn seeded_rng_section() -> MutexGuard<'static, ()> {
-        SEEDED_RNG
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
+/// The backends rankforge is built with (see `rankforge_kernels::backend`).
+pub use rankforge_kernels::backend;
+/// Numeric precision of the forward pass (see `rankforge_kernels::precision`).
+pub use rankforge_kernels::precision;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::bi_encoder::EmbeddingHead;
 use crate::config::BertConfig;
 use crate::error::{ModelError, Result};
-use crate::hf::{self, LoadReport, SentenceTransformerSettings};
+use crate::hf::{self, SentenceTransformerSettings};
 use crate::inference::{run_batched, BatchingConfig};
 use crate::tokenize::{Encoded, LongDocMode, TextTokenizer};
 use crate::{BiEncoderModel, CrossEncoderModel};
@@ -78,31 +78,16 @@ pub struct CrossEncoder<B: Backend> {
 }
 
 impl<B: Backend> CrossEncoder<B> {
-    /// Loads an HF directory. `max_length` defaults to the model's max positions, capped at
-    /// 512; a checkpoint without a classifier gets a new head seeded with `head_seed`.
-    pub fn load(
-        dir: &Path,
-        max_length: Option<usize>,
-        head_seed: u64,
-        device: &B::Device,
-    ) -> Result<(Self, LoadReport)> {
-        let (model, config, report) = hf::load_cross_encoder::<B>(dir, head_seed, device)?;
-        let scorer = Self::from_parts(model, config, dir, max_length, device.clone())?;
-        Ok((scorer, report))
-    }
-
-    /// Wraps a model already in memory (e.g. one being trained) with the tokenizer of `dir`.
+    /// Wraps a model (loaded by [`CrossEncoder::builder`], or one being trained) with its
+    /// tokenizer; `source_dir` holds the tokenizer files copied along on save.
     pub fn from_parts(
         model: CrossEncoderModel<B>,
         config: BertConfig,
-        dir: &Path,
-        max_length: Option<usize>,
+        tokenizer: TextTokenizer,
+        source_dir: &Path,
         device: B::Device,
-    ) -> Result<Self> {
-        let limit = config.max_position_embeddings.min(MAX_LENGTH_CAP);
-        let max_length = checked_max_length(max_length, limit)?;
-        let tokenizer = TextTokenizer::from_file(&dir.join(hf::TOKENIZER_FILE), max_length)?;
-        Ok(Self {
+    ) -> Self {
+        Self {
             model,
             config,
             tokenizer,
@@ -110,8 +95,8 @@ impl<B: Backend> CrossEncoder<B> {
             activation: Activation::Sigmoid,
             long_doc: LongDocMode::Truncate,
             run: RunOptions::default(),
-            source_dir: dir.to_path_buf(),
-        })
+            source_dir: source_dir.to_path_buf(),
+        }
     }
 
     /// The sequences to run for `pairs`, and for each sequence the pair it belongs to.
@@ -212,41 +197,25 @@ pub struct BiEncoder<B: Backend> {
 }
 
 impl<B: Backend> BiEncoder<B> {
-    /// Loads a sentence-transformers (or plain HF BERT) directory; `max_length` defaults to
-    /// its `max_seq_length`.
-    pub fn load(
-        dir: &Path,
-        max_length: Option<usize>,
-        device: &B::Device,
-    ) -> Result<(Self, LoadReport)> {
-        let (model, config, report) = hf::load_bi_encoder::<B>(dir, device)?;
-        let settings = hf::read_sentence_transformer_settings(dir)?;
-        Ok((
-            Self::from_parts(model, config, settings, dir, max_length, device.clone())?,
-            report,
-        ))
-    }
-
+    /// Wraps a model (loaded by [`BiEncoder::builder`], or one being trained) with its
+    /// sentence-transformers settings and tokenizer.
     pub fn from_parts(
         model: BiEncoderModel<B>,
         config: BertConfig,
         settings: SentenceTransformerSettings,
-        dir: &Path,
-        max_length: Option<usize>,
+        tokenizer: TextTokenizer,
+        source_dir: &Path,
         device: B::Device,
-    ) -> Result<Self> {
-        let limit = config.max_position_embeddings.min(MAX_LENGTH_CAP);
-        let max_length = checked_max_length(max_length.or(settings.max_seq_length), limit)?;
-        let tokenizer = TextTokenizer::from_file(&dir.join(hf::TOKENIZER_FILE), max_length)?;
-        Ok(Self {
+    ) -> Self {
+        Self {
             model,
             config,
             settings,
             tokenizer,
             device,
             run: RunOptions::default(),
-            source_dir: dir.to_path_buf(),
-        })
+            source_dir: source_dir.to_path_buf(),
+        }
     }
 
     pub fn head(&self) -> EmbeddingHead {
@@ -310,14 +279,25 @@ pub fn encode_pairs(
     }
 }
 
-fn checked_max_length(requested: Option<usize>, limit: usize) -> Result<usize> {
-    match requested {
-        None => Ok(limit),
-        Some(n) if n <= limit => Ok(n),
-        Some(n) => Err(ModelError::Invalid(format!(
-            "max length {n} exceeds what the model supports ({limit} positions)"
-        ))),
-    }
+/// The tokenizer of the model directory `dir`, cutting sequences at `requested` tokens or, by
+/// default, at the model's position limit (capped at [`MAX_LENGTH_CAP`]); a request beyond the
+/// position table is an error.
+pub fn tokenizer_for_model(
+    dir: &Path,
+    requested: Option<usize>,
+    config: &BertConfig,
+) -> Result<TextTokenizer> {
+    let limit = config.max_position_embeddings.min(MAX_LENGTH_CAP);
+    let max_length = match requested {
+        None => limit,
+        Some(n) if n <= limit => n,
+        Some(n) => {
+            return Err(ModelError::Invalid(format!(
+                "max length {n} exceeds what the model supports ({limit} positions)"
+            )))
+        }
+    };
+    TextTokenizer::from_file(&dir.join(hf::TOKENIZER_FILE), max_length)
 }
 
 /// Sigmoid on a tensor, for callers that keep scores on the device.

@@ -26,7 +26,10 @@ fn as_refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
 
 fn seeded_cross_encoder(fx: &serde_json::Value) -> CrossEncoder<B> {
     let device = Default::default();
-    let (mut ce, report) = CrossEncoder::<B>::load(&minilm_dir(), None, 0, &device).unwrap();
+    let (mut ce, report) = CrossEncoder::<B>::builder(minilm_dir())
+        .head_seed(0)
+        .load(&device)
+        .unwrap();
     assert!(
         report.new_head,
         "all-MiniLM-L6-v2 has no classifier, so a new head is made"
@@ -41,7 +44,9 @@ fn seeded_cross_encoder(fx: &serde_json::Value) -> CrossEncoder<B> {
 fn token_ids_match_transformers() {
     let fx = fixture("model_parity.json");
     let device = Default::default();
-    let (bi, _) = BiEncoder::<B>::load(&minilm_dir(), None, &device).unwrap();
+    let (bi, _) = BiEncoder::<B>::builder(minilm_dir())
+        .load(&device)
+        .unwrap();
     assert_eq!(
         bi.tokenizer.max_length() as u64,
         fx["max_seq_length"].as_u64().unwrap()
@@ -75,7 +80,9 @@ fn token_ids_match_transformers() {
 fn embeddings_match_sentence_transformers() {
     let fx = fixture("model_parity.json");
     let device = Default::default();
-    let (bi, _) = BiEncoder::<B>::load(&minilm_dir(), None, &device).unwrap();
+    let (bi, _) = BiEncoder::<B>::builder(minilm_dir())
+        .load(&device)
+        .unwrap();
     assert!(bi.head().normalize);
     let texts = strs(&fx["texts"]);
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -219,7 +226,10 @@ fn training_forward_without_dropout_matches_inference_logits() {
     type T = rankforge_model::backend::CpuAutodiff;
     let fx = fixture("model_parity.json");
     let device = Default::default();
-    let (mut ce, _) = CrossEncoder::<T>::load(&minilm_dir(), None, 0, &device).unwrap();
+    let (mut ce, _) = CrossEncoder::<T>::builder(minilm_dir())
+        .head_seed(0)
+        .load(&device)
+        .unwrap();
     ce.model = ce
         .model
         .set_head(&f32s(&fx["head"]["weight"]), &f32s(&fx["head"]["bias"]));

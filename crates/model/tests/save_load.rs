@@ -74,7 +74,7 @@ fn minilm_bi_encoder_saves_the_same_tensors_it_loaded() {
     let tmp = tempfile::tempdir().unwrap();
     let device = Default::default();
     let src = minilm_dir();
-    let (bi, report) = BiEncoder::<B>::load(&src, None, &device).unwrap();
+    let (bi, report) = BiEncoder::<B>::builder(&src).load(&device).unwrap();
     assert!(report.unused.is_empty(), "unused: {:?}", report.unused);
     let out = tmp.path().join("saved");
     bi.save(&out).unwrap();
@@ -115,7 +115,7 @@ fn minilm_bi_encoder_saves_the_same_tensors_it_loaded() {
     // sentence-transformers metadata: same pipeline read back.
     let settings = hf::read_sentence_transformer_settings(&out).unwrap();
     assert_eq!(settings, bi.settings);
-    let (again, _) = BiEncoder::<B>::load(&out, None, &device).unwrap();
+    let (again, _) = BiEncoder::<B>::builder(&out).load(&device).unwrap();
     let texts = ["a saved model embeds like the original", "Zürich 東京 🚀"];
     assert_eq!(bi.embed(&texts).unwrap(), again.embed(&texts).unwrap());
 }
@@ -124,11 +124,17 @@ fn minilm_bi_encoder_saves_the_same_tensors_it_loaded() {
 fn minilm_cross_encoder_with_new_head_roundtrips() {
     let tmp = tempfile::tempdir().unwrap();
     let device = Default::default();
-    let (ce, report) = CrossEncoder::<B>::load(&minilm_dir(), None, 42, &device).unwrap();
+    let (ce, report) = CrossEncoder::<B>::builder(minilm_dir())
+        .head_seed(42)
+        .load(&device)
+        .unwrap();
     assert!(report.new_head && !report.new_pooler);
     let out = tmp.path().join("ce");
     ce.save(&out).unwrap();
-    let (again, report) = CrossEncoder::<B>::load(&out, None, 0, &device).unwrap();
+    let (again, report) = CrossEncoder::<B>::builder(&out)
+        .head_seed(0)
+        .load(&device)
+        .unwrap();
     assert!(
         !report.new_head,
         "the saved head is loaded, not re-initialised"
@@ -140,8 +146,14 @@ fn minilm_cross_encoder_with_new_head_roundtrips() {
     ];
     assert_eq!(ce.score(&pairs).unwrap(), again.score(&pairs).unwrap());
     // The same seed gives the same new head; another seed another.
-    let (same, _) = CrossEncoder::<B>::load(&minilm_dir(), None, 42, &device).unwrap();
-    let (other, _) = CrossEncoder::<B>::load(&minilm_dir(), None, 43, &device).unwrap();
+    let (same, _) = CrossEncoder::<B>::builder(minilm_dir())
+        .head_seed(42)
+        .load(&device)
+        .unwrap();
+    let (other, _) = CrossEncoder::<B>::builder(minilm_dir())
+        .head_seed(43)
+        .load(&device)
+        .unwrap();
     assert_eq!(params(&ce.model.classifier), params(&same.model.classifier));
     assert_ne!(
         params(&ce.model.classifier),
@@ -238,7 +250,10 @@ fn tiny_model_forward_is_finite_and_dropout_free_in_inference() {
     let dir = tmp.path().join("m");
     write_tiny_cross_encoder(&dir);
     let device = Default::default();
-    let (ce, _) = CrossEncoder::<B>::load(&dir, None, 0, &device).unwrap();
+    let (ce, _) = CrossEncoder::<B>::builder(&dir)
+        .head_seed(0)
+        .load(&device)
+        .unwrap();
     let pairs = [
         ("q", "d"),
         ("a longer query here", "and a somewhat longer document text"),

@@ -3,7 +3,6 @@
 //! through the model crate's inference path (`CrossEncoder::logits_encoded`,
 //! `BiEncoder::embed_encoded`, both over `run_batched`).
 
-use rankforge_model::precision::cast_module;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,8 +11,7 @@ use std::time::Instant;
 
 use burn::tensor::backend::Backend;
 use rankforge_model::{
-    BatchingConfig, BiEncoder, CrossEncoder, EmbeddingHead, Encoded, LongDocMode, RunOptions,
-    TextTokenizer,
+    BatchingConfig, BiEncoder, CrossEncoder, EmbeddingHead, Encoded, LongDocMode, TextTokenizer,
 };
 use tokio::sync::oneshot;
 
@@ -156,19 +154,21 @@ fn load_models<B: Backend>(
     batching: &BatchLimits,
     device: &B::Device,
 ) -> Result<Models<B>, ServeError> {
-    let run = RunOptions {
-        batching: BatchingConfig {
-            max_batch_size: batching.max_batch_size,
-            max_batch_tokens: batching.max_batch_tokens,
-        },
-        progress: false,
+    let batching = BatchingConfig {
+        max_batch_size: batching.max_batch_size,
+        max_batch_tokens: batching.max_batch_tokens,
     };
     let mut reranker_new_head = false;
     let reranker = reranker
         .map(|config| -> Result<CrossEncoder<B>, ServeError> {
-            let (mut scorer, report) =
-                CrossEncoder::<B>::load(&config.dir, config.max_length, config.head_seed, device)
-                    .map_err(|e| ServeError::model(&config.dir, e))?;
+            let (scorer, report) = CrossEncoder::<B>::builder(&config.dir)
+                .max_length(config.max_length)
+                .precision(config.precision)
+                .head_seed(config.head_seed)
+                .batching(batching.clone())
+                .long_doc(config.long_doc)
+                .load(device)
+                .map_err(|e| ServeError::model(&config.dir, e))?;
             let labels = scorer.model.num_labels();
             if labels != 1 {
                 return Err(ServeError::Config(format!(
@@ -177,26 +177,19 @@ fn load_models<B: Backend>(
                 )));
             }
             reranker_new_head = report.new_head;
-            if report.new_head {
-                eprintln!(
-                    "warning: {} has no classification head; a new one was initialised (seed {}). \
-                     Its scores mean nothing until the model is fine-tuned.",
-                    config.dir.display(),
-                    config.head_seed
-                );
-            }
-            scorer.model = cast_module(scorer.model, config.precision);
-            scorer.run = run.clone();
-            scorer.long_doc = config.long_doc;
+            report.warn();
             Ok(scorer)
         })
         .transpose()?;
     let embedder = embedder
         .map(|config| -> Result<BiEncoder<B>, ServeError> {
-            let (mut encoder, _) = BiEncoder::<B>::load(&config.dir, config.max_length, device)
+            let (encoder, report) = BiEncoder::<B>::builder(&config.dir)
+                .max_length(config.max_length)
+                .precision(config.precision)
+                .batching(batching.clone())
+                .load(device)
                 .map_err(|e| ServeError::model(&config.dir, e))?;
-            encoder.model = cast_module(encoder.model, config.precision);
-            encoder.run = run.clone();
+            report.warn();
             Ok(encoder)
         })
         .transpose()?;

@@ -15,8 +15,10 @@ use rankforge_data::Corpus;
 use rankforge_losses::LossConfig;
 use serde::{Deserialize, Serialize};
 
+use rankforge_model::Precision;
+
 use crate::config::ScheduleKind;
-use crate::cross_encoder::CrossEncoderTask;
+use crate::cross_encoder::{BaseModel, CrossEncoderTask, TaskInputs};
 use crate::data::{Example, Group, TrainQuery, TrainingSet};
 use crate::error::{Result, TrainError};
 use crate::eval::DevSet;
@@ -109,18 +111,21 @@ pub fn bench_cross_encoder_training<B: AutodiffBackend>(
     let corpus = Corpus::new();
     let dev = DevSet::empty();
     B::seed(device, settings.seed);
-    let (task, mut model, _) = CrossEncoderTask::<B>::load_base(
-        base_dir,
-        settings.max_length,
-        &settings.loss,
-        &data,
-        &texts,
-        &corpus,
-        &dev,
-        32,
-        settings.seed,
-        device,
-    )?;
+    let base = BaseModel {
+        dir: base_dir,
+        max_length: settings.max_length,
+        head_seed: settings.seed,
+        loss: &settings.loss,
+        eval_batch_size: 32,
+        precision: Precision::F32,
+    };
+    let inputs = TaskInputs {
+        data: &data,
+        texts: &texts,
+        corpus: &corpus,
+        dev: &dev,
+    };
+    let (task, mut model, _) = CrossEncoderTask::<B>::load_base(&base, inputs, device)?;
     let mut optimizer = AdamW::<B>::new(AdamWSettings {
         beta1: 0.9,
         beta2: 0.999,

@@ -21,8 +21,8 @@ use rankforge_data::Corpus;
 use rankforge_losses::{InfoNceConfig, InputKind, Loss, LossConfig, LossInput};
 use rankforge_model::inference::collate;
 use rankforge_model::{
-    hf, BertConfig, BiEncoder, BiEncoderModel, CrossEncoder, DenseConfig, DenseIndex,
-    SentenceTransformerSettings, TextTokenizer,
+    hf, BatchingConfig, BertConfig, BiEncoder, BiEncoderModel, CrossEncoder, DenseConfig,
+    DenseIndex, SentenceTransformerSettings, TextTokenizer,
 };
 
 use crate::config::{EvalMode, TrainConfig};
@@ -70,10 +70,16 @@ impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
         quiet: bool,
     ) -> Result<(Self, BiEncoderModel<B>)> {
         let base = &config.model.base;
-        let (model, bert_config, _) = hf::load_bi_encoder::<B>(base, device)?;
-        let settings = hf::read_sentence_transformer_settings(base)?;
-        let tokenizer =
-            TextTokenizer::from_file(&base.join(hf::TOKENIZER_FILE), config.model.max_length)?;
+        let (encoder, _) = BiEncoder::<B>::builder(base)
+            .max_length(Some(config.model.max_length))
+            .load(device)?;
+        let BiEncoder {
+            model,
+            config: bert_config,
+            settings,
+            tokenizer,
+            ..
+        } = encoder;
         let loss = config.loss.build()?;
         let uses_embeddings = loss.inputs().uses(InputKind::QueryEmbeddings);
         let in_batch = (!uses_embeddings && config.train.in_batch_weight > 0.0)
@@ -143,10 +149,14 @@ fn score_with_teacher<B: AutodiffBackend>(
     device: &B::Device,
     quiet: bool,
 ) -> Result<TeacherScores> {
-    let (mut teacher, _) =
-        CrossEncoder::<B::InnerBackend>::load(teacher_dir, Some(max_length), 0, device)?;
-    teacher.run.batching.max_batch_size = batch_size;
-    teacher.run.progress = !quiet;
+    let (teacher, _) = CrossEncoder::<B::InnerBackend>::builder(teacher_dir)
+        .max_length(Some(max_length))
+        .batching(BatchingConfig {
+            max_batch_size: batch_size,
+            ..Default::default()
+        })
+        .progress(!quiet)
+        .load(device)?;
     let mut keys: Vec<(usize, String)> = Vec::new();
     for example in &data.examples {
         keys.push((example.query, example.positive.clone()));
@@ -304,10 +314,10 @@ impl<B: AutodiffBackend> TrainTask<B> for BiEncoderTask<'_, B> {
             model.valid(),
             self.bert_config.clone(),
             self.settings.clone(),
+            self.tokenizer.clone(),
             &self.base_dir,
-            Some(self.tokenizer.max_length()),
             self.device.clone(),
-        )?;
+        );
         encoder.run.batching.max_batch_size = self.eval_batch_size;
         if self.eval_mode == EvalMode::Retrieve {
             return self.evaluate_first_stage(&encoder);

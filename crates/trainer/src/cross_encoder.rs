@@ -14,8 +14,11 @@ use rankforge_data::Corpus;
 use rankforge_losses::{Loss, LossConfig, LossInput};
 use rankforge_model::inference::collate;
 use rankforge_model::precision::{cast_module, to_f32, Precision};
-use rankforge_model::{hf, rerank_run, BertConfig, CrossEncoder, CrossEncoderModel, TextTokenizer};
+use rankforge_model::{
+    hf, rerank_run, BertConfig, CrossEncoder, CrossEncoderModel, LoadReport, TextTokenizer,
+};
 
+use crate::config::TrainConfig;
 use crate::data::{Group, TrainingSet};
 use crate::error::Result;
 use crate::eval::{DevEvaluation, DevSet};
@@ -40,39 +43,75 @@ pub struct CrossEncoderTask<'a, B: AutodiffBackend> {
     pub precision: Precision,
 }
 
+/// What a cross-encoder task starts from: the base model and how to train and evaluate it.
+#[derive(Debug, Clone, Copy)]
+pub struct BaseModel<'c> {
+    /// HF directory of the base model.
+    pub dir: &'c Path,
+    /// Tokens per (query, document) sequence at most.
+    pub max_length: usize,
+    /// Seed of a new head when the base has none.
+    pub head_seed: u64,
+    pub loss: &'c LossConfig,
+    /// Sequences per forward pass in dev evaluation.
+    pub eval_batch_size: usize,
+    /// Forward/backward precision.
+    pub precision: Precision,
+}
+
+impl<'c> BaseModel<'c> {
+    /// The base model a run config names (`model.*`, `loss`, `eval.batch_size`, `run.seed`,
+    /// `run.precision`).
+    pub fn of(config: &'c TrainConfig) -> Self {
+        Self {
+            dir: &config.model.base,
+            max_length: config.model.max_length,
+            head_seed: config.run.seed,
+            loss: &config.loss,
+            eval_batch_size: config.eval.batch_size,
+            precision: config.run.precision,
+        }
+    }
+}
+
+/// The data a task reads, borrowed for the whole run.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskInputs<'a> {
+    pub data: &'a TrainingSet,
+    /// Document id → text.
+    pub texts: &'a HashMap<String, String>,
+    pub corpus: &'a Corpus,
+    pub dev: &'a DevSet,
+}
+
 impl<'a, B: AutodiffBackend> CrossEncoderTask<'a, B> {
-    /// The base model with a seeded new head if it has none, and the task around it.
-    #[allow(clippy::too_many_arguments)]
+    /// The base model (loaded through the model crate's builder, with a head seeded by
+    /// `base.head_seed` if it has none) and the task around it; the load report says what
+    /// loading made up.
     pub fn load_base(
-        base_dir: &Path,
-        max_length: usize,
-        loss: &LossConfig,
-        data: &'a TrainingSet,
-        texts: &'a HashMap<String, String>,
-        corpus: &'a Corpus,
-        dev: &'a DevSet,
-        eval_batch_size: usize,
-        head_seed: u64,
+        base: &BaseModel<'_>,
+        inputs: TaskInputs<'a>,
         device: &B::Device,
-    ) -> Result<(Self, CrossEncoderModel<B>, bool)> {
-        let (model, bert_config, report) =
-            hf::load_cross_encoder::<B>(base_dir, head_seed, device)?;
-        let tokenizer = TextTokenizer::from_file(&base_dir.join(hf::TOKENIZER_FILE), max_length)?;
+    ) -> Result<(Self, CrossEncoderModel<B>, LoadReport)> {
+        let (scorer, report) = CrossEncoder::<B>::builder(base.dir)
+            .max_length(Some(base.max_length))
+            .head_seed(base.head_seed)
+            .load(device)?;
         let task = Self {
-            bert_config,
-            base_dir: base_dir.to_path_buf(),
-            tokenizer,
-            loss: loss.build()?,
-            data,
-            texts,
-            corpus,
-            dev,
-            eval_batch_size,
-            head_seed,
+            bert_config: scorer.config,
+            base_dir: base.dir.to_path_buf(),
+            tokenizer: scorer.tokenizer,
+            loss: base.loss.build()?,
+            data: inputs.data,
+            texts: inputs.texts,
+            corpus: inputs.corpus,
+            dev: inputs.dev,
+            eval_batch_size: base.eval_batch_size,
+            head_seed: base.head_seed,
             device: device.clone(),
-            precision: Precision::F32,
+            precision: base.precision,
         };
-        Ok((task, model, report.new_head))
+        Ok((task, scorer.model, report))
     }
 
     /// Binary cross-entropy needs labels in [0, 1]: graded positives count as 1 there.
@@ -135,10 +174,10 @@ impl<B: AutodiffBackend> TrainTask<B> for CrossEncoderTask<'_, B> {
         let mut scorer = CrossEncoder::from_parts(
             model.valid(),
             self.bert_config.clone(),
+            self.tokenizer.clone(),
             &self.base_dir,
-            Some(self.tokenizer.max_length()),
             self.device.clone(),
-        )?;
+        );
         scorer.run.batching.max_batch_size = self.eval_batch_size;
         let run = rerank_run(
             &scorer,

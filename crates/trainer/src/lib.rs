@@ -33,7 +33,6 @@
 //! forward and backward run in half precision and the gradients arrive on the f32 weights;
 //! model outputs go back to f32 before the loss; dev evaluation runs in f32.
 
-mod adamw_kernel;
 pub mod bench;
 pub mod bi_encoder;
 pub mod checkpoint;

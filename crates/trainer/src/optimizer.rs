@@ -12,7 +12,7 @@
 //!
 //! Update (Loshchilov & Hutter, bias-corrected, as `torch.optim.AdamW`):
 //! `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, `w ← w·(1 − lr·λ) − lr·m̂/(√v̂ + ε)`.
-//! On CPU (burn-flex, f32) each parameter's update is one parallel pass (module `adamw_kernel`).
+//! On CPU (burn-flex, f32) each parameter's update is one parallel pass (`rankforge_kernels::adamw_update`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -23,8 +23,8 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use safetensors::tensor::{Dtype, TensorView};
 
-use crate::adamw_kernel::ParamUpdate;
 use crate::error::{io_err, Result, TrainError};
+use rankforge_kernels::ParamUpdate;
 
 /// AdamW hyperparameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -294,7 +294,7 @@ impl<B: AutodiffBackend> ModuleMapper<B> for UpdateMapper<'_, B> {
             .moments
             .remove(&path)
             .map(|m| (m.exp_avg, m.exp_avg_sq));
-        let (weights, exp_avg, exp_avg_sq) = crate::adamw_kernel::update(
+        let (weights, exp_avg, exp_avg_sq) = rankforge_kernels::adamw_update(
             tensor.inner().reshape([n]),
             grad.reshape([n]),
             moments,

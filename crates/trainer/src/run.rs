@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use burn::tensor::backend::AutodiffBackend;
 
 use crate::config::{ModelKind, TrainConfig};
-use crate::cross_encoder::CrossEncoderTask;
+use crate::cross_encoder::{BaseModel, CrossEncoderTask, TaskInputs};
 use crate::data::{build_bm25, document_texts, Collection, TrainingSet};
 use crate::error::{io_err, Result};
 use crate::eval::{DevSet, Metrics};
@@ -107,26 +107,17 @@ pub fn train<B: AutodiffBackend>(
 
     let outcome = match config.model.kind {
         ModelKind::CrossEncoder => {
-            let (mut task, model, new_head) = CrossEncoderTask::<B>::load_base(
-                &config.model.base,
-                config.model.max_length,
-                &config.loss,
-                &data,
-                &texts,
-                &collection.corpus,
-                &dev,
-                config.eval.batch_size,
-                config.run.seed,
-                device,
-            )?;
-            if new_head {
-                say(format!(
-                    "{} has no classification head: a new one is initialised (seed {})",
-                    config.model.base.display(),
-                    config.run.seed
-                ));
+            let inputs = TaskInputs {
+                data: &data,
+                texts: &texts,
+                corpus: &collection.corpus,
+                dev: &dev,
+            };
+            let (task, model, report) =
+                CrossEncoderTask::<B>::load_base(&BaseModel::of(config), inputs, device)?;
+            for notice in report.notices() {
+                say(notice);
             }
-            task.precision = config.run.precision;
             run_loop(config, options, &task, &data, model, device)?
         }
         ModelKind::BiEncoder => {

@@ -296,8 +296,11 @@ fn outputs_are_written_and_the_trained_model_loads_for_inference() {
     assert!(card.contains("ndcg@10") && card.contains("bce") && card.contains("before"));
     // The final model is an HF directory that the inference path loads; it reproduces the
     // final dev metrics.
-    let (scorer, report) =
-        CrossEncoder::<Cpu>::load(&out.join("final"), Some(32), 0, &device).unwrap();
+    let (scorer, report) = CrossEncoder::<Cpu>::builder(out.join("final"))
+        .max_length(Some(32))
+        .head_seed(0)
+        .load(&device)
+        .unwrap();
     assert!(!report.new_head);
     let scores = scorer.score(&[("what about t0w0", "t0w0 t0w1")]).unwrap();
     assert!(scores[0].is_finite());
@@ -398,8 +401,9 @@ fn bi_encoder_first_stage_evaluation_retrieves_from_the_whole_corpus() {
             .unwrap()
             .into_data();
     let (corpus, queries, qrels) = (dev_set.corpus, dev_set.queries, dev_set.qrels);
-    let (encoder, _) =
-        BiEncoder::<Cpu>::load(&retrieve.run.output_dir.join("final"), None, &device).unwrap();
+    let (encoder, _) = BiEncoder::<Cpu>::builder(retrieve.run.output_dir.join("final"))
+        .load(&device)
+        .unwrap();
     let index = DenseIndex::build(
         &encoder,
         &corpus,

@@ -2,8 +2,12 @@
 
 use std::path::PathBuf;
 
+use burn::tensor::backend::Backend;
 use clap::Args;
-use rankforge_model::{BatchingConfig, LoadReport, Precision, RunOptions};
+use rankforge_model::{
+    BatchingConfig, BiEncoder, BiEncoderBuilder, CrossEncoder, CrossEncoderBuilder, Precision,
+    DEFAULT_HEAD_SEED,
+};
 
 use crate::device::DeviceKind;
 
@@ -17,10 +21,10 @@ pub struct ModelArgs {
     #[arg(long)]
     pub max_length: Option<usize>,
     /// Sequences per forward pass at most.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = BatchingConfig::DEFAULT_MAX_BATCH_SIZE)]
     pub batch_size: usize,
     /// Padded tokens (sequences × longest) per forward pass at most.
-    #[arg(long, default_value_t = 16384)]
+    #[arg(long, default_value_t = BatchingConfig::DEFAULT_MAX_BATCH_TOKENS)]
     pub max_batch_tokens: usize,
     /// Where to run.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
@@ -30,7 +34,7 @@ pub struct ModelArgs {
     #[arg(long, default_value = "f32", value_parser = parse_precision)]
     pub precision: Precision,
     /// Seed of the classification head made for a checkpoint that has none.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = DEFAULT_HEAD_SEED)]
     pub head_seed: u64,
     /// No progress bar.
     #[arg(long, short)]
@@ -38,14 +42,30 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    pub fn run_options(&self) -> RunOptions {
-        RunOptions {
-            batching: BatchingConfig {
-                max_batch_size: self.batch_size,
-                max_batch_tokens: self.max_batch_tokens,
-            },
-            progress: !self.quiet,
+    pub fn batching(&self) -> BatchingConfig {
+        BatchingConfig {
+            max_batch_size: self.batch_size,
+            max_batch_tokens: self.max_batch_tokens,
         }
+    }
+
+    /// The model crate's cross-encoder builder with these flags applied.
+    pub fn cross_encoder<B: Backend>(&self) -> CrossEncoderBuilder<B> {
+        CrossEncoder::<B>::builder(&self.model)
+            .max_length(self.max_length)
+            .precision(self.precision)
+            .head_seed(self.head_seed)
+            .batching(self.batching())
+            .progress(!self.quiet)
+    }
+
+    /// The model crate's bi-encoder builder with these flags applied.
+    pub fn bi_encoder<B: Backend>(&self) -> BiEncoderBuilder<B> {
+        BiEncoder::<B>::builder(&self.model)
+            .max_length(self.max_length)
+            .precision(self.precision)
+            .batching(self.batching())
+            .progress(!self.quiet)
     }
 }
 
@@ -53,29 +73,4 @@ impl ModelArgs {
 pub fn parse_precision(value: &str) -> Result<Precision, String> {
     serde_json::from_value(serde_json::Value::String(value.to_string()))
         .map_err(|_| format!("`{value}`: expected f32, bf16 or f16"))
-}
-
-/// Tells the user what loading had to make up or leave out.
-pub fn warn_about(report: &LoadReport, args: &ModelArgs) {
-    if report.new_head {
-        eprintln!(
-            "warning: {} has no classification head; a new one was initialised (seed {}). \
-             Its scores mean nothing until the model is fine-tuned.",
-            args.model.display(),
-            args.head_seed
-        );
-    }
-    if report.new_pooler {
-        eprintln!(
-            "warning: {} has no pooler; a new one was initialised.",
-            args.model.display()
-        );
-    }
-    if !report.unused.is_empty() {
-        eprintln!(
-            "note: {} tensors in the checkpoint are not used: {}",
-            report.unused.len(),
-            report.unused.join(", ")
-        );
-    }
 }

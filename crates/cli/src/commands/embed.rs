@@ -5,10 +5,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
-use rankforge_model::BiEncoder;
 use serde_json::json;
 
-use super::common::{warn_about, ModelArgs};
+use super::common::ModelArgs;
 use crate::jsonl;
 
 #[derive(Debug, Args)]
@@ -30,12 +29,12 @@ pub fn run(args: EmbedArgs) -> Result<()> {
 
 fn embed<B: Backend>(device: &B::Device, args: &EmbedArgs) -> Result<()> {
     let rows = jsonl::read_string_fields(&args.input, &["text"])?;
-    let (mut encoder, report) =
-        BiEncoder::<B>::load(&args.model.model, args.model.max_length, device)
-            .with_context(|| format!("loading bi-encoder {}", args.model.model.display()))?;
-    warn_about(&report, &args.model);
-    encoder.model = rankforge_model::precision::cast_module(encoder.model, args.model.precision);
-    encoder.run = args.model.run_options();
+    let (encoder, report) = args
+        .model
+        .bi_encoder::<B>()
+        .load(device)
+        .with_context(|| format!("loading bi-encoder {}", args.model.model.display()))?;
+    report.warn();
     let texts: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     let embeddings = encoder.embed(&texts)?;
     jsonl::write_lines(

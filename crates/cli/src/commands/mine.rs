@@ -174,9 +174,11 @@ where
         .transpose()?;
     let encoder = match (&settings.model, needs_dense) {
         (Some(dir), true) => {
-            let (mut encoder, _) = BiEncoder::<B>::load(dir, None, device)
+            let (encoder, report) = BiEncoder::<B>::builder(dir)
+                .progress(!quiet)
+                .load(device)
                 .with_context(|| format!("loading bi-encoder {}", dir.display()))?;
-            encoder.run.progress = !quiet;
+            report.warn();
             Some(encoder)
         }
         _ => None,
@@ -202,7 +204,9 @@ where
     };
     let rescorer = match &settings.rescorer {
         Some(dir) => {
-            let (mut ce, report) = CrossEncoder::<B>::load(dir, None, 0, device)
+            let (ce, report) = CrossEncoder::<B>::builder(dir)
+                .progress(!quiet)
+                .load(device)
                 .with_context(|| format!("loading cross-encoder {}", dir.display()))?;
             if report.new_head {
                 bail!(
@@ -210,7 +214,6 @@ where
                     dir.display()
                 );
             }
-            ce.run.progress = !quiet;
             Some(ce)
         }
         None => None,

@@ -8,7 +8,7 @@ use clap::Args;
 use rankforge_model::{Activation, CrossEncoder};
 use serde_json::json;
 
-use super::common::{warn_about, ModelArgs};
+use super::common::ModelArgs;
 use super::long_doc::LongDocArgs;
 use crate::jsonl;
 
@@ -53,17 +53,17 @@ pub fn load_cross_encoder<B: Backend>(
     long_doc: &LongDocArgs,
     raw: bool,
 ) -> Result<CrossEncoder<B>> {
-    let (mut scorer, report) =
-        CrossEncoder::<B>::load(&args.model, args.max_length, args.head_seed, device)
-            .with_context(|| format!("loading cross-encoder {}", args.model.display()))?;
-    warn_about(&report, args);
-    scorer.model = rankforge_model::precision::cast_module(scorer.model, args.precision);
-    scorer.run = args.run_options();
-    scorer.activation = if raw {
+    let activation = if raw {
         Activation::Identity
     } else {
         Activation::Sigmoid
     };
-    scorer.long_doc = long_doc.mode()?;
+    let (scorer, report) = args
+        .cross_encoder::<B>()
+        .activation(activation)
+        .long_doc(long_doc.mode()?)
+        .load(device)
+        .with_context(|| format!("loading cross-encoder {}", args.model.display()))?;
+    report.warn();
     Ok(scorer)
 }

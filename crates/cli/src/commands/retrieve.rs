@@ -7,9 +7,7 @@ use burn::tensor::backend::Backend;
 use clap::{Args, ValueEnum};
 use rankforge_data::{Corpus, Qrels, Queries, Run};
 use rankforge_mining::{fuse, Bm25Config, Bm25Index, FusionConfig, FusionMethod, Normalization};
-use rankforge_model::{BiEncoder, DenseConfig, DenseIndex, Similarity};
-
-use super::common::{warn_about, ModelArgs};
+use rankforge_model::{BatchingConfig, BiEncoder, DenseConfig, DenseIndex, Similarity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RetrievalMethod {
@@ -48,7 +46,7 @@ pub struct RetrieveArgs {
     #[arg(long, env = "RANKFORGE_MODEL")]
     pub model: Option<PathBuf>,
     /// Dense: sequences per forward pass.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = BatchingConfig::DEFAULT_MAX_BATCH_SIZE)]
     pub batch_size: usize,
     /// Dense: where to cache corpus embeddings (keyed by model and corpus content).
     #[arg(long, default_value = ".cache/embeddings")]
@@ -119,20 +117,15 @@ fn dense_run<B: Backend>(
     let Some(model) = &args.model else {
         bail!("--method dense needs --model (a bi-encoder directory)")
     };
-    let (mut encoder, report) = BiEncoder::<B>::load(model, None, device)
+    let (encoder, report) = BiEncoder::<B>::builder(model)
+        .batching(BatchingConfig {
+            max_batch_size: args.batch_size,
+            ..Default::default()
+        })
+        .progress(!args.quiet)
+        .load(device)
         .with_context(|| format!("loading bi-encoder {}", model.display()))?;
-    let model_args = ModelArgs {
-        model: model.clone(),
-        max_length: None,
-        batch_size: args.batch_size,
-        max_batch_tokens: 16384,
-        device: args.device,
-        precision: rankforge_model::Precision::F32,
-        head_seed: 0,
-        quiet: args.quiet,
-    };
-    warn_about(&report, &model_args);
-    encoder.run = model_args.run_options();
+    report.warn();
     let config = DenseConfig {
         similarity: Similarity::Cosine,
         cache_dir: (!args.no_cache).then(|| args.embedding_cache.clone()),

@@ -149,9 +149,11 @@ pub fn shared() -> &'static TestServer {
 fn reference_scorer() -> &'static Mutex<CrossEncoder<Cpu>> {
     static SCORER: OnceLock<Mutex<CrossEncoder<Cpu>>> = OnceLock::new();
     SCORER.get_or_init(|| {
-        let (scorer, _) =
-            CrossEncoder::<Cpu>::load(&minilm(), Some(MAX_LENGTH), HEAD_SEED, &Default::default())
-                .unwrap();
+        let (scorer, _) = CrossEncoder::<Cpu>::builder(minilm())
+            .max_length(Some(MAX_LENGTH))
+            .head_seed(HEAD_SEED)
+            .load(&Default::default())
+            .unwrap();
         Mutex::new(scorer)
     })
 }
@@ -189,8 +191,10 @@ pub fn library_scores_with(long_doc: LongDocMode, query: &str, docs: &[&str]) ->
 pub fn library_embeddings(texts: &[&str]) -> Vec<Vec<f32>> {
     static ENCODER: OnceLock<Mutex<BiEncoder<Cpu>>> = OnceLock::new();
     let encoder = ENCODER.get_or_init(|| {
-        let (encoder, _) =
-            BiEncoder::<Cpu>::load(&minilm(), Some(MAX_LENGTH), &Default::default()).unwrap();
+        let (encoder, _) = BiEncoder::<Cpu>::builder(minilm())
+            .max_length(Some(MAX_LENGTH))
+            .load(&Default::default())
+            .unwrap();
         Mutex::new(encoder)
     });
     encoder.lock().unwrap().embed(texts).unwrap()

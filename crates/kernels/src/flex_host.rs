@@ -1,6 +1,6 @@
 //! The host buffers of burn-flex tensors, for the CPU kernels rankforge writes itself
 //! ([`crate::gelu`], [`crate::attention_training`], [`crate::attention_inference`],
-//! [`crate::linear_kernel`], [`crate::layer_norm`], and the trainer's AdamW update).
+//! [`crate::linear`], [`crate::layer_norm`], and the trainer's AdamW update).
 
 use std::borrow::Cow;
 

@@ -8,12 +8,12 @@
 //! once and writes `w, m, v` once, in the same order of f32 operations as the tensor path
 //! (tested to agree to rounding).
 
+use crate::flex_host::{owned_contiguous, values};
+use crate::simd::vectorized;
+use crate::specialize::{cast, same};
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor};
-use rankforge_model::flex_host::{owned_contiguous, values};
-use rankforge_model::simd::vectorized;
-use rankforge_model::specialize::{cast, same};
 use rayon::prelude::*;
 
 /// Elements per parallel task.
@@ -21,7 +21,7 @@ const CHUNK: usize = 1 << 14;
 
 /// The scalars of one parameter's update.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct ParamUpdate {
+pub struct ParamUpdate {
     /// Factor on the gradient (global-norm clipping; 1 = none).
     pub grad_scale: f64,
     pub beta1: f64,
@@ -36,11 +36,11 @@ pub(crate) struct ParamUpdate {
 }
 
 /// Weights and the two moments (flattened) after one update.
-pub(crate) type Updated<B> = (Tensor<B, 1>, Tensor<B, 1>, Tensor<B, 1>);
+pub type Updated<B> = (Tensor<B, 1>, Tensor<B, 1>, Tensor<B, 1>);
 
 /// The update of flattened `weights` with `grad` and the previous moments (`None` on the first
 /// step: zeros), on the host when `B` is `Flex` and everything is f32, else by tensor ops.
-pub(crate) fn update<B: Backend>(
+pub fn update<B: Backend>(
     weights: Tensor<B, 1>,
     grad: Tensor<B, 1>,
     moments: Option<(Tensor<B, 1>, Tensor<B, 1>)>,
@@ -189,7 +189,7 @@ mod tests {
     use burn::tensor::Distribution;
 
     fn random(n: usize, std: f64, seed: u64) -> Tensor<Flex, 1> {
-        let _rng = rankforge_model::backend::seeded_rng_section();
+        let _rng = crate::backend::seeded_rng_section();
         let device = Default::default();
         <Flex as Backend>::seed(&device, seed);
         Tensor::random([n], Distribution::Normal(0.0, std), &device)

@@ -2,7 +2,7 @@
 //!
 //! The model is generic over burn's `Backend`; a few operations have faster implementations
 //! for the backends rankforge builds (see [`crate::attention_softmax`], [`crate::attention_training`],
-//! [`crate::linear_kernel`],
+//! [`crate::linear`],
 //! [`crate::attention_inference`],
 //! [`crate::layer_norm`], [`crate::gelu`]).
 //! Rust has no specialisation, so those call sites test the type at run time: every burn
@@ -27,10 +27,11 @@ pub fn same<T: 'static, U: 'static>(value: T) -> U {
     cast(value).unwrap_or_else(|_| unreachable!("the caller checked that the types are equal"))
 }
 
-/// Test builds record which specialised kernel ran on the calling thread, so tests can prove
-/// that a generic entry point took it (the kernels match burn's values, so results cannot tell).
-#[cfg(test)]
-pub(crate) mod trace {
+/// Test builds (and builds with the `trace` feature, which the model crate's tests enable)
+/// record which specialised kernel ran on the calling thread, so tests can prove that a generic
+/// entry point took it (the kernels match burn's values, so results cannot tell).
+#[cfg(any(test, feature = "trace"))]
+pub mod trace {
     use std::cell::RefCell;
 
     thread_local! {
@@ -42,13 +43,13 @@ pub(crate) mod trace {
     }
 
     /// The kernels run on this thread since the last call.
-    pub(crate) fn taken() -> Vec<&'static str> {
+    pub fn taken() -> Vec<&'static str> {
         TAKEN.with(|taken| std::mem::take(&mut *taken.borrow_mut()))
     }
 }
 
 /// No-op outside tests.
-#[cfg(not(test))]
+#[cfg(not(any(test, feature = "trace")))]
 pub(crate) mod trace {
     #[inline(always)]
     pub(crate) fn note(_kernel: &'static str) {}

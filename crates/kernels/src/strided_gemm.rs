@@ -1,6 +1,6 @@
 //! Matrix products over strided views of plain `f32` slices, for the CPU kernels that read
 //! their operands where they lie ([`crate::attention_inference`], [`crate::attention_training`],
-//! [`crate::linear_kernel`]): a head of a `[batch · seq, hidden]` projection, a transpose, a
+//! [`crate::linear`]): a head of a `[batch · seq, hidden]` projection, a transpose, a
 //! row block. One entry point, [`gemm_into`], around the `gemm` crate (the GEMM burn-flex
 //! itself uses, same version), with every bound it relies on asserted first; its `unsafe`
 //! call is the only one in the crate.

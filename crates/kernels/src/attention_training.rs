@@ -3,7 +3,7 @@
 //!
 //! Through burn's ops, a training step splits the `[batch, seq, hidden]` projections into
 //! `[batch, heads, seq, head_dim]` views, multiplies them (each product's output zeroed and
-//! copied once more by burn-flex's allocation, see [`crate::linear_kernel`]), and in the
+//! copied once more by burn-flex's allocation, see [`crate::linear`]), and in the
 //! backward turns the three head-major gradients back into token-major ones with burn-flex's
 //! scalar strided copy on the calling thread: ~8% of a step's CPU time on 2 cores, all of it
 //! serial. Here, per (sequence `b`, head `h`), with `Q, K, V` the `[seq, head_dim]` blocks at

@@ -22,7 +22,6 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::Autodiff;
-use burn::nn::LayerNorm;
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor};
@@ -34,25 +33,40 @@ use crate::specialize::{cast, same};
 /// Rows per parallel task, at least.
 const ROWS_PER_TASK: usize = 32;
 
-/// `norm.forward(x)` with `epsilon` (burn keeps the module's private); one autodiff op on
-/// `Autodiff<Flex>` in f32.
+/// LayerNorm over the last axis, `γ ⊙ (x − μ) / √(σ² + ε) + β` (burn's `LayerNorm::forward`
+/// with an explicit ε, which burn keeps private); one autodiff op on `Autodiff<Flex>` in f32.
 pub fn layer_norm<B: Backend, const D: usize>(
-    norm: &LayerNorm<B>,
-    epsilon: f64,
     x: Tensor<B, D>,
+    gamma: Tensor<B, 1>,
+    beta: Option<Tensor<B, 1>>,
+    epsilon: f64,
 ) -> Tensor<B, D> {
-    let Some(beta) = norm.beta.as_ref() else {
-        return norm.forward(x);
+    let Some(beta) = beta else {
+        return composed(x, gamma, None, epsilon);
     };
     if x.dtype() != DType::F32 || !B::ad_enabled(&x.device()) {
-        return norm.forward(x);
+        return composed(x, gamma, Some(beta), epsilon);
     }
     type Inputs<B, const D: usize> = (Tensor<B, D>, Tensor<B, 1>, Tensor<B, 1>);
-    let inputs = (x, norm.gamma.val(), beta.val());
-    match cast::<Inputs<B, D>, Inputs<Autodiff<Flex>, D>>(inputs) {
+    match cast::<Inputs<B, D>, Inputs<Autodiff<Flex>, D>>((x, gamma, beta)) {
         Ok((x, gamma, beta)) => same(fused(x, gamma, beta, epsilon)),
-        Err((x, _, _)) => norm.forward(x),
+        Err((x, gamma, beta)) => composed(x, gamma, Some(beta), epsilon),
     }
+}
+
+/// burn's own LayerNorm op (what `burn::nn::LayerNorm::forward` runs).
+fn composed<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    gamma: Tensor<B, 1>,
+    beta: Option<Tensor<B, 1>>,
+    epsilon: f64,
+) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(B::layer_norm(
+        x.into_primitive().tensor(),
+        gamma.into_primitive().tensor(),
+        beta.map(|b| b.into_primitive().tensor()),
+        epsilon,
+    )))
 }
 
 /// The backward step; state = (`x̂`, `1/σ` per row, `γ`).
@@ -218,6 +232,21 @@ pub fn fused<C: CheckpointStrategy, const D: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::nn::LayerNorm;
+
+    /// The kernel applied to a burn `LayerNorm`'s parameters.
+    fn through_kernel<B: Backend, const D: usize>(
+        norm: &LayerNorm<B>,
+        epsilon: f64,
+        x: Tensor<B, D>,
+    ) -> Tensor<B, D> {
+        layer_norm(
+            x,
+            norm.gamma.val(),
+            norm.beta.as_ref().map(|b| b.val()),
+            epsilon,
+        )
+    }
     use crate::backend::CpuAutodiff;
     use burn::module::AutodiffModule;
     use burn::nn::LayerNormConfig;
@@ -260,7 +289,7 @@ mod tests {
             x.clone()
         };
         let out = if fused_path {
-            layer_norm(&norm, 1e-5, input)
+            through_kernel(&norm, 1e-5, input)
         } else {
             norm.forward(input)
         };
@@ -305,7 +334,7 @@ mod tests {
         let inner_norm = norm.valid();
         let inner_x = x.clone().inner();
         crate::specialize::trace::taken();
-        layer_norm(&inner_norm, 1e-5, inner_x.clone())
+        through_kernel(&inner_norm, 1e-5, inner_x.clone())
             .into_data()
             .assert_approx_eq::<f32>(
                 &inner_norm.forward(inner_x).into_data(),

@@ -25,7 +25,6 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::Autodiff;
-use burn::nn::Linear;
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor};
@@ -41,17 +40,21 @@ const POOL_THRESHOLD: usize = 192 * 192 * 192;
 /// Rows per block of the bias gradient's partial sums.
 const ROWS_PER_BLOCK: usize = 64;
 
-/// `linear.forward(x)` for `x: [tokens, d_in]`: one GEMM on `Flex` and `Autodiff<Flex>` in f32.
-pub fn linear<B: Backend>(linear: &Linear<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
-    let Some(bias) = linear.bias.as_ref() else {
-        return linear.forward(x);
+/// `x · W + b` for `x: [tokens, d_in]`, `W: [d_in, d_out]` (burn's `Linear` weight layout):
+/// one GEMM on `Flex` and `Autodiff<Flex>` in f32; burn's `module::linear` otherwise.
+pub fn linear<B: Backend>(
+    x: Tensor<B, 2>,
+    weight: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+) -> Tensor<B, 2> {
+    let Some(bias) = bias else {
+        return burn::tensor::module::linear(x, weight, None);
     };
-    let weight = linear.weight.val();
     if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
-        return linear.forward(x);
+        return burn::tensor::module::linear(x, weight, Some(bias));
     }
     type Inputs<B> = (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1>);
-    let inputs = (x, weight, bias.val());
+    let inputs = (x, weight, bias);
     let inputs = match cast::<Inputs<B>, Inputs<Flex>>(inputs) {
         Ok((x, weight, bias)) => {
             crate::specialize::trace::note("linear_inference");
@@ -68,7 +71,7 @@ pub fn linear<B: Backend>(linear: &Linear<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
     };
     match cast::<Inputs<B>, Inputs<Autodiff<Flex>>>(inputs) {
         Ok((x, weight, bias)) => same(fused(x, weight, bias)),
-        Err((x, _, _)) => linear.forward(x),
+        Err((x, weight, bias)) => burn::tensor::module::linear(x, weight, Some(bias)),
     }
 }
 
@@ -228,6 +231,12 @@ pub fn fused<C: CheckpointStrategy>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::nn::Linear;
+
+    /// The kernel applied to a burn `Linear`'s parameters.
+    fn through_kernel<B: Backend>(layer: &Linear<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        linear(x, layer.weight.val(), layer.bias.as_ref().map(|b| b.val()))
+    }
     use crate::backend::CpuAutodiff;
     use burn::module::AutodiffModule;
     use burn::nn::LinearConfig;
@@ -280,7 +289,7 @@ mod tests {
     fn fused_equals_burns_linear_in_value_and_every_gradient() {
         for tokens in [1, 70, 300] {
             crate::specialize::trace::taken();
-            let fused = run(tokens, linear);
+            let fused = run(tokens, through_kernel);
             assert_eq!(crate::specialize::trace::taken(), ["linear"]);
             let burns = run(tokens, |layer, x| layer.forward(x));
             for (name, (a, b)) in ["output", "x", "weight", "bias"]
@@ -299,7 +308,7 @@ mod tests {
         let expected = layer.forward(x.clone()).into_data();
         let (layer, x) = (layer.valid(), x.inner());
         crate::specialize::trace::taken();
-        let got = linear(&layer, x).into_data();
+        let got = through_kernel(&layer, x).into_data();
         assert_eq!(crate::specialize::trace::taken(), ["linear_inference"]);
         got.assert_approx_eq::<f32>(&expected, Tolerance::absolute(1e-4));
     }
@@ -312,9 +321,9 @@ mod tests {
             bias: None,
             ..layer.clone()
         };
-        let _ = linear(&no_bias, x.clone());
-        let half = crate::precision::cast_module(layer, crate::Precision::F16);
-        let _ = linear(&half, x.cast(burn::tensor::FloatDType::F16));
+        let _ = through_kernel(&no_bias, x.clone());
+        let half = crate::precision::cast_module(layer, crate::precision::Precision::F16);
+        let _ = through_kernel(&half, x.cast(burn::tensor::FloatDType::F16));
         assert!(crate::specialize::trace::taken().is_empty());
     }
 

@@ -1,0 +1,25 @@
+//! The backends rankforge is built with, and the guard for sections that seed and draw from
+//! burn's process-wide CPU RNG.
+
+/// CPU: burn's `flex` backend.
+pub type Cpu = burn::backend::Flex;
+pub type CpuAutodiff = burn::backend::Autodiff<Cpu>;
+/// NVIDIA GPUs (feature `cuda`).
+#[cfg(feature = "cuda")]
+pub type Cuda = burn::backend::Cuda;
+#[cfg(feature = "cuda")]
+pub type CudaAutodiff = burn::backend::Autodiff<Cuda>;
+
+use std::sync::{Mutex, MutexGuard};
+
+static SEEDED_RNG: Mutex<()> = Mutex::new(());
+
+/// burn's CPU backend keeps one process-wide RNG (`B::seed`, `Tensor::random` and the
+/// dropout masks all draw from it). Code that seeds it and then draws (a training step,
+/// a test building random inputs) holds this guard for the whole section, so draws from
+/// threads of the same process (parallel tests) never interleave with it.
+pub fn seeded_rng_section() -> MutexGuard<'static, ()> {
+    SEEDED_RNG
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,31 @@
+//! The feed-forward non-linearity, as `config.json`'s `hidden_act` names it.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+
+/// transformers' `ACT2FN` names that rankforge implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// `"gelu"`: the exact form, `x · Φ(x)` with Φ through erf.
+    Gelu,
+}
+
+impl Activation {
+    /// The activation named `name` in `hidden_act`, or `None` when rankforge has none by that
+    /// name.
+    pub fn from_hidden_act(name: &str) -> Option<Self> {
+        match name {
+            "gelu" => Some(Activation::Gelu),
+            _ => None,
+        }
+    }
+
+    /// The names [`Self::from_hidden_act`] accepts, for error messages.
+    pub const SUPPORTED: &'static str = "gelu, the exact erf form";
+
+    pub fn forward<B: Backend, const D: usize>(self, x: Tensor<B, D>) -> Tensor<B, D> {
+        match self {
+            Activation::Gelu => rankforge_kernels::gelu(x),
+        }
+    }
+}

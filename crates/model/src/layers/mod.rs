@@ -1,0 +1,29 @@
+//! The layers encoder architectures are built from. Each is a burn `Module` whose parameters
+//! carry the names (and, for [`Linear`] and [`LayerNorm`], the type names) of the `torch.nn`
+//! layers they stand for, so Hugging Face checkpoints map onto them by the renames in `hf`, and
+//! each picks its fast path at run time inside `forward` (the operations of `rankforge_kernels`):
+//! an architecture file names layers, never a kernel or a backend.
+//!
+//! | layer | what it computes |
+//! |---|---|
+//! | [`Linear`] | `x · W + b` over the last axis, every token as one row of one product |
+//! | [`LayerNorm`] | LayerNorm with the checkpoint's ε |
+//! | [`Dropout`] | dropout in training, identity in inference |
+//! | [`Activation`] | the feed-forward non-linearity named by `hidden_act` |
+//! | [`FeedForwardUp`] | the feed-forward's expanding projection and its activation |
+//! | [`ResidualNorm`] | dense → dropout → + residual → LayerNorm (post-norm blocks) |
+//! | [`SelfAttention`] | multi-head self-attention with key padding, as two steps ([`SelfAttention::project`], [`SelfAttention::attend`]) so position schemes that rotate queries and keys fit between them |
+
+mod activation;
+mod attention;
+mod dropout;
+mod feed_forward;
+mod layer_norm;
+mod linear;
+
+pub use activation::Activation;
+pub use attention::{AttentionMasks, Projections, SelfAttention};
+pub use dropout::Dropout;
+pub use feed_forward::{FeedForwardUp, ResidualNorm};
+pub use layer_norm::LayerNorm;
+pub use linear::Linear;

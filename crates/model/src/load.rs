@@ -1,0 +1,224 @@
+//! The one way to load a model for use: [`CrossEncoder::builder`] and [`BiEncoder::builder`]
+//! read an HF directory and apply the settings every consumer (CLI commands, evaluation, the
+//! trainer, the server) shares: max length (checked against the model's positions), precision,
+//! the seed of a new classification head, batching and progress, long-document handling.
+//!
+//! ```no_run
+//! use rankforge_model::{backend::Cpu, CrossEncoder, Precision};
+//! let (scorer, report) = CrossEncoder::<Cpu>::builder("runs/quickstart/best")
+//!     .max_length(Some(256))
+//!     .precision(Precision::F32)
+//!     .load(&Default::default())?;
+//! report.warn();
+//! # Ok::<(), rankforge_model::ModelError>(())
+//! ```
+
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use burn::tensor::backend::Backend;
+
+use crate::error::Result;
+use crate::hf::{self, LoadReport};
+use crate::inference::BatchingConfig;
+use crate::scorer::{tokenizer_for_model, Activation, BiEncoder, CrossEncoder, RunOptions};
+use crate::tokenize::LongDocMode;
+use rankforge_kernels::precision::{cast_module, Precision};
+
+/// Seed of the classification head made for a checkpoint that has none, unless set.
+pub const DEFAULT_HEAD_SEED: u64 = 42;
+
+/// The settings both builders share, with their defaults.
+#[derive(Debug, Clone)]
+struct Settings {
+    dir: PathBuf,
+    /// `None`: the model's own limit (see the model types' `load`).
+    max_length: Option<usize>,
+    /// Default f32; half types cast the weights once after loading.
+    precision: Precision,
+    run: RunOptions,
+}
+
+impl Settings {
+    fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            max_length: None,
+            precision: Precision::F32,
+            run: RunOptions::default(),
+        }
+    }
+}
+
+/// Setters shared by both builders.
+macro_rules! shared_setters {
+    () => {
+        /// Tokens per sequence at most; `None` (the default) takes the model's own.
+        pub fn max_length(mut self, max_length: Option<usize>) -> Self {
+            self.settings.max_length = max_length;
+            self
+        }
+
+        /// Float type of the forward pass (default f32).
+        pub fn precision(mut self, precision: Precision) -> Self {
+            self.settings.precision = precision;
+            self
+        }
+
+        /// Batch limits (default: [`BatchingConfig::default`]).
+        pub fn batching(mut self, batching: BatchingConfig) -> Self {
+            self.settings.run.batching = batching;
+            self
+        }
+
+        /// A progress bar on stderr for long inputs (default off).
+        pub fn progress(mut self, progress: bool) -> Self {
+            self.settings.run.progress = progress;
+            self
+        }
+    };
+}
+
+/// Loads a [`CrossEncoder`]; made by [`CrossEncoder::builder`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `load`"]
+pub struct CrossEncoderBuilder<B: Backend> {
+    backend: PhantomData<fn() -> B>,
+    settings: Settings,
+    head_seed: u64,
+    activation: Activation,
+    long_doc: LongDocMode,
+}
+
+impl<B: Backend> CrossEncoderBuilder<B> {
+    shared_setters!();
+
+    /// Seed of the new head for a checkpoint without one (default [`DEFAULT_HEAD_SEED`]).
+    pub fn head_seed(mut self, seed: u64) -> Self {
+        self.head_seed = seed;
+        self
+    }
+
+    /// Score activation (default sigmoid).
+    pub fn activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+
+    /// Long documents: truncated (default) or scored by their best window.
+    pub fn long_doc(mut self, long_doc: LongDocMode) -> Self {
+        self.long_doc = long_doc;
+        self
+    }
+
+    /// Reads the directory and applies the settings; the report says what loading made up.
+    pub fn load(self, device: &B::Device) -> Result<(CrossEncoder<B>, LoadReport)> {
+        let Settings {
+            dir,
+            max_length,
+            precision,
+            run,
+        } = self.settings;
+        let (model, config, mut report) =
+            hf::load_cross_encoder::<B>(&dir, self.head_seed, device)?;
+        report.source = dir.clone();
+        report.head_seed = self.head_seed;
+        let tokenizer = tokenizer_for_model(&dir, max_length, &config)?;
+        let mut scorer = CrossEncoder::from_parts(model, config, tokenizer, &dir, device.clone());
+        scorer.model = cast_module(scorer.model, precision);
+        scorer.run = run;
+        scorer.activation = self.activation;
+        scorer.long_doc = self.long_doc;
+        Ok((scorer, report))
+    }
+}
+
+/// Loads a [`BiEncoder`]; made by [`BiEncoder::builder`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `load`"]
+pub struct BiEncoderBuilder<B: Backend> {
+    backend: PhantomData<fn() -> B>,
+    settings: Settings,
+}
+
+impl<B: Backend> BiEncoderBuilder<B> {
+    shared_setters!();
+
+    /// Reads the directory (sentence-transformers modules if present) and applies the settings.
+    pub fn load(self, device: &B::Device) -> Result<(BiEncoder<B>, LoadReport)> {
+        let Settings {
+            dir,
+            max_length,
+            precision,
+            run,
+        } = self.settings;
+        let (model, config, mut report) = hf::load_bi_encoder::<B>(&dir, device)?;
+        report.source = dir.clone();
+        let settings = hf::read_sentence_transformer_settings(&dir)?;
+        let tokenizer = tokenizer_for_model(&dir, max_length.or(settings.max_seq_length), &config)?;
+        let mut encoder =
+            BiEncoder::from_parts(model, config, settings, tokenizer, &dir, device.clone());
+        encoder.model = cast_module(encoder.model, precision);
+        encoder.run = run;
+        Ok((encoder, report))
+    }
+}
+
+impl<B: Backend> CrossEncoder<B> {
+    /// A builder that loads the HF directory `dir` as a cross-encoder.
+    pub fn builder(dir: impl AsRef<Path>) -> CrossEncoderBuilder<B> {
+        CrossEncoderBuilder {
+            backend: PhantomData,
+            settings: Settings::new(dir.as_ref()),
+            head_seed: DEFAULT_HEAD_SEED,
+            activation: Activation::default(),
+            long_doc: LongDocMode::Truncate,
+        }
+    }
+}
+
+impl<B: Backend> BiEncoder<B> {
+    /// A builder that loads the HF (or sentence-transformers) directory `dir` as a bi-encoder.
+    pub fn builder(dir: impl AsRef<Path>) -> BiEncoderBuilder<B> {
+        BiEncoderBuilder {
+            backend: PhantomData,
+            settings: Settings::new(dir.as_ref()),
+        }
+    }
+}
+
+impl LoadReport {
+    /// What the user should know about this load, one line each: a made-up head or pooler,
+    /// tensors left unused.
+    pub fn notices(&self) -> Vec<String> {
+        let dir = self.source.display();
+        let mut lines = Vec::new();
+        if self.new_head {
+            lines.push(format!(
+                "warning: {dir} has no classification head; a new one was initialised (seed {}). \
+                 Its scores mean nothing until the model is fine-tuned.",
+                self.head_seed
+            ));
+        }
+        if self.new_pooler {
+            lines.push(format!(
+                "warning: {dir} has no pooler; a new one was initialised."
+            ));
+        }
+        if !self.unused.is_empty() {
+            lines.push(format!(
+                "note: {} tensors in the checkpoint are not used: {}",
+                self.unused.len(),
+                self.unused.join(", ")
+            ));
+        }
+        lines
+    }
+
+    /// Prints [`Self::notices`] to stderr.
+    pub fn warn(&self) {
+        for line in self.notices() {
+            eprintln!("{line}");
+        }
+    }
+}
