@@ -1,96 +1,95 @@
-//! The bi-encoder: text → BERT → pooling (mean / cls / max) → optional L2 normalisation, as
-//! sentence-transformers' `Transformer → Pooling → Normalize` pipeline.
+//! [`BiEncoder`]: a bi-encoder ready to embed texts: the encoder, its sentence-transformers
+//! pooling and normalisation, tokenizer and settings, over the one inference path
+//! ([`run_batched`]).
 
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Bool, Tensor};
-use serde::{Deserialize, Serialize};
 
-use crate::bert::{cls_vectors, BertInput, BertModel};
+use crate::bert::BertModel;
+use crate::config::BertConfig;
+use crate::error::Result;
+use crate::hf::{self, SentenceTransformerSettings};
+use crate::inference::run_batched;
+use crate::pooling::EmbeddingHead;
+use crate::run_options::{progress_bar, RunOptions};
+use crate::tokenize::{Encoded, TextTokenizer};
 
-/// How token vectors become one sentence vector (`1_Pooling/config.json`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Pooling {
-    /// Mean of the non-padding token vectors (sentence-transformers' `pooling_mode_mean_tokens`).
-    #[default]
-    Mean,
-    /// The `[CLS]` vector.
-    Cls,
-    /// Element-wise maximum over non-padding tokens.
-    Max,
+/// The bi-encoder's trainable part: the encoder (kept under `bert.` like the cross-encoder's).
+#[derive(Module, Debug)]
+pub struct BiEncoderModel<B: Backend> {
+    pub bert: BertModel<B>,
 }
 
-impl std::str::FromStr for Pooling {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "mean" => Ok(Pooling::Mean),
-            "cls" => Ok(Pooling::Cls),
-            "max" => Ok(Pooling::Max),
-            other => Err(format!("unknown pooling `{other}` (mean, cls, max)")),
+/// A bi-encoder ready to embed.
+#[derive(Debug)]
+pub struct BiEncoder<B: Backend> {
+    pub model: BiEncoderModel<B>,
+    pub config: BertConfig,
+    pub settings: SentenceTransformerSettings,
+    pub tokenizer: TextTokenizer,
+    pub device: B::Device,
+    pub run: RunOptions,
+    pub source_dir: PathBuf,
+}
+
+impl<B: Backend> BiEncoder<B> {
+    /// Wraps a model (loaded by [`BiEncoder::builder`], or one being trained) with its
+    /// sentence-transformers settings and tokenizer.
+    pub fn from_parts(
+        model: BiEncoderModel<B>,
+        config: BertConfig,
+        settings: SentenceTransformerSettings,
+        tokenizer: TextTokenizer,
+        source_dir: &Path,
+        device: B::Device,
+    ) -> Self {
+        Self {
+            model,
+            config,
+            settings,
+            tokenizer,
+            device,
+            run: RunOptions::default(),
+            source_dir: source_dir.to_path_buf(),
         }
     }
-}
 
-impl Pooling {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Pooling::Mean => "mean",
-            Pooling::Cls => "cls",
-            Pooling::Max => "max",
-        }
+    pub fn head(&self) -> EmbeddingHead {
+        self.settings.head
     }
 
-    /// `hidden [batch, seq, dim]`, `padding_mask [batch, seq]` (true = padding) → `[batch, dim]`.
-    pub fn apply<B: Backend>(
-        &self,
-        hidden: Tensor<B, 3>,
-        padding_mask: Tensor<B, 2, Bool>,
-    ) -> Tensor<B, 2> {
-        let [batch, seq, dim] = hidden.dims();
-        match self {
-            Pooling::Cls => cls_vectors(hidden),
-            Pooling::Mean => {
-                let keep = padding_mask.bool_not().float().reshape([batch, seq, 1]);
-                let summed = (hidden * keep.clone()).sum_dim(1).reshape([batch, dim]);
-                let counts = keep.sum_dim(1).reshape([batch, 1]).clamp_min(1e-9);
-                summed / counts
-            }
-            Pooling::Max => {
-                let mask = padding_mask
-                    .reshape([batch, seq, 1])
-                    .expand([batch, seq, dim]);
-                hidden
-                    .mask_fill(mask, -1e9)
-                    .max_dim(1)
-                    .reshape([batch, dim])
-            }
-        }
+    /// One embedding per text, with the model's own pooling and normalisation.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let sequences = self.tokenizer.encode_texts(texts)?;
+        Ok(self.embed_encoded(&sequences, self.settings.head))
     }
-}
 
-/// Row-wise L2 normalisation (sentence-transformers' `Normalize`: `x / max(‖x‖, 1e-12)`).
-pub fn l2_normalize<B: Backend>(x: Tensor<B, 2>) -> Tensor<B, 2> {
-    let norms = x.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12);
-    x / norms
-}
-
-/// Encoder plus the sentence-transformers settings that turn its output into embeddings.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct EmbeddingHead {
-    pub pooling: Pooling,
-    pub normalize: bool,
-}
-
-impl EmbeddingHead {
-    /// Sentence embeddings `[batch, dim]` from the encoder.
-    pub fn embed<B: Backend>(&self, bert: &BertModel<B>, input: BertInput<B>) -> Tensor<B, 2> {
-        let mask = input.padding_mask.clone();
-        let pooled = self.pooling.apply(bert.forward(input), mask);
-        if self.normalize {
-            l2_normalize(pooled)
-        } else {
-            pooled
+    /// One embedding per sequence tokenized beforehand (by `tokenizer.encode_texts`, possibly on
+    /// another thread), pooled and normalised as `head` says (usually `self.head()`).
+    pub fn embed_encoded(&self, sequences: &[Encoded], head: EmbeddingHead) -> Vec<Vec<f32>> {
+        let bar = progress_bar(
+            sequences.len(),
+            self.run.progress && sequences.len() > 256,
+            "embedding",
+        );
+        let rows = run_batched(
+            sequences,
+            &self.run.batching,
+            &self.device,
+            bar.as_ref(),
+            |batch| head.embed(&self.model.bert, batch),
+        );
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
         }
+        rows
+    }
+
+    pub fn save(&self, out: &Path) -> Result<()> {
+        let mut settings = self.settings.clone();
+        settings.max_seq_length = Some(self.tokenizer.max_length());
+        hf::save_bi_encoder(&self.model, &self.config, &settings, &self.source_dir, out)
     }
 }

@@ -1,92 +1,158 @@
-//! The cross-encoder: `[CLS] query [SEP] document [SEP]` → BERT → pooler → dropout → linear →
-//! logits, exactly `BertForSequenceClassification`.
+//! [`CrossEncoder`]: a cross-encoder ready to score (query, document) pairs: the model, its
+//! tokenizer and settings, over the one inference path ([`run_batched`]).
 
-use burn::module::{Module, Param};
+use std::path::{Path, PathBuf};
+
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
-use rand::{rngs::StdRng, SeedableRng};
-use rand_distr::{Distribution, Normal};
 
-use crate::bert::{BertInput, BertModel, BertPooler};
 use crate::config::BertConfig;
-use crate::layers::{Dropout, Linear};
+use crate::cross_encoder_model::CrossEncoderModel;
+use crate::error::{ModelError, Result};
+use crate::hf;
+use crate::inference::run_batched;
+use crate::run_options::{progress_bar, Activation, RunOptions};
+use crate::tokenize::{Encoded, LongDocMode, TextTokenizer};
 
-#[derive(Module, Debug)]
-pub struct CrossEncoderModel<B: Backend> {
-    pub bert: BertModel<B>,
-    pub dropout: Dropout,
-    pub classifier: Linear<B>,
+/// A cross-encoder ready to score: model, tokenizer, settings.
+#[derive(Debug)]
+pub struct CrossEncoder<B: Backend> {
+    pub model: CrossEncoderModel<B>,
+    pub config: BertConfig,
+    pub tokenizer: TextTokenizer,
+    pub device: B::Device,
+    pub activation: Activation,
+    pub long_doc: LongDocMode,
+    pub run: RunOptions,
+    /// Where the tokenizer files come from (copied along on save).
+    pub source_dir: PathBuf,
 }
 
-impl<B: Backend> CrossEncoderModel<B> {
-    /// A randomly initialised cross-encoder with `num_labels` outputs.
-    pub fn new(config: &BertConfig, num_labels: usize, device: &B::Device) -> Self {
+impl<B: Backend> CrossEncoder<B> {
+    /// Wraps a model (loaded by [`CrossEncoder::builder`], or one being trained) with its
+    /// tokenizer; `source_dir` holds the tokenizer files copied along on save.
+    pub fn from_parts(
+        model: CrossEncoderModel<B>,
+        config: BertConfig,
+        tokenizer: TextTokenizer,
+        source_dir: &Path,
+        device: B::Device,
+    ) -> Self {
         Self {
-            bert: BertModel::new(config, true, device),
-            dropout: Dropout::new(config.classifier_dropout()),
-            classifier: Linear::new(config.hidden_size, num_labels, device),
+            model,
+            config,
+            tokenizer,
+            device,
+            activation: Activation::Sigmoid,
+            long_doc: LongDocMode::Truncate,
+            run: RunOptions::default(),
+            source_dir: source_dir.to_path_buf(),
         }
     }
 
-    pub fn num_labels(&self) -> usize {
-        self.classifier.weight.dims()[1]
+    /// The sequences to run for `pairs`, and for each sequence the pair it belongs to.
+    pub fn encode(&self, pairs: &[(&str, &str)]) -> Result<(Vec<Encoded>, Vec<usize>)> {
+        encode_pairs(&self.tokenizer, self.long_doc, pairs)
     }
 
-    /// Logits `[batch, num_labels]`.
-    pub fn forward(&self, input: BertInput<B>) -> Tensor<B, 2> {
-        let hidden = self.bert.forward(input);
-        let pooled = self
-            .bert
-            .pooler
-            .as_ref()
-            .expect("a cross-encoder always has a pooler")
-            .forward(hidden);
-        self.classifier.forward(self.dropout.forward(pooled))
+    /// Raw logits `[pairs][num_labels]`; with max-chunk, the element-wise max over windows.
+    pub fn logits(&self, pairs: &[(&str, &str)]) -> Result<Vec<Vec<f32>>> {
+        let (sequences, owners) = self.encode(pairs)?;
+        self.logits_encoded(&sequences, &owners, pairs.len())
     }
 
-    /// Replaces the classification head, as transformers initialises a new one: weights drawn
-    /// from N(0, `std`²) with a seeded generator (independent of the backend, so CPU and GPU get
-    /// the same head), bias zero.
-    pub fn reset_head(self, seed: u64, std: f64) -> Self {
-        let [hidden, labels] = self.classifier.weight.dims();
-        let mut rng = StdRng::seed_from_u64(seed);
-        let normal = Normal::new(0.0f32, std as f32).expect("std is finite and positive");
-        // burn stores Linear weights as [in, out].
-        let weights: Vec<f32> = (0..hidden * labels)
-            .map(|_| normal.sample(&mut rng))
-            .collect();
-        self.set_head(&weights, &vec![0.0; labels])
-    }
-
-    /// Sets the head from PyTorch-layout values: `weight` is `[num_labels, hidden]` row-major.
-    pub fn set_head(mut self, weight_out_in: &[f32], bias: &[f32]) -> Self {
-        let [hidden, labels] = self.classifier.weight.dims();
-        assert_eq!(
-            weight_out_in.len(),
-            hidden * labels,
-            "head weight has the wrong size"
+    /// Raw logits `[pairs][num_labels]` of sequences tokenized beforehand (by [`Self::encode`]
+    /// or [`encode_pairs`], possibly on another thread): sequence `i` belongs to pair
+    /// `owners[i]` (< `pairs`), and a pair with several sequences gets their element-wise max.
+    /// Every pair needs at least one sequence.
+    pub fn logits_encoded(
+        &self,
+        sequences: &[Encoded],
+        owners: &[usize],
+        pairs: usize,
+    ) -> Result<Vec<Vec<f32>>> {
+        if owners.len() != sequences.len() || owners.iter().any(|&owner| owner >= pairs) {
+            return Err(ModelError::Invalid(format!(
+                "{} sequences need as many owners below {pairs} (got {})",
+                sequences.len(),
+                owners.len()
+            )));
+        }
+        let bar = progress_bar(
+            sequences.len(),
+            self.run.progress && sequences.len() > 256,
+            "scoring",
         );
-        assert_eq!(bias.len(), labels, "head bias has the wrong size");
-        let device = self.classifier.weight.device();
-        let weight = Tensor::<B, 2>::from_data(
-            TensorData::new(weight_out_in.to_vec(), [labels, hidden]),
-            &device,
-        )
-        .transpose();
-        self.classifier.weight = Param::from_tensor(weight);
-        self.classifier.bias = Some(Param::from_tensor(Tensor::from_data(
-            TensorData::new(bias.to_vec(), [labels]),
-            &device,
-        )));
-        self
+        let rows = run_batched(
+            sequences,
+            &self.run.batching,
+            &self.device,
+            bar.as_ref(),
+            |batch| self.model.forward(batch),
+        );
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let mut out: Vec<Option<Vec<f32>>> = vec![None; pairs];
+        for (row, &owner) in rows.into_iter().zip(owners) {
+            out[owner] = Some(match out[owner].take() {
+                None => row,
+                Some(best) => best.iter().zip(&row).map(|(a, b)| a.max(*b)).collect(),
+            });
+        }
+        out.into_iter()
+            .enumerate()
+            .map(|(pair, row)| {
+                row.ok_or_else(|| ModelError::Invalid(format!("pair {pair} has no sequence")))
+            })
+            .collect()
     }
 
-    /// Ensures a pooler exists (a bi-encoder checkpoint may lack one; transformers then
-    /// initialises it randomly too).
-    pub fn ensure_pooler(mut self, config: &BertConfig, device: &B::Device) -> Self {
-        if self.bert.pooler.is_none() {
-            self.bert.pooler = Some(BertPooler::new(config, device));
+    /// One relevance score per pair (the activation applied to the single logit).
+    pub fn score(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>> {
+        let labels = self.model.num_labels();
+        if labels != 1 {
+            return Err(ModelError::Invalid(format!(
+                "this cross-encoder has {labels} labels; relevance scores need exactly 1 (use logits)"
+            )));
         }
-        self
+        let logits = self.logits(pairs)?;
+        Ok(logits
+            .into_iter()
+            .map(|row| self.activation.apply(row[0]))
+            .collect())
+    }
+
+    /// Saves as an HF directory (transformers / sentence-transformers load it unchanged).
+    pub fn save(&self, out: &Path) -> Result<()> {
+        hf::save_cross_encoder(
+            &self.model,
+            &self.config,
+            &self.source_dir,
+            self.tokenizer.max_length(),
+            out,
+        )
+    }
+}
+
+/// The sequences a cross-encoder runs for `pairs` under `long_doc`, and for each sequence the
+/// pair it belongs to: one sequence per pair when truncating, one per window with max-chunk.
+/// What [`CrossEncoder::encode`] does, callable without the model (e.g. on a tokenization thread).
+pub fn encode_pairs(
+    tokenizer: &TextTokenizer,
+    long_doc: LongDocMode,
+    pairs: &[(&str, &str)],
+) -> Result<(Vec<Encoded>, Vec<usize>)> {
+    match long_doc {
+        LongDocMode::Truncate => Ok((tokenizer.encode_pairs(pairs)?, (0..pairs.len()).collect())),
+        LongDocMode::MaxChunk { window, stride } => {
+            let mut sequences = Vec::new();
+            let mut owners = Vec::new();
+            for (index, (query, doc)) in pairs.iter().enumerate() {
+                let windows = tokenizer.encode_pair_windows(query, doc, window, stride)?;
+                owners.extend(std::iter::repeat_n(index, windows.len()));
+                sequences.extend(windows);
+            }
+            Ok((sequences, owners))
+        }
     }
 }

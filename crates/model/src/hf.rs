@@ -11,9 +11,9 @@ use burn_store::{
 };
 use serde_json::{json, Map, Value};
 
-use crate::bi_encoder::{EmbeddingHead, Pooling};
 use crate::config::BertConfig;
 use crate::error::{io_err, ModelError, Result};
+use crate::pooling::{EmbeddingHead, Pooling};
 
 pub const CONFIG_FILE: &str = "config.json";
 pub const WEIGHTS_FILE: &str = "model.safetensors";

@@ -8,46 +8,50 @@
 //!   pipeline.
 //! - [`inference::run_batched`]: length-sorted, token-budgeted batches, rows back in input order.
 //!
+//! | module | what it holds |
+//! |---|---|
+//! | [`layers`] | the layers architectures are built from (each picks its fast path) |
+//! | [`bert`], [`config`] | the BERT encoder and its `config.json` |
+//! | [`cross_encoder_model`], [`bi_encoder`] (`BiEncoderModel`), [`pooling`] | the trainable modules: encoder + head, encoder + pooling |
+//! | [`cross_encoder`], [`bi_encoder`] | ready-to-use wrappers (model + tokenizer + settings) |
+//! | [`load`] | the builders every consumer loads through |
+//! | [`hf`] | Hugging Face / sentence-transformers files in and out |
+//! | [`tokenize`], [`inference`] | tokenization and the one batched inference path |
+//! | [`rerank`], [`dense_index`] | reranking a run; exact dense retrieval |
+//!
 //! Code is generic over burn's `Backend`; [`backend`] names the ones rankforge builds with.
 
 pub mod bert;
 pub mod bi_encoder;
 pub mod config;
 pub mod cross_encoder;
-pub mod dense;
+pub mod cross_encoder_model;
+pub mod dense_index;
 pub mod error;
 pub mod hf;
 pub mod inference;
 pub mod layers;
 pub mod load;
+pub mod pooling;
 pub mod rerank;
-pub mod scorer;
+pub mod run_options;
 pub mod tokenize;
 
-use burn::module::Module;
-use burn::tensor::backend::Backend;
-
 pub use bert::{BertInput, BertModel};
-pub use bi_encoder::{EmbeddingHead, Pooling};
+pub use bi_encoder::{BiEncoder, BiEncoderModel};
 pub use config::BertConfig;
-pub use cross_encoder::CrossEncoderModel;
-pub use dense::{DenseConfig, DenseIndex, Similarity};
+pub use cross_encoder::{encode_pairs, CrossEncoder};
+pub use cross_encoder_model::CrossEncoderModel;
+pub use dense_index::{DenseConfig, DenseIndex, Similarity};
 pub use error::{ModelError, Result};
 pub use hf::{LoadReport, SentenceTransformerSettings};
 pub use inference::{run_batched, BatchingConfig};
 pub use load::{BiEncoderBuilder, CrossEncoderBuilder, DEFAULT_HEAD_SEED};
+pub use pooling::{EmbeddingHead, Pooling};
 pub use rankforge_kernels::precision::Precision;
 pub use rerank::rerank_run;
-pub use scorer::{
-    encode_pairs, tokenizer_for_model, Activation, BiEncoder, CrossEncoder, RunOptions,
-};
+pub use run_options::{tokenizer_for_model, Activation, RunOptions};
 pub use tokenize::{Encoded, LongDocMode, TextTokenizer};
-
-/// The bi-encoder's trainable part: the encoder (kept under `bert.` like the cross-encoder's).
-#[derive(Module, Debug)]
-pub struct BiEncoderModel<B: Backend> {
-    pub bert: BertModel<B>,
-}
 
 /// The backends rankforge is built with (see `rankforge_kernels::backend`).
 pub use rankforge_kernels::backend;

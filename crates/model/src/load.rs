@@ -21,8 +21,9 @@ use burn::tensor::backend::Backend;
 use crate::error::Result;
 use crate::hf::{self, LoadReport};
 use crate::inference::BatchingConfig;
-use crate::scorer::{tokenizer_for_model, Activation, BiEncoder, CrossEncoder, RunOptions};
+use crate::run_options::{tokenizer_for_model, Activation, RunOptions};
 use crate::tokenize::LongDocMode;
+use crate::{BiEncoder, CrossEncoder};
 use rankforge_kernels::precision::{cast_module, Precision};
 
 /// Seed of the classification head made for a checkpoint that has none, unless set.

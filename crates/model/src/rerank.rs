@@ -5,8 +5,8 @@ use rankforge_data::{sort_trec, Corpus, Queries, Run, ScoredDoc};
 
 use burn::tensor::backend::Backend;
 
+use crate::cross_encoder::CrossEncoder;
 use crate::error::{ModelError, Result};
-use crate::scorer::CrossEncoder;
 
 /// Reranks the top `top_k` documents (trec_eval order) of every query of `run` that `queries`
 /// holds. Documents are `title + " " + text` as in BEIR. Documents below the top k are dropped:

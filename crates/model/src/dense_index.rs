@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{io_err, ModelError, Result};
 use crate::hf;
-use crate::scorer::{BiEncoder, CrossEncoder};
+use crate::{BiEncoder, CrossEncoder};
 
 const CACHE_MAGIC: &[u8; 8] = b"RFEMB001";
 

@@ -1,0 +1,81 @@
+//! What every model wrapper shares: run options (batching, progress), the one-label score
+//! activation, and the tokenizer of a model directory cut at a checked max length.
+
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use crate::config::BertConfig;
+use crate::error::{ModelError, Result};
+use crate::hf;
+use crate::inference::BatchingConfig;
+use crate::tokenize::TextTokenizer;
+
+/// The most tokens a sequence gets when the model allows more.
+pub const MAX_LENGTH_CAP: usize = 512;
+
+/// A progress bar on stderr for `len` sequences, hidden when `show` is false.
+pub fn progress_bar(len: usize, show: bool, message: &str) -> Option<ProgressBar> {
+    show.then(|| {
+        let bar = ProgressBar::new(len as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} {bar:30} {pos}/{len} [{elapsed_precise} < {eta_precise}, {per_sec}]",
+            )
+            .expect("valid template"),
+        );
+        bar.set_message(message.to_string());
+        bar
+    })
+}
+
+/// Score activation of a one-label cross-encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// `1 / (1 + e^-logit)`: sentence-transformers' default for one label.
+    #[default]
+    Sigmoid,
+    /// The raw logit.
+    Identity,
+}
+
+impl Activation {
+    /// The score of a one-label logit.
+    pub fn apply(self, logit: f32) -> f32 {
+        match self {
+            Activation::Sigmoid => 1.0 / (1.0 + (-logit).exp()),
+            Activation::Identity => logit,
+        }
+    }
+}
+
+/// Settings shared by everything that runs a model.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub batching: BatchingConfig,
+    /// Show a progress bar on stderr for long inputs.
+    pub progress: bool,
+}
+
+/// The tokenizer of the model directory `dir`, cutting sequences at `requested` tokens or, by
+/// default, at the model's position limit (capped at [`MAX_LENGTH_CAP`]); a request beyond the
+/// position table is an error.
+pub fn tokenizer_for_model(
+    dir: &Path,
+    requested: Option<usize>,
+    config: &BertConfig,
+) -> Result<TextTokenizer> {
+    let limit = config.max_position_embeddings.min(MAX_LENGTH_CAP);
+    let max_length = match requested {
+        None => limit,
+        Some(n) if n <= limit => n,
+        Some(n) => {
+            return Err(ModelError::Invalid(format!(
+                "max length {n} exceeds what the model supports ({limit} positions)"
+            )))
+        }
+    };
+    TextTokenizer::from_file(&dir.join(hf::TOKENIZER_FILE), max_length)
+}
