@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::id_lookup::IdLookup;
 use crate::mode::{Issues, Loaded, ReadMode};
 use crate::table::{read_rows, TableFormat, TableOptions};
 use crate::write::{write_jsonl, write_tsv};
@@ -186,7 +187,7 @@ impl Corpus {
     }
 }
 
-impl crate::IdLookup for Corpus {
+impl IdLookup for Corpus {
     fn contains_id(&self, id: &str) -> bool {
         self.contains(id)
     }

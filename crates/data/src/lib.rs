@@ -13,12 +13,15 @@
 //! | MS MARCO collection / queries tsv | [`Corpus::read_msmarco`], [`Queries::read_msmarco`] | `write_msmarco` |
 //! | MS MARCO triples tsv | [`read_msmarco_triples`], [`read_triples`] | [`write_msmarco_triples`] |
 //! | labeled pairs | [`read_labeled_pairs`] | [`write_jsonl`] |
+//! | jsonl of named string fields (the CLI's `predict`/`embed`/`bench` inputs) | [`read_string_fields`] | [`write_jsonl`] |
 //! | any jsonl/csv/tsv (or parquet, feature `parquet`) with named columns | the `read` functions with [`TableOptions`] | [`write_jsonl`], [`write_csv`], [`write_tsv`] |
 
 pub mod beir;
 pub mod corpus;
 pub mod error;
 pub mod flag;
+mod id_lookup;
+mod jsonl;
 mod lines;
 pub mod mode;
 pub mod pairs;
@@ -34,6 +37,8 @@ pub use beir::BeirDataset;
 pub use corpus::{Corpus, CorpusColumns, Document};
 pub use error::{DataError, Result};
 pub use flag::{read_flag_jsonl, write_flag_jsonl, FlagExample};
+pub use id_lookup::IdLookup;
+pub use jsonl::read_string_fields;
 pub use mode::{Loaded, ReadMode, SkipReport};
 pub use pairs::{
     read_labeled_pairs, read_msmarco_triples, read_triples, write_msmarco_triples, LabeledPair,
@@ -44,15 +49,3 @@ pub use queries::{Queries, Query, QueryColumns};
 pub use run::{sort_trec, Run, ScoredDoc};
 pub use table::{Row, TableFormat, TableOptions};
 pub use write::{write_csv, write_jsonl, write_tsv};
-
-/// Anything that can say whether it knows an id (a corpus, a query set, a set of strings); used
-/// to check qrels against them.
-pub trait IdLookup {
-    fn contains_id(&self, id: &str) -> bool;
-}
-
-impl IdLookup for std::collections::HashSet<String> {
-    fn contains_id(&self, id: &str) -> bool {
-        self.contains(id)
-    }
-}

@@ -6,9 +6,9 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::error::{DataError, Result};
+use crate::id_lookup::IdLookup;
 use crate::lines::LineReader;
 use crate::mode::{Issues, Loaded, ReadMode};
-use crate::IdLookup;
 
 /// Which ids a qrels file must agree with; `None` skips that check.
 #[derive(Default, Clone, Copy)]

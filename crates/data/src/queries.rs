@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::id_lookup::IdLookup;
 use crate::mode::{Issues, Loaded, ReadMode};
 use crate::table::{read_rows, TableFormat, TableOptions};
 use crate::write::{write_jsonl, write_tsv};
@@ -166,7 +167,7 @@ impl Queries {
     }
 }
 
-impl crate::IdLookup for Queries {
+impl IdLookup for Queries {
     fn contains_id(&self, id: &str) -> bool {
         self.contains(id)
     }

@@ -260,7 +260,8 @@ impl<'a> Row<'a> {
     }
 }
 
-fn kind(value: &Value) -> &'static str {
+/// What a JSON value is, for "expected …, found {kind}" messages.
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -288,7 +289,9 @@ pub(crate) fn read_rows(
         TableFormat::Csv => read_csv(path, options.header, required, issues, &mut visit),
         #[cfg(feature = "parquet")]
         TableFormat::Parquet => {
-            crate::parquet_input::read_parquet(path, required, issues, &mut visit)
+            crate::parquet_input::read_parquet(path, required, issues, &mut |line, map| {
+                visit(&mut json_row(path, line, map))
+            })
         }
         #[cfg(not(feature = "parquet"))]
         TableFormat::Parquet => Err(DataError::parse(
@@ -302,8 +305,7 @@ pub(crate) fn read_rows(
 }
 
 /// A row of named JSON values (jsonl, parquet).
-#[cfg_attr(not(feature = "parquet"), allow(dead_code))]
-pub(crate) fn json_row(path: &Path, line: usize, map: Map<String, Value>) -> Row<'_> {
+fn json_row(path: &Path, line: usize, map: Map<String, Value>) -> Row<'_> {
     Row {
         path,
         line,
@@ -341,11 +343,7 @@ fn read_jsonl(
                     ))
                 }
             };
-            visit(&mut Row {
-                path,
-                line: line_no,
-                cells: Cells::Json(map),
-            })
+            visit(&mut json_row(path, line_no, map))
         });
         if let Err(error) = outcome {
             issues.report(error)?;
@@ -399,6 +397,65 @@ fn column_index(
     }
 }
 
+/// The columns of a csv or tsv file, for both readers: with a header, named by the file's first
+/// non-empty record; without one, by 0-based position. `required` columns are checked as soon
+/// as the names are known.
+struct FlatColumns<'a> {
+    path: &'a Path,
+    has_header: bool,
+    required: &'a [&'a str],
+    index: Option<HashMap<String, usize>>,
+}
+
+impl<'a> FlatColumns<'a> {
+    fn new(path: &'a Path, has_header: bool, required: &'a [&'a str]) -> Result<Self> {
+        let index = if has_header {
+            None
+        } else {
+            Some(column_index(path, None, required)?)
+        };
+        Ok(Self {
+            path,
+            has_header,
+            required,
+            index,
+        })
+    }
+
+    /// One non-empty record starting on line `line`: the header while none was read yet, else
+    /// a row for `visit`, whose error goes through `issues`.
+    fn record(
+        &mut self,
+        line: usize,
+        values: Vec<String>,
+        issues: &mut Issues,
+        visit: &mut impl FnMut(&mut Row) -> Result<()>,
+    ) -> Result<()> {
+        let Some(columns) = &self.index else {
+            self.index = Some(column_index(self.path, Some(&values), self.required)?);
+            return Ok(());
+        };
+        let outcome = visit(&mut Row {
+            path: self.path,
+            line,
+            cells: Cells::Flat { values, columns },
+        });
+        if let Err(error) = outcome {
+            issues.report(error)?;
+        }
+        Ok(())
+    }
+
+    /// At the end of the file.
+    fn finish(&self) -> Result<()> {
+        if self.index.is_none() && self.has_header {
+            // Empty file: nothing to read, but say so if columns were required.
+            column_index(self.path, Some(&[]), self.required)?;
+        }
+        Ok(())
+    }
+}
+
 fn read_tsv(
     path: &Path,
     has_header: bool,
@@ -407,10 +464,7 @@ fn read_tsv(
     visit: &mut impl FnMut(&mut Row) -> Result<()>,
 ) -> Result<()> {
     let mut lines = LineReader::open(path)?;
-    let mut columns = None;
-    if !has_header {
-        columns = Some(column_index(path, None, required)?);
-    }
+    let mut columns = FlatColumns::new(path, has_header, required)?;
     while let Some((line_no, line)) = lines.next_line() {
         let line = match line {
             Ok(line) => line,
@@ -423,24 +477,9 @@ fn read_tsv(
             continue;
         }
         let values: Vec<String> = line.split('\t').map(str::to_string).collect();
-        let Some(columns) = &columns else {
-            columns = Some(column_index(path, Some(&values), required)?);
-            continue;
-        };
-        let outcome = visit(&mut Row {
-            path,
-            line: line_no,
-            cells: Cells::Flat { values, columns },
-        });
-        if let Err(error) = outcome {
-            issues.report(error)?;
-        }
+        columns.record(line_no, values, issues, visit)?;
     }
-    if columns.is_none() && has_header {
-        // Empty file: nothing to read, but say so if columns were required.
-        column_index(path, Some(&[]), required)?;
-    }
-    Ok(())
+    columns.finish()
 }
 
 fn read_csv(
@@ -455,10 +494,7 @@ fn read_csv(
         .has_headers(false)
         .flexible(true)
         .from_reader(std::io::BufReader::with_capacity(1 << 16, file));
-    let mut columns = None;
-    if !has_header {
-        columns = Some(column_index(path, None, required)?);
-    }
+    let mut columns = FlatColumns::new(path, has_header, required)?;
     let mut record = csv::ByteRecord::new();
     loop {
         let line_no = reader.position().line() as usize;
@@ -504,21 +540,7 @@ fn read_csv(
         if values.len() == 1 && values[0].trim().is_empty() {
             continue;
         }
-        let Some(columns) = &columns else {
-            columns = Some(column_index(path, Some(&values), required)?);
-            continue;
-        };
-        let outcome = visit(&mut Row {
-            path,
-            line: line_no,
-            cells: Cells::Flat { values, columns },
-        });
-        if let Err(error) = outcome {
-            issues.report(error)?;
-        }
+        columns.record(line_no, values, issues, visit)?;
     }
-    if columns.is_none() && has_header {
-        column_index(path, Some(&[]), required)?;
-    }
-    Ok(())
+    columns.finish()
 }

@@ -48,6 +48,34 @@ fn ensure_font() -> Result<()> {
         .map_err(EvalError::InvalidChart)
 }
 
+/// What [`BarChart`] and [`LinePlot`] have in common: a size, a check of their data, and
+/// drawing onto any plotters backend.
+trait Chart {
+    fn size(&self) -> (u32, u32);
+
+    /// Whether the data can be drawn (the size is checked by [`write_png`]).
+    fn validate(&self) -> Result<()>;
+
+    /// Draws onto `root`, already filled white.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>>;
+}
+
+/// Checks `chart` and draws it into a PNG file at `path`.
+fn write_png(chart: &impl Chart, path: &Path) -> Result<()> {
+    let (width, height) = chart.size();
+    check_size(width, height)?;
+    chart.validate()?;
+    ensure_font()?;
+    let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
+    root.fill(&WHITE)
+        .and_then(|()| chart.draw(&root))
+        .map_err(|e| EvalError::plot(path, e))?;
+    root.present().map_err(|e| EvalError::plot(path, e))
+}
+
 /// One series of bars: a value for each group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BarSeries {
@@ -105,8 +133,18 @@ impl BarChart {
         self
     }
 
+    /// Draws the chart into a PNG file at `path`.
+    pub fn write_png(&self, path: impl AsRef<Path>) -> Result<()> {
+        write_png(self, path.as_ref())
+    }
+}
+
+impl Chart for BarChart {
+    fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
     fn validate(&self) -> Result<()> {
-        check_size(self.width, self.height)?;
         if self.groups.is_empty() {
             return Err(EvalError::InvalidChart(
                 "a bar chart needs at least one group".into(),
@@ -136,21 +174,10 @@ impl BarChart {
         Ok(())
     }
 
-    /// Draws the chart into a PNG file at `path`.
-    pub fn write_png(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        self.validate()?;
-        ensure_font()?;
-        let root = BitMapBackend::new(path, (self.width, self.height)).into_drawing_area();
-        self.draw(&root).map_err(|e| EvalError::plot(path, e))?;
-        root.present().map_err(|e| EvalError::plot(path, e))
-    }
-
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
     ) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-        root.fill(&WHITE)?;
         let values = self.series.iter().flat_map(|s| s.values.iter().copied());
         let (low, high) = values.fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
         let span = if high > low { high - low } else { 1.0 };
@@ -292,8 +319,18 @@ impl LinePlot {
         self
     }
 
+    /// Draws the plot into a PNG file at `path`.
+    pub fn write_png(&self, path: impl AsRef<Path>) -> Result<()> {
+        write_png(self, path.as_ref())
+    }
+}
+
+impl Chart for LinePlot {
+    fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
     fn validate(&self) -> Result<()> {
-        check_size(self.width, self.height)?;
         if self.series.iter().all(|s| s.points.is_empty()) {
             return Err(EvalError::InvalidChart(
                 "a line plot needs at least one point".into(),
@@ -314,21 +351,10 @@ impl LinePlot {
         Ok(())
     }
 
-    /// Draws the plot into a PNG file at `path`.
-    pub fn write_png(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        self.validate()?;
-        ensure_font()?;
-        let root = BitMapBackend::new(path, (self.width, self.height)).into_drawing_area();
-        self.draw(&root).map_err(|e| EvalError::plot(path, e))?;
-        root.present().map_err(|e| EvalError::plot(path, e))
-    }
-
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
     ) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-        root.fill(&WHITE)?;
         let points = || self.series.iter().flat_map(|s| s.points.iter().copied());
         let x_range = padded_range(points().map(|(x, _)| x), 0.0);
         let y_range = padded_range(points().map(|(_, y)| y), 0.05);

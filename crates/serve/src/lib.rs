@@ -3,10 +3,10 @@
 //! `/health`, `/info`, `/metrics` (Prometheus) and `/openapi.json`.
 //!
 //! Request flow: handler (validation, limits, score cache) → tokenization on tokio's blocking
-//! pool → [`queue::Queue`] → the one inference worker thread, which owns the models and takes
-//! queued requests together (dynamic batching, bounded by `max_batch_tokens` and
-//! `max_batch_requests`) into one call of the model crate's inference path → scores back to
-//! each handler, with timing headers.
+//! pool → [`inference::infer`] → [`queue::Queue`] → the one inference worker thread, which owns
+//! the models and takes queued requests together (dynamic batching, bounded by
+//! `max_batch_tokens` and `max_batch_requests`) into one call of the model crate's inference
+//! path → scores back to each handler, with timing headers.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), rankforge_serve::ServeError> {
@@ -27,50 +27,21 @@
 pub mod cache;
 pub mod config;
 pub mod errors;
+pub mod inference;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod queue;
 pub mod routes;
 pub mod schemas;
+mod serve_error;
 pub mod server;
+pub mod state;
 pub mod timing;
 pub mod tokenization;
 pub mod worker;
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-
 pub use config::{BatchLimits, EmbedderConfig, RequestLimits, RerankerConfig, ServeConfig};
 pub use errors::{ApiError, ErrorKind};
+pub use serve_error::ServeError;
 pub use server::{serve_blocking, shutdown_signal, Server};
-
-/// Why a server could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    #[error("{0}")]
-    Config(String),
-    #[error("loading {}: {source}", path.display())]
-    Model {
-        path: PathBuf,
-        source: rankforge_model::ModelError,
-    },
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Worker(String),
-    #[error("server: {0}")]
-    Io(std::io::Error),
-}
-
-impl ServeError {
-    pub fn model(path: &Path, source: rankforge_model::ModelError) -> Self {
-        ServeError::Model {
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-}

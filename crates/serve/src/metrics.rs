@@ -12,7 +12,6 @@ use prometheus::{
 };
 
 use crate::errors::ErrorKind;
-use crate::routes::AppState;
 
 /// The paths counted by name; anything else is counted as `other`.
 pub const ENDPOINTS: [&str; 8] = [
@@ -215,7 +214,7 @@ impl Default for Metrics {
 /// Middleware: counts every request by endpoint, times it, and counts error responses by the
 /// kind [`crate::errors::ApiError`] left in the response's extensions.
 pub async fn track_requests(
-    State(state): State<AppState>,
+    State(metrics): State<Metrics>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -227,7 +226,6 @@ pub async fn track_requests(
         .unwrap_or("other");
     let started = Instant::now();
     let response = next.run(request).await;
-    let metrics = &state.metrics;
     metrics.requests.with_label_values(&[endpoint]).inc();
     metrics
         .request_seconds

@@ -14,9 +14,10 @@ use crate::config::ServeConfig;
 use crate::limits::ConcurrencyLimit;
 use crate::metrics::Metrics;
 use crate::queue::Queue;
-use crate::routes::{router, AppState};
+use crate::routes::router;
+use crate::serve_error::ServeError;
+use crate::state::AppState;
 use crate::worker::{self, WorkerHandle};
-use crate::ServeError;
 
 /// A server with its models loaded and its port bound, not yet answering.
 #[derive(Debug)]

@@ -18,8 +18,8 @@ use tokio::sync::oneshot;
 use crate::config::{BatchLimits, EmbedderConfig, RerankerConfig, ServeConfig};
 use crate::metrics::Metrics;
 use crate::queue::{Job, JobOutput, Queue, Work, WorkKind};
+use crate::serve_error::ServeError;
 use crate::tokenization::LengthTokenizer;
-use crate::ServeError;
 
 /// What the HTTP side needs to know about the reranker (the model itself stays on the worker).
 #[derive(Debug, Clone)]

@@ -14,7 +14,6 @@ use serde_json::json;
 use super::common::ModelArgs;
 use super::long_doc::LongDocArgs;
 use super::predict::load_cross_encoder;
-use crate::jsonl;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -95,7 +94,7 @@ fn bench_predict<B: Backend>(device: &B::Device, args: &BenchPredictArgs) -> Res
     if args.repeat == 0 {
         bail!("--repeat must be at least 1");
     }
-    let rows = jsonl::read_string_fields(&args.input, &["query", "document"])?;
+    let rows = rankforge_data::read_string_fields(&args.input, &["query", "document"])?;
     let mut model_args = args.model.clone();
     model_args.quiet = true;
     let scorer = load_cross_encoder::<B>(device, &model_args, &args.long_doc, true)?;

@@ -28,7 +28,7 @@ pub fn run(args: EmbedArgs) -> Result<()> {
 }
 
 fn embed<B: Backend>(device: &B::Device, args: &EmbedArgs) -> Result<()> {
-    let rows = jsonl::read_string_fields(&args.input, &["text"])?;
+    let rows = rankforge_data::read_string_fields(&args.input, &["text"])?;
     let (encoder, report) = args
         .model
         .bi_encoder::<B>()

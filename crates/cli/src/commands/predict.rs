@@ -34,7 +34,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
 }
 
 fn predict<B: Backend>(device: &B::Device, args: &PredictArgs) -> Result<()> {
-    let rows = jsonl::read_string_fields(&args.input, &["query", "document"])?;
+    let rows = rankforge_data::read_string_fields(&args.input, &["query", "document"])?;
     let scorer = load_cross_encoder::<B>(device, &args.model, &args.long_doc, args.raw)?;
     let pairs: Vec<(&str, &str)> = rows
         .iter()

@@ -7,11 +7,12 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::AppState;
 use crate::errors::ApiError;
+use crate::inference::infer;
 use crate::limits::ApiJson;
 use crate::queue::Work;
 use crate::schemas::EmbedRequest;
+use crate::state::AppState;
 use crate::timing::Timings;
 use crate::tokenization::tokenize_texts;
 
@@ -54,12 +55,11 @@ pub async fn embed(
         .tokenization_seconds
         .observe(timings.tokenization.as_secs_f64());
 
-    let output = state
-        .infer(Work::Embed {
-            sequences,
-            normalize,
-        })
-        .await?;
+    let work = Work::Embed {
+        sequences,
+        normalize,
+    };
+    let output = infer(&state.queue, &state.metrics, work).await?;
     timings.queue = output.queue_time;
     timings.inference = output.inference_time;
     timings.batch_requests = output.batch_requests;

@@ -7,11 +7,11 @@ use axum::Json;
 use rankforge_model::LongDocMode;
 use serde_json::json;
 
-use super::AppState;
 use crate::errors::ApiError;
 use crate::schemas::{
     EmbedderDescription, HealthResponse, InfoResponse, Limits, RerankerDescription,
 };
+use crate::state::AppState;
 
 /// 200 `{"status": "ok"}` while the inference worker runs, else 503.
 pub async fn health(State(state): State<AppState>) -> Response {

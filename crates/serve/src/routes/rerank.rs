@@ -9,15 +9,16 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rankforge_model::Activation;
 
-use super::AppState;
 use crate::cache::ScoreContext;
 use crate::errors::ApiError;
+use crate::inference::infer;
 use crate::limits::ApiJson;
 use crate::queue::Work;
 use crate::schemas::{
     ApiVersion, BilledUnits, CohereMeta, CohereRerankRequest, CohereRerankResponse, CohereResult,
     DocumentText, TeiRank, TeiRerankRequest, TokenCounts, Usage,
 };
+use crate::state::AppState;
 use crate::timing::Timings;
 use crate::tokenization::{tokenize_pairs, PairOptions};
 
@@ -131,13 +132,12 @@ async fn rerank(state: &AppState, input: RerankInput) -> Result<RerankOutput, Ap
             .observe(timings.tokenization.as_secs_f64());
         if !misses.is_empty() {
             tokens = sequences.iter().map(|s| s.len()).sum();
-            let output = state
-                .infer(Work::Rerank {
-                    sequences,
-                    owners,
-                    pairs: misses.len(),
-                })
-                .await?;
+            let work = Work::Rerank {
+                sequences,
+                owners,
+                pairs: misses.len(),
+            };
+            let output = infer(&state.queue, &state.metrics, work).await?;
             timings.queue = output.queue_time;
             timings.inference = output.inference_time;
             timings.batch_requests = output.batch_requests;
