@@ -10,6 +10,7 @@
 //!   does), and otherwise draws that many at random from a seeded generator, so the same seed
 //!   gives the same p-value.
 
+use rankforge_kernels::seed::SplitMix64;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// Result of a paired t-test.
@@ -143,37 +144,9 @@ fn sum_selected(differences: &[f64], start: usize, mut bits: u64) -> f64 {
     sum
 }
 
-/// SplitMix64 (Steele, Lea & Flood, OOPSLA 2014): a tiny, fully specified generator, so a
-/// seed gives the same permutations on every platform and every version of this crate.
-struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    fn new(seed: u64) -> Self {
-        Self { state: seed }
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splitmix64_reference_values() {
-        // First outputs for seed 0 (reference implementation by Vigna).
-        let mut rng = SplitMix64::new(0);
-        assert_eq!(rng.next_u64(), 0xE220_A839_7B1D_CDAF);
-        assert_eq!(rng.next_u64(), 0x6E78_9E6A_A1B9_65F4);
-    }
 
     #[test]
     fn t_test_degenerate_cases() {

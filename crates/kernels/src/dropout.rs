@@ -14,6 +14,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, FloatDType, Tensor, TensorData};
 use rayon::prelude::*;
 
+use crate::seed::splitmix64;
+
 /// Elements per independently seeded chunk of a mask.
 const CHUNK: usize = 1 << 14;
 
@@ -53,14 +55,6 @@ pub(crate) fn draw_seed<B: Backend>(device: &B::Device) -> u64 {
         .expect("two f32 draws");
     let bits = |x: f32| (f64::from(x) * f64::from(1u32 << 24)) as u64 & 0xFF_FFFF;
     bits(draws[0]) << 24 | bits(draws[1])
-}
-
-/// SplitMix64: a 64-bit mix of a counter (Steele, Lea & Flood, 2014).
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// `n` values, each `1 / (1 − p)` with probability `1 − p` and `0` otherwise.

@@ -21,6 +21,7 @@
 
 pub mod backend;
 pub mod precision;
+pub mod seed;
 
 mod adamw;
 mod attention_inference;

@@ -25,9 +25,8 @@ pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 pub const STATE_FILE: &str = "state.json";
 
 /// How every random draw of a run is derived. No generator state is carried between steps:
-/// dropout masks come from the backend RNG reseeded with `mix_seed([seed, step, 3])` before
-/// each optimizer step, the epoch order from `mix_seed([seed, epoch, 1])`, and each group's
-/// negatives from `mix_seed([seed, epoch, example, 2])`. The RNG state of a checkpoint is
+/// each stream ([`crate::data::Stream`]: dropout masks per step, the epoch order, each group's
+/// negatives) is seeded by `stream_seed(seed, stream, position)`. The RNG state of a checkpoint is
 /// therefore (seed, step, position), recorded here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RngState {

@@ -16,25 +16,35 @@ use rand::SeedableRng;
 use rankforge_data::{
     Corpus, Qrels, QrelsCheck, Queries, ReadMode, Run, TableFormat, TableOptions,
 };
+use rankforge_kernels::seed::mix_seed;
 use rankforge_mining::{Bm25Config, Bm25Index};
 use serde::{Deserialize, Serialize};
 
 use crate::config::DataSection;
 use crate::error::{Result, TrainError};
 
-/// Mixes numbers into one seed (splitmix64 over the parts), so nearby inputs give unrelated
-/// streams.
-pub fn mix_seed(parts: &[u64]) -> u64 {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    for &part in parts {
-        state ^= part;
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        state = z ^ (z >> 31);
-    }
-    state
+/// The independent random streams of a training run. Each draws from a seed derived from the
+/// run's seed, its position in the run and its tag ([`stream_seed`]); the tags are fixed
+/// numbers so that seeded runs (and checkpoints' resume state) stay reproducible across
+/// versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// The order of the training examples in an epoch (position: epoch).
+    EpochOrder = 1,
+    /// The negatives sampled for one example's group (position: epoch, example).
+    Negatives = 2,
+    /// The backend RNG reseeded before each optimizer step: dropout masks (position: step).
+    Dropout = 3,
+}
+
+/// The seed of `stream` at `position` in a run seeded `seed`:
+/// `mix_seed([seed, position…, tag])`.
+pub fn stream_seed(seed: u64, stream: Stream, position: &[u64]) -> u64 {
+    let mut parts = Vec::with_capacity(position.len() + 2);
+    parts.push(seed);
+    parts.extend_from_slice(position);
+    parts.push(stream as u64);
+    mix_seed(&parts)
 }
 
 /// The corpus, queries and both splits' judgments.
@@ -197,11 +207,11 @@ impl TrainingSet {
     /// The example order of `epoch` (a seeded shuffle).
     pub fn epoch_order(&self, seed: u64, epoch: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.examples.len()).collect();
-        order.shuffle(&mut StdRng::seed_from_u64(mix_seed(&[
+        order.shuffle(&mut StdRng::seed_from_u64(stream_seed(
             seed,
-            epoch as u64,
-            1,
-        ])));
+            Stream::EpochOrder,
+            &[epoch as u64],
+        )));
         order
     }
 
@@ -215,7 +225,8 @@ impl TrainingSet {
     pub fn group(&self, seed: u64, epoch: usize, example: usize) -> Group {
         let ex = &self.examples[example];
         let pool = &self.queries[ex.query].negative_pool;
-        let mut rng = StdRng::seed_from_u64(mix_seed(&[seed, epoch as u64, example as u64, 2]));
+        let position = [epoch as u64, example as u64];
+        let mut rng = StdRng::seed_from_u64(stream_seed(seed, Stream::Negatives, &position));
         let take = self.negatives.min(pool.len());
         let chosen = rand::seq::index::sample(&mut rng, pool.len(), take);
         let mut docs = vec![ex.positive.clone()];

@@ -16,7 +16,7 @@ use crate::checkpoint::{
     OPTIMIZER_FILE,
 };
 use crate::config::TrainConfig;
-use crate::data::{mix_seed, DataPosition, TrainingSet};
+use crate::data::{stream_seed, DataPosition, Stream, TrainingSet};
 use crate::error::{Result, TrainError};
 use crate::eval::{metric_value, DevEvaluation, Metrics};
 use crate::optimizer::{AdamW, AdamWSettings};
@@ -209,7 +209,7 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
         let started = Instant::now();
         let (grads, step_loss, pairs) = {
             let _rng = rankforge_model::backend::seeded_rng_section();
-            B::seed(device, mix_seed(&[seed, step as u64, 3]));
+            B::seed(device, stream_seed(seed, Stream::Dropout, &[step as u64]));
             accumulate_micro_batches(
                 task,
                 data,
