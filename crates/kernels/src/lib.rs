@@ -22,6 +22,7 @@
 pub mod backend;
 pub mod precision;
 pub mod seed;
+mod similarity;
 
 mod adamw;
 mod attention_inference;
@@ -45,5 +46,6 @@ pub use dropout::apply as dropout;
 pub use gelu::gelu;
 pub use layer_norm::layer_norm;
 pub use linear::linear;
+pub use similarity::Similarity;
 #[cfg(feature = "trace")]
 pub use specialize::trace;

@@ -53,15 +53,8 @@ pub const DEFAULT_SCALE: f32 = 20.0;
 /// Smallest norm a vector is divided by when normalising (as PyTorch's `F.normalize`).
 const NORM_EPSILON: f32 = 1e-12;
 
-/// How query and document embeddings are compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Similarity {
-    /// Cosine similarity (embeddings L2-normalised first).
-    Cosine,
-    /// Raw dot product.
-    Dot,
-}
+/// How query and document embeddings are compared (shared with dense retrieval).
+pub use rankforge_kernels::Similarity;
 
 /// In-batch contrastive loss (InfoNCE / multiple negatives ranking).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -21,16 +21,8 @@ use crate::{BiEncoder, CrossEncoder};
 
 const CACHE_MAGIC: &[u8; 8] = b"RFEMB001";
 
-/// How query and document embeddings are compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Similarity {
-    /// Cosine similarity (sentence-transformers' default); embeddings are L2-normalised.
-    #[default]
-    Cosine,
-    /// Raw dot product.
-    Dot,
-}
+/// How query and document embeddings are compared (shared with the in-batch losses).
+pub use rankforge_kernels::Similarity;
 
 /// Dense retrieval settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
