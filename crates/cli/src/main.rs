@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// mimalloc's purge delay: by default freed memory goes back to the OS after 10 ms, and a
-/// training step, whose activations are freed and reallocated every step, then spends ~20% of
+/// training step, whose activations are freed and reallocated every step, then spends much of
 /// its time in the kernel zeroing fresh pages. Memory is kept for reuse instead (peak RSS stays
 /// what the largest batch needed), unless `MIMALLOC_PURGE_DELAY` says otherwise.
 mod allocator {

@@ -1,10 +1,11 @@
-//! One parameter's AdamW update (see [`crate::optimizer`]) as tensor ops on any backend, and
-//! on burn-flex as **one** parallel pass that updates the weights and both moments in place.
+//! One parameter's AdamW update (the trainer's optimizer calls it per parameter) as tensor ops
+//! on any backend, and on burn-flex as **one** parallel pass that updates the weights and both
+//! moments in place.
 //!
 //! Through tensor ops the update is ~15 element-wise passes over the parameter, its gradient
 //! and moments, each a separate burn-flex op allocating its output, mostly on the calling
-//! thread: for all-MiniLM-L6-v2 (22.7M parameters, the 11.7M-entry word-embedding gradient
-//! dense as in PyTorch) ~4% of a CPU training step, serial. The host pass reads `w, g, m, v`
+//! thread, over every parameter every step (the word-embedding gradient is dense, as in
+//! PyTorch). The host pass reads `w, g, m, v`
 //! once and writes `w, m, v` once, in the same order of f32 operations as the tensor path
 //! (tested to agree to rounding).
 

@@ -3,9 +3,8 @@
 //!
 //! burn's `attention` takes `[batch, heads, seq, head_dim]` tensors, while BERT's projections
 //! are `[batch, seq, heads · head_dim]`: splitting the heads for it and merging them back costs
-//! four strided copies per layer (~13% of inference time on all-MiniLM-L6-v2), and burn-flex
-//! 0.21's kernel then walks the (batch, head) pairs one after the other on a single thread
-//! (~11%). Here head `h` of sequence `b` is used where it lies — the `[seq, head_dim]` block at
+//! four strided copies per layer, and burn-flex 0.21's kernel then walks the (batch, head)
+//! pairs one after the other on a single thread. Here head `h` of sequence `b` is used where it lies — the `[seq, head_dim]` block at
 //! row `b · seq`, column `h · head_dim` of the `[batch · seq, hidden]` projection, row stride
 //! `hidden` — and the sequences run in parallel on rayon's pool. Per (batch, head):
 //!

@@ -5,8 +5,7 @@
 //! `[batch, heads, seq, head_dim]` views, multiplies them (each product's output zeroed and
 //! copied once more by burn-flex's allocation, see [`crate::linear`]), and in the
 //! backward turns the three head-major gradients back into token-major ones with burn-flex's
-//! scalar strided copy on the calling thread: ~8% of a step's CPU time on 2 cores, all of it
-//! serial. Here, per (sequence `b`, head `h`), with `Q, K, V` the `[seq, head_dim]` blocks at
+//! scalar strided copy on the calling thread, all of it serial. Here, per (sequence `b`, head `h`), with `Q, K, V` the `[seq, head_dim]` blocks at
 //! row `b · seq`, column `h · head_dim` of the projections (row stride `hidden`), padding keys
 //! masked and `M` the dropout mask ([`crate::dropout`]'s draws, scaled by `1 / (1 − p)`):
 //!

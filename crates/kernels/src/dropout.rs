@@ -3,8 +3,8 @@
 //!
 //! burn's [`Dropout`] samples every mask element through the backend's ChaCha-based
 //! `Distribution::Bernoulli`; for attention-probability dropout (`[batch, heads, seq, seq]`,
-//! 25M elements per layer at batch 32 × length 256) that sampling was ~19% of a CPU training
-//! step. Here one seed is drawn from the backend's RNG per call, so runs stay reproducible
+//! 25M elements per layer at batch 32 × length 256) that per-element sampling dominates the
+//! cost of dropout. Here one seed is drawn from the backend's RNG per call, so runs stay reproducible
 //! under `B::seed`, and the mask is expanded from it with SplitMix64 over fixed-size chunks in
 //! parallel (the same mask for any thread count). Backends with their own device memory (GPU)
 //! keep burn's on-device sampling: a host mask would have to be copied over.
