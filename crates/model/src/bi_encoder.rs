@@ -11,9 +11,8 @@ use crate::bert::BertModel;
 use crate::config::BertConfig;
 use crate::error::Result;
 use crate::hf::{self, SentenceTransformerSettings};
-use crate::inference::run_batched;
 use crate::pooling::EmbeddingHead;
-use crate::run_options::{progress_bar, RunOptions};
+use crate::run_options::RunOptions;
 use crate::tokenize::{Encoded, TextTokenizer};
 
 /// The bi-encoder's trainable part: the encoder (kept under `bert.` like the cross-encoder's).
@@ -69,22 +68,9 @@ impl<B: Backend> BiEncoder<B> {
     /// One embedding per sequence tokenized beforehand (by `tokenizer.encode_texts`, possibly on
     /// another thread), pooled and normalised as `head` says (usually `self.head()`).
     pub fn embed_encoded(&self, sequences: &[Encoded], head: EmbeddingHead) -> Vec<Vec<f32>> {
-        let bar = progress_bar(
-            sequences.len(),
-            self.run.progress && sequences.len() > 256,
-            "embedding",
-        );
-        let rows = run_batched(
-            sequences,
-            &self.run.batching,
-            &self.device,
-            bar.as_ref(),
-            |batch| head.embed(&self.model.bert, batch),
-        );
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        rows
+        self.run.run(sequences, &self.device, "embedding", |batch| {
+            head.embed(&self.model.bert, batch)
+        })
     }
 
     pub fn save(&self, out: &Path) -> Result<()> {

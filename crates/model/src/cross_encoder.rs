@@ -9,8 +9,7 @@ use crate::config::BertConfig;
 use crate::cross_encoder_model::CrossEncoderModel;
 use crate::error::{ModelError, Result};
 use crate::hf;
-use crate::inference::run_batched;
-use crate::run_options::{progress_bar, Activation, RunOptions};
+use crate::run_options::{Activation, RunOptions};
 use crate::tokenize::{Encoded, LongDocMode, TextTokenizer};
 
 /// A cross-encoder ready to score: model, tokenizer, settings.
@@ -77,21 +76,9 @@ impl<B: Backend> CrossEncoder<B> {
                 owners.len()
             )));
         }
-        let bar = progress_bar(
-            sequences.len(),
-            self.run.progress && sequences.len() > 256,
-            "scoring",
-        );
-        let rows = run_batched(
-            sequences,
-            &self.run.batching,
-            &self.device,
-            bar.as_ref(),
-            |batch| self.model.forward(batch),
-        );
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
+        let rows = self.run.run(sequences, &self.device, "scoring", |batch| {
+            self.model.forward(batch)
+        });
         let mut out: Vec<Option<Vec<f32>>> = vec![None; pairs];
         for (row, &owner) in rows.into_iter().zip(owners) {
             out[owner] = Some(match out[owner].take() {

@@ -114,20 +114,14 @@ impl<B: Backend> CrossEncoderBuilder<B> {
 
     /// Reads the directory and applies the settings; the report says what loading made up.
     pub fn load(self, device: &B::Device) -> Result<(CrossEncoder<B>, LoadReport)> {
-        let Settings {
-            dir,
-            max_length,
-            precision,
-            run,
-        } = self.settings;
-        let (model, config, mut report) =
-            hf::load_cross_encoder::<B>(&dir, self.head_seed, device)?;
+        let Settings { dir, .. } = &self.settings;
+        let (model, config, mut report) = hf::load_cross_encoder::<B>(dir, self.head_seed, device)?;
         report.source = dir.clone();
         report.head_seed = self.head_seed;
-        let tokenizer = tokenizer_for_model(&dir, max_length, &config)?;
-        let mut scorer = CrossEncoder::from_parts(model, config, tokenizer, &dir, device.clone());
-        scorer.model = cast_module(scorer.model, precision);
-        scorer.run = run;
+        let tokenizer = tokenizer_for_model(dir, self.settings.max_length, &config)?;
+        let mut scorer = CrossEncoder::from_parts(model, config, tokenizer, dir, device.clone());
+        scorer.model = cast_module(scorer.model, self.settings.precision);
+        scorer.run = self.settings.run;
         scorer.activation = self.activation;
         scorer.long_doc = self.long_doc;
         Ok((scorer, report))
@@ -147,20 +141,16 @@ impl<B: Backend> BiEncoderBuilder<B> {
 
     /// Reads the directory (sentence-transformers modules if present) and applies the settings.
     pub fn load(self, device: &B::Device) -> Result<(BiEncoder<B>, LoadReport)> {
-        let Settings {
-            dir,
-            max_length,
-            precision,
-            run,
-        } = self.settings;
-        let (model, config, mut report) = hf::load_bi_encoder::<B>(&dir, device)?;
+        let Settings { dir, .. } = &self.settings;
+        let (model, config, mut report) = hf::load_bi_encoder::<B>(dir, device)?;
         report.source = dir.clone();
-        let settings = hf::read_sentence_transformer_settings(&dir)?;
-        let tokenizer = tokenizer_for_model(&dir, max_length.or(settings.max_seq_length), &config)?;
+        let settings = hf::read_sentence_transformer_settings(dir)?;
+        let max_length = self.settings.max_length.or(settings.max_seq_length);
+        let tokenizer = tokenizer_for_model(dir, max_length, &config)?;
         let mut encoder =
-            BiEncoder::from_parts(model, config, settings, tokenizer, &dir, device.clone());
-        encoder.model = cast_module(encoder.model, precision);
-        encoder.run = run;
+            BiEncoder::from_parts(model, config, settings, tokenizer, dir, device.clone());
+        encoder.model = cast_module(encoder.model, self.settings.precision);
+        encoder.run = self.settings.run;
         Ok((encoder, report))
     }
 }

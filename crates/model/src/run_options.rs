@@ -3,14 +3,17 @@
 
 use std::path::Path;
 
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
+use crate::bert::BertInput;
 use crate::config::BertConfig;
 use crate::error::{ModelError, Result};
 use crate::hf;
-use crate::inference::BatchingConfig;
-use crate::tokenize::TextTokenizer;
+use crate::inference::{run_batched, BatchingConfig};
+use crate::tokenize::{Encoded, TextTokenizer};
 
 /// The most tokens a sequence gets when the model allows more.
 pub const MAX_LENGTH_CAP: usize = 512;
@@ -78,4 +81,27 @@ pub fn tokenizer_for_model(
         }
     };
     TextTokenizer::from_file(&dir.join(hf::TOKENIZER_FILE), max_length)
+}
+
+impl RunOptions {
+    /// [`run_batched`] under these options, with a progress bar titled `message` for inputs
+    /// long enough to need one.
+    pub fn run<B: Backend>(
+        &self,
+        sequences: &[Encoded],
+        device: &B::Device,
+        message: &str,
+        forward: impl FnMut(BertInput<B>) -> Tensor<B, 2>,
+    ) -> Vec<Vec<f32>> {
+        let bar = progress_bar(
+            sequences.len(),
+            self.progress && sequences.len() > 256,
+            message,
+        );
+        let rows = run_batched(sequences, &self.batching, device, bar.as_ref(), forward);
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        rows
+    }
 }
