@@ -5,7 +5,7 @@ use rankforge_model::Precision;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use rankforge_model::LongDocMode;
+use rankforge_model::{BatchingConfig, LongDocMode};
 
 /// The cross-encoder behind `/rerank` and `/v2/rerank`.
 #[derive(Debug, Clone)]
@@ -48,9 +48,9 @@ pub struct BatchLimits {
 impl Default for BatchLimits {
     fn default() -> Self {
         Self {
-            max_batch_tokens: 16384,
+            max_batch_tokens: BatchingConfig::DEFAULT_MAX_BATCH_TOKENS,
             max_batch_requests: 32,
-            max_batch_size: 32,
+            max_batch_size: BatchingConfig::DEFAULT_MAX_BATCH_SIZE,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
-use rankforge_model::LongDocMode;
+use rankforge_model::{BatchingConfig, LongDocMode};
 use rankforge_serve::{BatchLimits, EmbedderConfig, RequestLimits, RerankerConfig, ServeConfig};
 
 use super::long_doc::LongDocKind;
@@ -51,11 +51,15 @@ pub struct ServeArgs {
     #[arg(long, env = "RANKFORGE_CHUNK_STRIDE", default_value_t = 256)]
     pub chunk_stride: usize,
     /// Sequences per forward pass at most.
-    #[arg(long, env = "RANKFORGE_BATCH_SIZE", default_value_t = 32)]
+    #[arg(long, env = "RANKFORGE_BATCH_SIZE", default_value_t = BatchingConfig::DEFAULT_MAX_BATCH_SIZE)]
     pub batch_size: usize,
     /// Tokens the worker takes from the queue at once (and padded tokens per forward pass)
     /// at most; a larger single request still runs, alone.
-    #[arg(long, env = "RANKFORGE_MAX_BATCH_TOKENS", default_value_t = 16384)]
+    #[arg(
+        long,
+        env = "RANKFORGE_MAX_BATCH_TOKENS",
+        default_value_t = BatchingConfig::DEFAULT_MAX_BATCH_TOKENS
+    )]
     pub max_batch_tokens: usize,
     /// Requests the worker batches together at most.
     #[arg(long, env = "RANKFORGE_MAX_BATCH_REQUESTS", default_value_t = 32)]
