@@ -30,4 +30,14 @@ bi_diff = float(np.max(np.abs(emb - np.array(fixture["embeddings"]))))
 print(json.dumps({"cross_encoder_max_abs_diff": ce_diff, "bi_encoder_max_abs_diff": bi_diff,
                   "max_seq_length": st.max_seq_length, "ce_max_length": ce.max_length}))
 assert ce_diff <= 1e-5 and bi_diff <= 1e-5, "saved models disagree with the fixture"
+
+# The cross-encoder rankforge saved at 48 tokens: sentence-transformers must read that length
+# with no argument and score as rankforge's reloaded model does.
+short = CrossEncoder(os.path.join(saved, "cross-encoder-48"), device="cpu")
+assert short.max_length == 48, f"sentence-transformers reads max_length {short.max_length}, not 48"
+ours = np.array(json.load(open(os.path.join(saved, "cross-encoder-48-scores.json"))))
+theirs = short.predict([tuple(p) for p in fixture["pairs"]], batch_size=4)
+short_diff = float(np.max(np.abs(theirs - ours)))
+print(json.dumps({"short_ce_max_length": short.max_length, "short_ce_max_abs_diff": short_diff}))
+assert short_diff <= 1e-5, "the short cross-encoder's scores disagree"
 print("OK: sentence-transformers loads rankforge's saved cross-encoder and bi-encoder unchanged")

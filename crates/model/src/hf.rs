@@ -42,6 +42,8 @@ pub struct LoadReport {
     pub source: std::path::PathBuf,
     /// Seed of the new head, when one was made (set by the builders).
     pub head_seed: u64,
+    /// The max length the model runs at, and where it came from (set by the builders).
+    pub max_length: Option<(usize, String)>,
 }
 
 /// HF tensor name → rankforge module path. Both model kinds keep the encoder under `bert.`.
@@ -393,6 +395,80 @@ fn write_dir_atomically(out: &Path, write: impl FnOnce(&Path) -> Result<()>) -> 
     Ok(())
 }
 
+/// Lengths at or above this are transformers' "no limit set" sentinels (`VERY_LARGE_INTEGER`
+/// is 1e30; some tokenizers carry 1e18 or 2^31 − 1).
+const UNSET_LENGTH: f64 = 1e9;
+
+/// Where a saved max length was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SavedLengthSource {
+    /// `model_max_length` in `tokenizer_config.json` (what transformers' tokenizers and
+    /// sentence-transformers' CrossEncoder read).
+    TokenizerConfig,
+    /// `max_length` in `config_sentence_transformers.json` (rankforge before it wrote the
+    /// former; no other tool reads it).
+    LegacySentenceTransformersConfig,
+}
+
+impl std::fmt::Display for SavedLengthSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SavedLengthSource::TokenizerConfig => "tokenizer_config.json `model_max_length`",
+            SavedLengthSource::LegacySentenceTransformersConfig => {
+                "config_sentence_transformers.json `max_length` (a model saved by an earlier rankforge)"
+            }
+        })
+    }
+}
+
+/// The max length a cross-encoder directory was saved with: `tokenizer_config.json`'s
+/// `model_max_length` unless it is missing or an "unset" sentinel, else the legacy key rankforge
+/// wrote before. `None` when neither holds a length.
+pub fn saved_max_length(dir: &Path) -> Result<Option<(usize, SavedLengthSource)>> {
+    let read_length = |file: &str, key: &str| -> Result<Option<usize>> {
+        let path = dir.join(file);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let value = read_json(&path)?;
+        Ok(value
+            .get(key)
+            .and_then(Value::as_f64)
+            .filter(|n| (1.0..UNSET_LENGTH).contains(n))
+            .map(|n| n as usize))
+    };
+    if let Some(n) = read_length("tokenizer_config.json", "model_max_length")? {
+        return Ok(Some((n, SavedLengthSource::TokenizerConfig)));
+    }
+    Ok(
+        read_length("config_sentence_transformers.json", "max_length")?
+            .map(|n| (n, SavedLengthSource::LegacySentenceTransformersConfig)),
+    )
+}
+
+/// Writes `max_length` as `model_max_length` into `dir/tokenizer_config.json` (created if the
+/// tokenizer had none), where sentence-transformers' CrossEncoder and transformers' tokenizers
+/// read a model's length.
+fn record_model_max_length(dir: &Path, max_length: usize) -> Result<()> {
+    let path = dir.join("tokenizer_config.json");
+    let mut config = if path.is_file() {
+        match read_json(&path)? {
+            Value::Object(map) => map,
+            _ => {
+                return Err(ModelError::Config {
+                    path,
+                    field: "(document)".into(),
+                    message: "expected a JSON object".into(),
+                })
+            }
+        }
+    } else {
+        Map::new()
+    };
+    config.insert("model_max_length".into(), json!(max_length));
+    write_json(&path, &Value::Object(config))
+}
+
 fn copy_tokenizer_files(tokenizer_dir: &Path, out: &Path) -> Result<()> {
     let mut copied = 0;
     for name in TOKENIZER_FILES {
@@ -474,7 +550,8 @@ pub fn save_cross_encoder<B: Backend>(
             &dir.join("config_sentence_transformers.json"),
             &json!({ "__version__": versions(), "activation_fn": activation, "model_type": "CrossEncoder", "max_length": max_length }),
         )?;
-        copy_tokenizer_files(tokenizer_dir, dir)
+        copy_tokenizer_files(tokenizer_dir, dir)?;
+        record_model_max_length(dir, max_length)
     })
 }
 

@@ -29,6 +29,9 @@ use rankforge_kernels::precision::{cast_module, Precision};
 /// Seed of the classification head made for a checkpoint that has none, unless set.
 pub const DEFAULT_HEAD_SEED: u64 = 42;
 
+/// Where the length comes from when neither the caller nor the directory sets one.
+const DEFAULT_LENGTH_SOURCE: &str = "no saved length: the position table, capped at 512";
+
 /// The settings both builders share, with their defaults.
 #[derive(Debug, Clone)]
 struct Settings {
@@ -54,7 +57,11 @@ impl Settings {
 /// Setters shared by both builders.
 macro_rules! shared_setters {
     () => {
-        /// Tokens per sequence at most; `None` (the default) takes the model's own.
+        /// Tokens per sequence at most; `None` (the default) takes the length the model was
+        /// saved with (cross-encoders: `tokenizer_config.json` `model_max_length`, or the
+        /// legacy `config_sentence_transformers.json` `max_length`; bi-encoders:
+        /// `sentence_bert_config.json` `max_seq_length`), capped by the position table, else
+        /// the position table capped at 512.
         pub fn max_length(mut self, max_length: Option<usize>) -> Self {
             self.settings.max_length = max_length;
             self
@@ -118,7 +125,18 @@ impl<B: Backend> CrossEncoderBuilder<B> {
         let (model, config, mut report) = hf::load_cross_encoder::<B>(dir, self.head_seed, device)?;
         report.source = dir.clone();
         report.head_seed = self.head_seed;
-        let tokenizer = tokenizer_for_model(dir, self.settings.max_length, &config)?;
+        let saved = hf::saved_max_length(dir)?;
+        let (requested, source) = match (self.settings.max_length, saved) {
+            (Some(n), _) => (Some(n), "set at load".to_string()),
+            (None, Some((n, from))) if n > config.max_position_embeddings => (
+                Some(config.max_position_embeddings),
+                format!("{from} says {n}, capped by the position table"),
+            ),
+            (None, Some((n, from))) => (Some(n), from.to_string()),
+            (None, None) => (None, DEFAULT_LENGTH_SOURCE.to_string()),
+        };
+        let tokenizer = tokenizer_for_model(dir, requested, &config)?;
+        report.max_length = Some((tokenizer.max_length(), source));
         let mut scorer = CrossEncoder::from_parts(model, config, tokenizer, dir, device.clone());
         scorer.model = cast_module(scorer.model, self.settings.precision);
         scorer.run = self.settings.run;
@@ -145,8 +163,16 @@ impl<B: Backend> BiEncoderBuilder<B> {
         let (model, config, mut report) = hf::load_bi_encoder::<B>(dir, device)?;
         report.source = dir.clone();
         let settings = hf::read_sentence_transformer_settings(dir)?;
-        let max_length = self.settings.max_length.or(settings.max_seq_length);
-        let tokenizer = tokenizer_for_model(dir, max_length, &config)?;
+        let (requested, source) = match (self.settings.max_length, settings.max_seq_length) {
+            (Some(n), _) => (Some(n), "set at load".to_string()),
+            (None, Some(n)) => (
+                Some(n.min(config.max_position_embeddings)),
+                "sentence_bert_config.json `max_seq_length`".to_string(),
+            ),
+            (None, None) => (None, DEFAULT_LENGTH_SOURCE.to_string()),
+        };
+        let tokenizer = tokenizer_for_model(dir, requested, &config)?;
+        report.max_length = Some((tokenizer.max_length(), source));
         let mut encoder =
             BiEncoder::from_parts(model, config, settings, tokenizer, dir, device.clone());
         encoder.model = cast_module(encoder.model, self.settings.precision);
@@ -179,11 +205,16 @@ impl<B: Backend> BiEncoder<B> {
 }
 
 impl LoadReport {
-    /// What the user should know about this load, one line each: a made-up head or pooler,
-    /// tensors left unused.
+    /// What the user should know about this load, one line each: the max length and where it
+    /// came from, a made-up head or pooler, tensors left unused.
     pub fn notices(&self) -> Vec<String> {
         let dir = self.source.display();
         let mut lines = Vec::new();
+        if let Some((length, source)) = &self.max_length {
+            lines.push(format!(
+                "note: {dir}: max length {length} tokens ({source})"
+            ));
+        }
         if self.new_head {
             lines.push(format!(
                 "warning: {dir} has no classification head; a new one was initialised (seed {}). \

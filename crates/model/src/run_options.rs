@@ -70,17 +70,21 @@ pub fn tokenizer_for_model(
     requested: Option<usize>,
     config: &BertConfig,
 ) -> Result<TextTokenizer> {
-    let limit = config.max_position_embeddings.min(MAX_LENGTH_CAP);
-    let max_length = match requested {
-        None => limit,
-        Some(n) if n <= limit => n,
-        Some(n) => {
-            return Err(ModelError::Invalid(format!(
-                "max length {n} exceeds what the model supports ({limit} positions)"
-            )))
-        }
-    };
+    let max_length = checked_max_length(requested, config)?;
     TextTokenizer::from_file(&dir.join(hf::TOKENIZER_FILE), max_length)
+}
+
+/// `requested`, checked against the position table, or the default limit (the position table
+/// capped at [`MAX_LENGTH_CAP`]).
+pub fn checked_max_length(requested: Option<usize>, config: &BertConfig) -> Result<usize> {
+    let positions = config.max_position_embeddings;
+    match requested {
+        None => Ok(positions.min(MAX_LENGTH_CAP)),
+        Some(n) if n >= 1 && n <= positions => Ok(n),
+        Some(n) => Err(ModelError::Invalid(format!(
+            "max length {n} exceeds what the model supports ({positions} positions)"
+        ))),
+    }
 }
 
 impl RunOptions {

@@ -263,3 +263,68 @@ fn tiny_model_forward_is_finite_and_dropout_free_in_inference() {
     assert_eq!(a, b, "inference is deterministic (no dropout)");
     assert!(a.iter().all(|s| s.is_finite() && (0.0..=1.0).contains(s)));
 }
+
+/// A cross-encoder saved at a short length loads at that length with no argument (the length
+/// it was trained and evaluated at), where sentence-transformers reads it
+/// (`tokenizer_config.json` `model_max_length`); `max_length` still overrides it; a model saved
+/// by an earlier rankforge (only `config_sentence_transformers.json` `max_length`) loads at its
+/// length; transformers' "unset" sentinel falls back to the position table capped at 512.
+#[test]
+fn saved_max_length_is_the_default_at_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let device = Default::default();
+    let (short, _) = CrossEncoder::<B>::builder(minilm_dir())
+        .max_length(Some(48))
+        .head_seed(42)
+        .load(&device)
+        .unwrap();
+    let out = tmp.path().join("ce48");
+    short.save(&out).unwrap();
+    let tokenizer_config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("tokenizer_config.json")).unwrap())
+            .unwrap();
+    assert_eq!(tokenizer_config["model_max_length"], 48);
+    assert_eq!(tokenizer_config["do_lower_case"], true, "other keys kept");
+
+    let long_doc = "word ".repeat(400);
+    let pairs = [("a query", long_doc.as_str()), ("q", "a short document")];
+    let (again, report) = CrossEncoder::<B>::builder(&out).load(&device).unwrap();
+    assert_eq!(again.tokenizer.max_length(), 48);
+    let (length, source) = report.max_length.clone().unwrap();
+    assert_eq!(length, 48);
+    assert!(source.contains("model_max_length"), "{source}");
+    assert!(
+        report.notices()[0].contains("max length 48"),
+        "{:?}",
+        report.notices()
+    );
+    assert_eq!(short.score(&pairs).unwrap(), again.score(&pairs).unwrap());
+    let (at_512, _) = CrossEncoder::<B>::builder(&out)
+        .max_length(Some(512))
+        .load(&device)
+        .unwrap();
+    assert_eq!(at_512.tokenizer.max_length(), 512);
+    assert_ne!(
+        at_512.score(&pairs).unwrap()[0],
+        again.score(&pairs).unwrap()[0]
+    );
+
+    // An earlier rankforge's save: the length only in config_sentence_transformers.json.
+    let write = |file: &str, value: serde_json::Value| {
+        std::fs::write(out.join(file), serde_json::to_string(&value).unwrap()).unwrap()
+    };
+    let mut legacy = tokenizer_config.clone();
+    legacy["model_max_length"] = serde_json::json!(1e30);
+    write("tokenizer_config.json", legacy);
+    let (old, report) = CrossEncoder::<B>::builder(&out).load(&device).unwrap();
+    assert_eq!(old.tokenizer.max_length(), 48);
+    assert!(report.max_length.unwrap().1.contains("earlier rankforge"));
+
+    // No length anywhere but the sentinel: the position table capped at 512.
+    write(
+        "config_sentence_transformers.json",
+        serde_json::json!({"model_type": "CrossEncoder"}),
+    );
+    let (unset, _) = CrossEncoder::<B>::builder(&out).load(&device).unwrap();
+    assert_eq!(unset.tokenizer.max_length(), 512);
+}
