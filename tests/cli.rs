@@ -8,6 +8,11 @@ use rankforge_model::backend::Cpu;
 use rankforge_model::CrossEncoder;
 use serde_json::{json, Value};
 
+/// The model crate's test helpers: the parity comparison (lengths and finiteness checked).
+#[path = "../crates/model/tests/common/mod.rs"]
+mod model_common;
+use model_common::{f32s, max_abs_diff};
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -64,14 +69,6 @@ fn read_field(path: &Path, field: &str) -> Vec<Value> {
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap()[field].clone())
-        .collect()
-}
-
-fn f32s(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
         .collect()
 }
 
@@ -135,12 +132,11 @@ fn predict_matches_pytorch_logits_and_sentence_transformers_scores() {
         .collect();
     let want = f32s(&fx["logits"]);
     let scale = want.iter().fold(1.0f32, |m, x| m.max(x.abs()));
-    for (got, want) in logits.iter().zip(&want) {
-        assert!(
-            (got - want).abs() <= 1e-5 * scale,
-            "logit {got} vs PyTorch {want}"
-        );
-    }
+    let diff = max_abs_diff(&logits, &want);
+    assert!(
+        diff <= 1e-5 * scale,
+        "logits vs PyTorch: max abs diff {diff} (scale {scale})"
+    );
     ok(&[
         "predict", "--model", m, "--input", i, "--output", o, "--quiet",
     ]);
@@ -148,12 +144,11 @@ fn predict_matches_pytorch_logits_and_sentence_transformers_scores() {
         .iter()
         .map(|v| v.as_f64().unwrap() as f32)
         .collect();
-    for (got, want) in scores.iter().zip(f32s(&fx["st_cross_encoder_scores"])) {
-        assert!(
-            (got - want).abs() <= 1e-5,
-            "score {got} vs sentence-transformers {want}"
-        );
-    }
+    let diff = max_abs_diff(&scores, &f32s(&fx["st_cross_encoder_scores"]));
+    assert!(
+        diff <= 1e-5,
+        "scores vs sentence-transformers: max abs diff {diff}"
+    );
 }
 
 #[test]
@@ -178,16 +173,12 @@ fn embed_matches_sentence_transformers() {
         "--output",
         output.to_str().unwrap(),
     ]);
-    for (got, want) in read_field(&output, "embedding")
-        .iter()
-        .zip(fx["embeddings"].as_array().unwrap())
-    {
-        let diff = f32s(got)
-            .iter()
-            .zip(f32s(want))
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
-        assert!(diff <= 1e-5, "embedding max abs diff {diff}");
+    let got = read_field(&output, "embedding");
+    let want = fx["embeddings"].as_array().unwrap();
+    assert_eq!(got.len(), want.len());
+    for (i, (got, want)) in got.iter().zip(want).enumerate() {
+        let diff = max_abs_diff(&f32s(got), &f32s(want));
+        assert!(diff <= 1e-5, "embedding {i}: max abs diff {diff}");
     }
 }
 
@@ -481,6 +472,10 @@ fn dense_retrieval_equals_brute_force_cosine_over_embed_outputs() {
         emb.to_str().unwrap(),
     ]);
     let vectors: Vec<Vec<f32>> = read_field(&emb, "embedding").iter().map(f32s).collect();
+    assert_eq!(vectors.len(), rows.len());
+    assert!(vectors
+        .iter()
+        .all(|v| v.len() == 384 && v.iter().all(|x| x.is_finite())));
     let lines: Vec<Vec<String>> = std::fs::read_to_string(&run)
         .unwrap()
         .lines()
@@ -496,6 +491,7 @@ fn dense_retrieval_equals_brute_force_cosine_over_embed_outputs() {
             .collect();
         want.sort_by(|a, b| b.0.total_cmp(&a.0));
         let got: Vec<&Vec<String>> = lines.iter().filter(|l| l[0] == *qid).collect();
+        assert_eq!(got.len(), 3, "{qid}");
         for (rank, line) in got.iter().enumerate() {
             assert_eq!(line[2], want[rank].1, "{qid} rank {rank}");
             assert!((line[4].parse::<f32>().unwrap() - want[rank].0).abs() < 1e-5);
@@ -723,6 +719,7 @@ fn evaluate_reports_bm25_and_the_reranker_with_predict_scores() {
         "64",
     ]);
     let predicted = read_field(&scores, "score");
+    assert_eq!(predicted.len(), reranked.len());
     for ((q, d, score), want) in reranked.iter().zip(&predicted) {
         let want = want.as_f64().unwrap();
         assert!(
@@ -862,11 +859,7 @@ fn predict_in_bf16_and_f16_stays_within_one_percent_of_pytorch() {
             .iter()
             .map(|v| v.as_f64().unwrap() as f32)
             .collect();
-        let diff = got
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let diff = max_abs_diff(&got, &want);
         assert!(diff <= 1e-2 * scale, "{precision}: {diff} (scale {scale})");
     }
     let msg = err(&[

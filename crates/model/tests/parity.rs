@@ -44,9 +44,7 @@ fn seeded_cross_encoder(fx: &serde_json::Value) -> CrossEncoder<B> {
 fn token_ids_match_transformers() {
     let fx = fixture("model_parity.json");
     let device = Default::default();
-    let (bi, _) = BiEncoder::<B>::builder(minilm_dir())
-        .load(&device)
-        .unwrap();
+    let (bi, _) = BiEncoder::<B>::builder(minilm_dir()).load(&device).unwrap();
     assert_eq!(
         bi.tokenizer.max_length() as u64,
         fx["max_seq_length"].as_u64().unwrap()
@@ -54,11 +52,10 @@ fn token_ids_match_transformers() {
     let texts = strs(&fx["texts"]);
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let encoded = bi.tokenizer.encode_texts(&refs).unwrap();
-    for (i, (enc, want)) in encoded
-        .iter()
-        .zip(fx["text_ids"].as_array().unwrap())
-        .enumerate()
-    {
+    let want_ids = fx["text_ids"].as_array().unwrap();
+    assert_eq!(encoded.len(), want_ids.len());
+    assert_eq!(encoded.len(), texts.len());
+    for (i, (enc, want)) in encoded.iter().zip(want_ids).enumerate() {
         assert_eq!(enc.ids, u32s(want), "text {i}: {:?}", texts[i]);
     }
     let ce = seeded_cross_encoder(&fx);
@@ -66,6 +63,8 @@ fn token_ids_match_transformers() {
     let pairs = pairs(&fx);
     let refs = as_refs(&pairs);
     let encoded = ce.tokenizer.encode_pairs(&refs).unwrap();
+    assert_eq!(encoded.len(), fx["pair_ids"].as_array().unwrap().len());
+    assert_eq!(encoded.len(), fx["pair_type_ids"].as_array().unwrap().len());
     for (i, enc) in encoded.iter().enumerate() {
         assert_eq!(enc.ids, u32s(&fx["pair_ids"][i]), "pair {i} ids");
         assert_eq!(
@@ -80,14 +79,14 @@ fn token_ids_match_transformers() {
 fn embeddings_match_sentence_transformers() {
     let fx = fixture("model_parity.json");
     let device = Default::default();
-    let (bi, _) = BiEncoder::<B>::builder(minilm_dir())
-        .load(&device)
-        .unwrap();
+    let (bi, _) = BiEncoder::<B>::builder(minilm_dir()).load(&device).unwrap();
     assert!(bi.head().normalize);
     let texts = strs(&fx["texts"]);
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let ours = bi.embed(&refs).unwrap();
-    for (i, want) in fx["embeddings"].as_array().unwrap().iter().enumerate() {
+    let want_embeddings = fx["embeddings"].as_array().unwrap();
+    assert_eq!(ours.len(), want_embeddings.len());
+    for (i, want) in want_embeddings.iter().enumerate() {
         let diff = max_abs_diff(&ours[i], &f32s(want));
         assert!(
             diff <= 1e-5,
@@ -205,6 +204,8 @@ fn max_chunk_scores_the_best_window() {
             });
         rows.into_iter().map(|r| r[0]).collect()
     };
+    assert_eq!(per_window.len(), windows.len());
+    assert!(per_window.iter().all(|s| s.is_finite()), "{per_window:?}");
     let best = per_window.iter().cloned().fold(f32::MIN, f32::max);
     let got = ce.score(&[(short.0, long_doc.as_str())]).unwrap()[0];
     assert!((got - best).abs() <= 1e-5);

@@ -55,10 +55,21 @@ pub fn strs(v: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len(), "length mismatch");
-    a.iter()
-        .zip(b)
+/// The largest `|a[i] − b[i]|` of two equally long, non-empty vectors of finite values.
+///
+/// Panics otherwise: a fold with `f32::max` skips a NaN difference (and `inf − inf` is NaN),
+/// and a zip of unequal lengths compares a prefix, so a NaN, infinite, short or empty output
+/// would pass any tolerance.
+pub fn max_abs_diff(ours: &[f32], reference: &[f32]) -> f32 {
+    assert_eq!(ours.len(), reference.len(), "length mismatch");
+    assert!(!ours.is_empty(), "nothing to compare");
+    for (side, values) in [("ours", ours), ("reference", reference)] {
+        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+            panic!("{side}[{i}] = {} is not finite", values[i]);
+        }
+    }
+    ours.iter()
+        .zip(reference)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }
