@@ -875,3 +875,220 @@ fn predict_in_bf16_and_f16_stays_within_one_percent_of_pytorch() {
     ]);
     assert!(msg.contains("fp8") && msg.contains("bf16"), "{msg}");
 }
+
+/// One TREC line's (query, document, score).
+fn trec_scores(path: &Path) -> Vec<(String, String, f64)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(f.len(), 6, "{l}");
+            (f[0].to_string(), f[2].to_string(), f[4].parse().unwrap())
+        })
+        .collect()
+}
+
+/// `id → text` of a BEIR jsonl file (`full`: a corpus's "title text", as every command joins them).
+fn beir_texts(path: &Path, full: bool) -> std::collections::HashMap<String, String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let text = v["text"].as_str().unwrap();
+            let title = v["title"].as_str().unwrap_or("");
+            let text = if full && !title.is_empty() {
+                format!("{title} {text}")
+            } else {
+                text.to_string()
+            };
+            (v["_id"].as_str().unwrap().to_string(), text)
+        })
+        .collect()
+}
+
+/// A running `rankforge serve`; dropping it kills and reaps the process, so a
+/// failing assertion never leaves a server behind.
+struct Server {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `rankforge serve` on a free loopback port, with the address it printed.
+fn spawn_server(model: &Path) -> Server {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rankforge"))
+        .args(["serve", "--port", "0", "--model", model.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(rest) = line.split("on http://").nth(1) {
+            let addr = rest.split_whitespace().next().unwrap().to_string();
+            // Keep draining stderr so the server never blocks on a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            return Server { child, addr };
+        }
+        printed.push(line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("rankforge serve exited before listening: {printed:?}");
+}
+
+/// POSTs `body` as JSON to `http://addr{path}` (HTTP/1.1, one request per connection).
+fn post_json(addr: &str, path: &str, body: &Value) -> Value {
+    use std::io::{Read, Write};
+    let body = body.to_string();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// Issue 27: a model trained at a short length is saved with it, and `predict`, `rerank` and
+/// `serve` on the saved directory (no `--max-length`) reproduce the trainer's own final dev
+/// scores. The sample documents are longer than 32 tokens, so a loader that fell back to the
+/// position table (512) scores them differently.
+#[test]
+fn saved_model_reproduces_the_trainers_dev_scores_in_predict_rerank_and_serve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = root().join("data/sample");
+    let out = tmp.path().join("run");
+    let config = tmp.path().join("train.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[run]\noutput_dir = {:?}\nseed = 7\n\
+             [model]\nkind = \"cross_encoder\"\nbase = {:?}\nmax_length = 32\n\
+             [data]\ndir = {:?}\nnegatives = 1\nnegative_pool = 5\nmax_dev_queries = 4\n\
+             [train]\nmax_steps = 2\nbatch_size = 2\nlearning_rate = 1e-4\n\
+             [eval]\nevery_steps = 0\ntop_k = 8\n\
+             [checkpoint]\nevery_steps = 0\n\
+             [loss]\nloss = \"listnet\"\n",
+            out.to_str().unwrap(),
+            minilm().to_str().unwrap(),
+            sample.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let report = ok(&["train", "--config", config.to_str().unwrap(), "--quiet"]);
+    assert!(report.contains("max length 32 tokens"), "{report}");
+    let final_dir = out.join("final");
+    let m = final_dir.to_str().unwrap();
+    let trainer = trec_scores(&out.join("final-dev.trec"));
+    assert_eq!(trainer.len(), 4 * 8, "4 dev queries × top 8");
+
+    let queries = beir_texts(&sample.join("queries.jsonl"), false);
+    let corpus = beir_texts(&sample.join("corpus.jsonl"), true);
+    let longest = trainer
+        .iter()
+        .map(|(_, d, _)| corpus[d].len())
+        .max()
+        .unwrap();
+    assert!(
+        longest > 200,
+        "documents longer than 32 tokens ({longest} chars)"
+    );
+
+    // rerank over the trainer's own candidates.
+    let reranked = tmp.path().join("reranked.trec");
+    ok(&[
+        "rerank",
+        "--model",
+        m,
+        "--corpus",
+        sample.join("corpus.jsonl").to_str().unwrap(),
+        "--queries",
+        sample.join("queries.jsonl").to_str().unwrap(),
+        "--run",
+        out.join("bm25-dev.trec").to_str().unwrap(),
+        "--top-k",
+        "8",
+        "--output",
+        reranked.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let mut want = trainer.clone();
+    let mut got = trec_scores(&reranked);
+    want.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    got.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!((&g.0, &g.1), (&w.0, &w.1));
+        assert!((g.2 - w.2).abs() <= 1e-6, "rerank {g:?} vs trainer {w:?}");
+    }
+
+    // predict on the same (query, document) texts.
+    let pairs = tmp.path().join("pairs.jsonl");
+    let rows: Vec<Value> = trainer
+        .iter()
+        .map(|(q, d, _)| json!({"query": queries[q], "document": corpus[d]}))
+        .collect();
+    write_jsonl(&pairs, &rows);
+    let scores = tmp.path().join("scores.jsonl");
+    let predicted = rankforge(&[
+        "predict",
+        "--model",
+        m,
+        "--input",
+        pairs.to_str().unwrap(),
+        "--output",
+        scores.to_str().unwrap(),
+    ]);
+    let notes = String::from_utf8_lossy(&predicted.stderr);
+    assert!(predicted.status.success(), "{notes}");
+    assert!(notes.contains("max length 32 tokens"), "{notes}");
+    let predicted: Vec<f32> = read_field(&scores, "score")
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect();
+    let trained: Vec<f32> = trainer.iter().map(|t| t.2 as f32).collect();
+    let diff = max_abs_diff(&predicted, &trained);
+    assert!(diff <= 1e-6, "predict vs trainer: max abs diff {diff}");
+
+    // serve, one request per dev query (TEI /rerank).
+    let server = spawn_server(&final_dir);
+    let mut served = Vec::new();
+    let mut expected = Vec::new();
+    let mut qids: Vec<&String> = trainer.iter().map(|t| &t.0).collect();
+    qids.dedup();
+    for qid in qids {
+        let docs: Vec<&(String, String, f64)> = trainer.iter().filter(|t| &t.0 == qid).collect();
+        let texts: Vec<&str> = docs.iter().map(|t| corpus[&t.1].as_str()).collect();
+        let body = post_json(
+            &server.addr,
+            "/rerank",
+            &json!({"query": queries[qid], "texts": texts}),
+        );
+        let mut by_index = vec![f32::NAN; docs.len()];
+        for row in body.as_array().unwrap() {
+            by_index[row["index"].as_u64().unwrap() as usize] =
+                row["score"].as_f64().unwrap() as f32;
+        }
+        served.extend(by_index);
+        expected.extend(docs.iter().map(|t| t.2 as f32));
+    }
+    drop(server);
+    let diff = max_abs_diff(&served, &expected);
+    assert!(diff <= 1e-6, "serve vs trainer: max abs diff {diff}");
+}

@@ -72,7 +72,7 @@ pub struct RerankerConfig {
     pub name: String,
     /// Cross-encoder directory.
     pub model: PathBuf,
-    /// Tokens per pair (default: the model's, capped at 512).
+    /// Tokens per pair (default: the length the model was saved with, as the loader reads it).
     #[serde(default)]
     pub max_length: Option<usize>,
     /// Rerank this many first-stage candidates (default: first_stage.top_k).

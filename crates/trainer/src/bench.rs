@@ -113,7 +113,7 @@ pub fn bench_cross_encoder_training<B: AutodiffBackend>(
     B::seed(device, settings.seed);
     let base = BaseModel {
         dir: base_dir,
-        max_length: settings.max_length,
+        max_length: Some(settings.max_length),
         head_seed: settings.seed,
         loss: &settings.loss,
         eval_batch_size: 32,

@@ -22,7 +22,7 @@ use rankforge_losses::{InfoNceConfig, InputKind, Loss, LossConfig, LossInput};
 use rankforge_model::inference::collate;
 use rankforge_model::{
     hf, BatchingConfig, BertConfig, BiEncoder, BiEncoderModel, CrossEncoder, DenseConfig,
-    DenseIndex, SentenceTransformerSettings, TextTokenizer,
+    DenseIndex, LoadReport, SentenceTransformerSettings, TextTokenizer,
 };
 
 use crate::config::{EvalMode, TrainConfig};
@@ -59,7 +59,9 @@ pub struct BiEncoderTask<'a, B: AutodiffBackend> {
 }
 
 impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
-    /// Loads the base model and, for distillation, scores the training pairs with the teacher.
+    /// Loads the base model and, for distillation, scores the training pairs with the teacher
+    /// (at the run's `model.max_length`, or the teacher's saved length); the load report says
+    /// what loading the base made up.
     pub fn prepare(
         config: &TrainConfig,
         data: &'a TrainingSet,
@@ -68,10 +70,10 @@ impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
         dev: &'a DevSet,
         device: &B::Device,
         quiet: bool,
-    ) -> Result<(Self, BiEncoderModel<B>)> {
+    ) -> Result<(Self, BiEncoderModel<B>, LoadReport)> {
         let base = &config.model.base;
-        let (encoder, _) = BiEncoder::<B>::builder(base)
-            .max_length(Some(config.model.max_length))
+        let (encoder, report) = BiEncoder::<B>::builder(base)
+            .max_length(config.model.max_length)
             .load(device)?;
         let BiEncoder {
             model,
@@ -125,6 +127,7 @@ impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
                 precision: config.run.precision,
             },
             model,
+            report,
         ))
     }
 
@@ -142,7 +145,7 @@ impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
 /// Raw teacher logits for every (query, positive) and (query, pool document) pair.
 fn score_with_teacher<B: AutodiffBackend>(
     teacher_dir: &Path,
-    max_length: usize,
+    max_length: Option<usize>,
     data: &TrainingSet,
     texts: &HashMap<String, String>,
     batch_size: usize,
@@ -150,7 +153,7 @@ fn score_with_teacher<B: AutodiffBackend>(
     quiet: bool,
 ) -> Result<TeacherScores> {
     let (teacher, _) = CrossEncoder::<B::InnerBackend>::builder(teacher_dir)
-        .max_length(Some(max_length))
+        .max_length(max_length)
         .batching(BatchingConfig {
             max_batch_size: batch_size,
             ..Default::default()
@@ -369,5 +372,9 @@ impl<B: AutodiffBackend> TrainTask<B> for BiEncoderTask<'_, B> {
     fn load(&self, dir: &Path) -> Result<Self::Model> {
         let (model, _, _) = hf::load_bi_encoder::<B>(dir, &self.device)?;
         Ok(model)
+    }
+
+    fn max_length(&self) -> usize {
+        self.tokenizer.max_length()
     }
 }

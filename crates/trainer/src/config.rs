@@ -106,13 +106,14 @@ pub struct ModelSection {
     /// HF model directory to start from. A checkpoint without a classifier gets a new head
     /// drawn from N(0, initializer_range²) with the run's seed.
     pub base: PathBuf,
-    /// Tokens per sequence (pair for cross-encoders) at most. Default: 256.
-    #[serde(default = "default_max_length")]
-    pub max_length: usize,
-}
-
-fn default_max_length() -> usize {
-    256
+    /// Tokens per sequence (pair for cross-encoders) at most, in training and in the dev
+    /// evaluation; the saved model records it, so every command that loads the result runs at
+    /// it. Default: the length `base` was saved with, as every loader reads it (cross-encoders:
+    /// `tokenizer_config.json` `model_max_length`; bi-encoders: `sentence_bert_config.json`
+    /// `max_seq_length`), capped by its position table; a run continuing from a rankforge
+    /// model therefore keeps that model's length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
 }
 
 /// `[data]`: a BEIR directory (`corpus.jsonl`, `queries.jsonl`, `qrels/<split>.tsv`).
@@ -379,7 +380,7 @@ impl TrainConfig {
         if !((0.0..1.0).contains(&t.adam_beta1) && (0.0..1.0).contains(&t.adam_beta2)) {
             return Err("train.adam_beta1 and train.adam_beta2 must lie in [0, 1)".into());
         }
-        if self.model.max_length < 8 {
+        if self.model.max_length.is_some_and(|n| n < 8) {
             return Err("model.max_length must be at least 8".into());
         }
         if self.data.negative_pool < self.data.negatives {

@@ -48,8 +48,9 @@ pub struct CrossEncoderTask<'a, B: AutodiffBackend> {
 pub struct BaseModel<'c> {
     /// HF directory of the base model.
     pub dir: &'c Path,
-    /// Tokens per (query, document) sequence at most.
-    pub max_length: usize,
+    /// Tokens per (query, document) sequence at most; `None`: the length the base was saved
+    /// with.
+    pub max_length: Option<usize>,
     /// Seed of a new head when the base has none.
     pub head_seed: u64,
     pub loss: &'c LossConfig,
@@ -94,7 +95,7 @@ impl<'a, B: AutodiffBackend> CrossEncoderTask<'a, B> {
         device: &B::Device,
     ) -> Result<(Self, CrossEncoderModel<B>, LoadReport)> {
         let (scorer, report) = CrossEncoder::<B>::builder(base.dir)
-            .max_length(Some(base.max_length))
+            .max_length(base.max_length)
             .head_seed(base.head_seed)
             .load(device)?;
         let task = Self {
@@ -202,5 +203,9 @@ impl<B: AutodiffBackend> TrainTask<B> for CrossEncoderTask<'_, B> {
     fn load(&self, dir: &Path) -> Result<Self::Model> {
         let (model, _, _) = hf::load_cross_encoder::<B>(dir, self.head_seed, &self.device)?;
         Ok(model)
+    }
+
+    fn max_length(&self) -> usize {
+        self.tokenizer.max_length()
     }
 }

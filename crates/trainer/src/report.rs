@@ -159,6 +159,8 @@ pub struct CardFacts<'a> {
     pub after: &'a Metrics,
     pub best: Option<(f64, usize)>,
     pub pairs_per_s: f64,
+    /// Tokens per sequence at most in training and evaluation (the saved model's length).
+    pub max_length: usize,
 }
 
 /// The bases a rankforge-trained `base` descends from, nearest first: each model card
@@ -246,7 +248,7 @@ pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
     card.push_str("## Hyperparameters\n\n| setting | value |\n|---|---|\n");
     for (k, v) in [
         ("seed", c.run.seed.to_string()),
-        ("max_length", c.model.max_length.to_string()),
+        ("max_length", facts.max_length.to_string()),
         ("learning_rate", format!("{:e}", t.learning_rate)),
         ("head_lr_multiplier", format!("{}", t.head_lr_multiplier)),
         (
@@ -328,6 +330,7 @@ mod tests {
             after: &metrics,
             best: None,
             pairs_per_s: 1.0,
+            max_length: 256,
         };
         std::fs::create_dir_all(dir).unwrap();
         write_model_card(&dir.join("README.md"), &facts).unwrap();

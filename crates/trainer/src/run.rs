@@ -32,10 +32,14 @@ pub struct TrainSummary {
     pub pairs_per_s: f64,
     pub stopped_early: bool,
     pub train_examples: usize,
+    /// Tokens per sequence at most: what the run trained and evaluated at, and what its saved
+    /// models record (so `predict`, `rerank`, `serve` on them run at it too).
+    pub max_length: usize,
 }
 
 impl TrainSummary {
-    /// A before/after table for the terminal.
+    /// A before/after table for the terminal, and the length the dev queries were scored at
+    /// (the saved model's, so the commands that load it reproduce the "after" column).
     pub fn table(&self) -> String {
         let mut out = format!(
             "{:<10} {:>8} {:>8} {:>8}\n",
@@ -60,6 +64,10 @@ impl TrainSummary {
                 find(&self.initial_metrics)
             ));
         }
+        out.push_str(&format!(
+            "(dev scored at max length {} tokens, the length the saved model records)\n",
+            self.max_length
+        ));
         out
     }
 }
@@ -121,7 +129,7 @@ pub fn train<B: AutodiffBackend>(
             run_loop(config, options, &task, &data, model, device)?
         }
         ModelKind::BiEncoder => {
-            let (task, model) = crate::bi_encoder::BiEncoderTask::<B>::prepare(
+            let (task, model, report) = crate::bi_encoder::BiEncoderTask::<B>::prepare(
                 config,
                 &data,
                 &texts,
@@ -130,6 +138,9 @@ pub fn train<B: AutodiffBackend>(
                 device,
                 options.quiet,
             )?;
+            for notice in report.notices() {
+                say(notice);
+            }
             run_loop(config, options, &task, &data, model, device)?
         }
     };
@@ -145,6 +156,7 @@ pub fn train<B: AutodiffBackend>(
         pairs_per_s: outcome.pairs_per_s,
         stopped_early: outcome.stopped_early,
         train_examples: data.examples.len(),
+        max_length: outcome.max_length,
     };
     if let Some(after) = &summary.final_metrics {
         let log = crate::report::MetricsLog::open(output_dir, Some(usize::MAX))?;
@@ -163,6 +175,7 @@ pub fn train<B: AutodiffBackend>(
             after,
             best: summary.best,
             pairs_per_s: summary.pairs_per_s,
+            max_length: summary.max_length,
         };
         for dir in [
             output_dir.clone(),

@@ -32,4 +32,8 @@ pub trait TrainTask<B: AutodiffBackend> {
 
     /// Loads a model saved by [`TrainTask::save`] (resuming).
     fn load(&self, dir: &Path) -> Result<Self::Model>;
+
+    /// Tokens per sequence at most: what training and the dev evaluation run at and the saved
+    /// model records.
+    fn max_length(&self) -> usize;
 }

@@ -55,6 +55,8 @@ pub struct LoopOutcome {
     /// Training pairs per second over this process's training steps.
     pub pairs_per_s: f64,
     pub stopped_early: bool,
+    /// Tokens per sequence at most, in training, in the dev evaluations and in the saved model.
+    pub max_length: usize,
 }
 
 /// Steps of the whole run: `max_steps`, else epochs × micro-batches / accumulation.
@@ -202,6 +204,7 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
                 final_metrics: None,
                 pairs_per_s: rate(pairs_this_process, train_seconds),
                 stopped_early: false,
+                max_length: task.max_length(),
             });
         }
         let step = state.step;
@@ -325,6 +328,7 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
         final_metrics,
         pairs_per_s: rate(pairs_this_process, train_seconds),
         stopped_early,
+        max_length: task.max_length(),
     })
 }
 

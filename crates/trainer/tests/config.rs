@@ -27,7 +27,10 @@ fn minimal_config_gets_documented_defaults() {
     let config = parse(MINIMAL).unwrap();
     assert_eq!(config.run.seed, 42);
     assert_eq!(config.model.kind, ModelKind::CrossEncoder);
-    assert_eq!(config.model.max_length, 256);
+    assert_eq!(
+        config.model.max_length, None,
+        "the saved length of the base"
+    );
     assert_eq!(config.data.negatives, 7);
     assert_eq!(config.train.batch_size, 4);
     assert_eq!(config.train.learning_rate, 2e-5);

@@ -40,7 +40,7 @@ fn dev_ndcg_improves_over_the_untrained_head_on_the_sample_data() {
     config.train.batch_size = 2;
     config.train.learning_rate = 3e-4;
     config.train.warmup_ratio = 0.1;
-    config.model.max_length = 48;
+    config.model.max_length = Some(48);
     config.data.negative_pool = 20;
     config.data.max_dev_queries = Some(20);
     config.eval.top_k = 10;

@@ -1,6 +1,6 @@
 //! Flags shared by the commands that run a model.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
 use clap::Args;
@@ -16,8 +16,10 @@ pub struct ModelArgs {
     /// Hugging Face model directory (config.json, model.safetensors, tokenizer.json).
     #[arg(long, env = "RANKFORGE_MODEL")]
     pub model: PathBuf,
-    /// Tokens per sequence at most [default: the model's max positions capped at 512 for
-    /// cross-encoders; `max_seq_length` of sentence-transformers models for embeddings].
+    /// Tokens per sequence at most [default: the length the model was saved with
+    /// (cross-encoders: `tokenizer_config.json` `model_max_length`; bi-encoders:
+    /// `sentence_bert_config.json` `max_seq_length`), capped by its position table; with
+    /// none saved, the position table capped at 512]. Printed at load.
     #[arg(long)]
     pub max_length: Option<usize>,
     /// Sequences per forward pass at most.

@@ -31,11 +31,12 @@ pub struct ServeArgs {
     /// Port to listen on (0: any free port).
     #[arg(long, env = "RANKFORGE_PORT", default_value_t = 8080)]
     pub port: u16,
-    /// Reranker: tokens per (query, document) sequence at most [default: the model's max
-    /// positions, capped at 512].
+    /// Reranker: tokens per (query, document) sequence at most [default: the length the model
+    /// was saved with (`tokenizer_config.json` `model_max_length`), capped by its position
+    /// table; with none saved, the position table capped at 512].
     #[arg(long, env = "RANKFORGE_MAX_LENGTH")]
     pub max_length: Option<usize>,
-    /// Embedder: tokens per text at most [default: its `max_seq_length`].
+    /// Embedder: tokens per text at most [default: its saved `max_seq_length`].
     #[arg(long, env = "RANKFORGE_EMBED_MAX_LENGTH")]
     pub embed_max_length: Option<usize>,
     /// Seed of the classification head made for a checkpoint that has none.
