@@ -513,6 +513,26 @@ fn dense_retrieval_equals_brute_force_cosine_over_embed_outputs() {
         std::fs::read_dir(tmp.path().join("cache")).unwrap().count(),
         1
     );
+    // Issue 19: corrupted cache bytes are detected by the checksum, reported, and the corpus
+    // embedded again (before: the bytes were used and changed the ranking silently).
+    let cache_file = std::fs::read_dir(&cache)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&cache_file).unwrap();
+    let first_vector = 56..56 + 384 * 4; // after magic, key, docs and dim
+    bytes[first_vector].fill(0x3f);
+    std::fs::write(&cache_file, &bytes).unwrap();
+    let out = rankforge(&args2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("checksum mismatch"), "{stderr}");
+    assert_eq!(std::fs::read(&run).unwrap(), std::fs::read(&again).unwrap());
+    let rewritten = std::fs::read(&cache_file).unwrap();
+    assert_ne!(rewritten, bytes, "the cache file is rebuilt");
+    ok(&args2);
 }
 
 #[test]
@@ -1091,4 +1111,89 @@ fn saved_model_reproduces_the_trainers_dev_scores_in_predict_rerank_and_serve() 
     drop(server);
     let diff = max_abs_diff(&served, &expected);
     assert!(diff <= 1e-6, "serve vs trainer: max abs diff {diff}");
+}
+
+/// Issue 19: a write that fails midway (here the file-size limit kills the process, as a full
+/// disk fails it) leaves the previous output whole: outputs are written to a temporary file and
+/// renamed into place. Before, the output was truncated first and left cut mid-line.
+#[test]
+fn a_write_killed_midway_leaves_the_previous_output_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = root().join("data/sample");
+    let s = |p: &str| sample.join(p).to_str().unwrap().to_string();
+    let out = tmp.path().join("bm25.trec");
+    let retrieve = |top_k: &str| {
+        vec![
+            "retrieve".to_string(),
+            "--corpus".into(),
+            s("corpus.jsonl"),
+            "--queries".into(),
+            s("queries.jsonl"),
+            "--top-k".into(),
+            top_k.into(),
+            "--output".into(),
+            out.to_str().unwrap().into(),
+            "--quiet".into(),
+        ]
+    };
+    let args = retrieve("5");
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let good = std::fs::read(&out).unwrap();
+    assert!(good.len() > 4096, "a run larger than the limit below");
+    // bash's `ulimit -f` counts 1024-byte blocks: 2 KiB, less than either output.
+    let status = Command::new("bash")
+        .arg("-c")
+        .arg(r#"ulimit -f 2; exec "$@""#)
+        .arg("bash")
+        .arg(env!("CARGO_BIN_EXE_rankforge"))
+        .args(retrieve("50"))
+        .output()
+        .unwrap();
+    assert!(!status.status.success(), "the limited write must fail");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        good,
+        "the previous output is untouched"
+    );
+}
+
+/// Issue 19: an output that cannot be written is found before any input is read or model
+/// loaded (before: after all inference). The model path does not exist, so an error that
+/// names the output proves the check came first.
+#[test]
+fn an_unwritable_output_is_refused_before_the_work_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no-model");
+    let input = tmp.path().join("pairs.jsonl");
+    write_jsonl(&input, &[json!({"query": "q", "document": "d"})]);
+    let dir_as_output = tmp.path().to_str().unwrap();
+    for command in ["predict", "embed"] {
+        let msg = err(&[
+            command,
+            "--model",
+            missing.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            dir_as_output,
+        ]);
+        assert!(
+            msg.contains("cannot write the output") && msg.contains(dir_as_output),
+            "{command}: {msg}"
+        );
+    }
+    let msg = err(&[
+        "rerank",
+        "--model",
+        missing.to_str().unwrap(),
+        "--corpus",
+        "missing-corpus.jsonl",
+        "--queries",
+        "missing-queries.jsonl",
+        "--run",
+        "missing.trec",
+        "--output",
+        dir_as_output,
+    ]);
+    assert!(msg.contains("cannot write the output"), "{msg}");
 }

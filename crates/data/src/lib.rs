@@ -16,6 +16,7 @@
 //! | jsonl of named string fields (the CLI's `predict`/`embed`/`bench` inputs) | [`read_string_fields`] | [`write_jsonl`] |
 //! | any jsonl/csv/tsv (or parquet, feature `parquet`) with named columns | the `read` functions with [`TableOptions`] | [`write_jsonl`], [`write_csv`], [`write_tsv`] |
 
+pub mod atomic;
 pub mod beir;
 pub mod corpus;
 pub mod error;
@@ -33,6 +34,7 @@ pub mod run;
 pub mod table;
 pub mod write;
 
+pub use atomic::{check_writable, write_atomic, AtomicFile};
 pub use beir::BeirDataset;
 pub use corpus::{Corpus, CorpusColumns, Document};
 pub use error::{DataError, Result};

@@ -179,7 +179,7 @@ impl Qrels {
         Ok(())
     }
 
-    /// Writes BEIR tsv with its header, queries and documents in sorted order.
+    /// Writes BEIR tsv (atomically) with its header, queries and documents in sorted order.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         let mut out = Vec::new();
@@ -191,6 +191,6 @@ impl Qrels {
                 writeln!(out, "{qid}\t{did}\t{grade}").unwrap();
             }
         }
-        std::fs::write(path, out).map_err(|e| DataError::io(path, e))
+        crate::atomic::write_atomic(path, out).map_err(|e| DataError::io(path, e))
     }
 }

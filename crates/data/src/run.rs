@@ -1,7 +1,7 @@
 //! Ranked result lists: TREC run files (`qid Q0 docid rank score tag`).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
 use crate::error::{DataError, Result};
@@ -143,11 +143,11 @@ impl Run {
         Ok(run)
     }
 
-    /// Writes a TREC run, each list sorted as trec_eval ranks it, ranks starting at 1.
+    /// Writes a TREC run atomically, each list sorted as trec_eval ranks it, ranks starting at 1.
     pub fn write(&self, path: impl AsRef<Path>, tag: &str) -> Result<()> {
         let path = path.as_ref();
-        let file = std::fs::File::create(path).map_err(|e| DataError::io(path, e))?;
-        let mut out = BufWriter::new(file);
+        let mut out =
+            crate::atomic::AtomicFile::create(path).map_err(|e| DataError::io(path, e))?;
         for (qid, docs) in &self.by_query {
             let mut docs = docs.clone();
             sort_trec(&mut docs);
@@ -162,7 +162,7 @@ impl Run {
                 .map_err(|e| DataError::io(path, e))?;
             }
         }
-        out.flush().map_err(|e| DataError::io(path, e))
+        out.commit().map_err(|e| DataError::io(path, e))
     }
 }
 

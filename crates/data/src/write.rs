@@ -1,12 +1,13 @@
 //! Writers shared by the typed formats: jsonl from any `Serialize`, csv with quoting, and tsv
-//! that refuses fields it could not write back faithfully.
+//! that refuses fields it could not write back faithfully. Each writes atomically
+//! ([`crate::atomic`]): a failed write leaves the previous file as it was.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
 
+use crate::atomic::AtomicFile;
 use crate::error::{DataError, Result};
 
 /// Writes one JSON object per line.
@@ -21,7 +22,7 @@ pub fn write_jsonl<'a, T: Serialize + 'a>(
             .map_err(|e| DataError::io(path, std::io::Error::other(e)))?;
         out.write_all(b"\n").map_err(|e| DataError::io(path, e))?;
     }
-    out.flush().map_err(|e| DataError::io(path, e))
+    out.commit().map_err(|e| DataError::io(path, e))
 }
 
 /// Writes tab-separated rows. A field holding a tab or a line break cannot be written without
@@ -57,7 +58,7 @@ where
         }
         out.write_all(b"\n").map_err(|e| DataError::io(path, e))?;
     }
-    out.flush().map_err(|e| DataError::io(path, e))
+    out.commit().map_err(|e| DataError::io(path, e))
 }
 
 /// Writes comma-separated rows with RFC 4180 quoting (fields holding commas, quotes or line
@@ -78,14 +79,12 @@ where
     for row in rows {
         out.write_record(row).map_err(io)?;
     }
-    out.flush().map_err(|e| DataError::io(path, e))
+    out.into_inner()
+        .map_err(|e| DataError::io(path, e.into_error()))?
+        .commit()
+        .map_err(|e| DataError::io(path, e))
 }
 
-fn create(path: &Path) -> Result<BufWriter<File>> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| DataError::io(parent, e))?;
-    }
-    File::create(path)
-        .map(|f| BufWriter::with_capacity(1 << 16, f))
-        .map_err(|e| DataError::io(path, e))
+fn create(path: &Path) -> Result<AtomicFile> {
+    AtomicFile::create(path).map_err(|e| DataError::io(path, e))
 }

@@ -63,17 +63,24 @@ trait Chart {
     ) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>>;
 }
 
-/// Checks `chart` and draws it into a PNG file at `path`.
+/// Checks `chart` and draws it into a PNG file at `path` (atomically: drawn into a temporary
+/// sibling that replaces `path` once complete).
 fn write_png(chart: &impl Chart, path: &Path) -> Result<()> {
     let (width, height) = chart.size();
     check_size(width, height)?;
     chart.validate()?;
     ensure_font()?;
-    let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
-    root.fill(&WHITE)
-        .and_then(|()| chart.draw(&root))
-        .map_err(|e| EvalError::plot(path, e))?;
-    root.present().map_err(|e| EvalError::plot(path, e))
+    rankforge_data::atomic::write_via_temp_path(
+        path,
+        |e| EvalError::io(path, e),
+        |tmp| {
+            let root = BitMapBackend::new(tmp, (width, height)).into_drawing_area();
+            root.fill(&WHITE)
+                .and_then(|()| chart.draw(&root))
+                .map_err(|e| EvalError::plot(path, e))?;
+            root.present().map_err(|e| EvalError::plot(path, e))
+        },
+    )
 }
 
 /// One series of bars: a value for each group.

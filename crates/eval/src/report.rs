@@ -1,8 +1,7 @@
 //! Text outputs: aligned plain-text tables, JSON objects keyed by metric name (in the order the
 //! metrics were asked for), and a per-query TSV.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -68,11 +67,13 @@ impl Evaluation {
         out.flush()
     }
 
-    /// [`Evaluation::write_per_query_tsv`] into a file at `path`.
+    /// [`Evaluation::write_per_query_tsv`] into a file at `path`, atomically.
     pub fn write_per_query_tsv_file(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let file = File::create(path).map_err(|e| EvalError::io(path, e))?;
-        self.write_per_query_tsv(BufWriter::new(file))
+        let mut file =
+            rankforge_data::AtomicFile::create(path).map_err(|e| EvalError::io(path, e))?;
+        self.write_per_query_tsv(&mut file)
+            .and_then(|()| file.commit())
             .map_err(|e| EvalError::io(path, e))
     }
 }

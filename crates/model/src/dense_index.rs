@@ -6,7 +6,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
@@ -19,7 +19,14 @@ use crate::error::{io_err, ModelError, Result};
 use crate::hf;
 use crate::{BiEncoder, CrossEncoder};
 
-const CACHE_MAGIC: &[u8; 8] = b"RFEMB001";
+/// Cache file layout (version 2): magic, the 32-byte cache key (the identity of model,
+/// tokenizer, length, precision and corpus), docs and dim as u64, the `docs × dim` f32 values,
+/// then a blake3 hash of everything before it. A file whose hash, key or size does not match is
+/// not used: the corpus is embedded again and the file rewritten, with a warning.
+const CACHE_MAGIC: &[u8; 8] = b"RFEMB002";
+const KEY_LEN: usize = 32;
+const HEADER_LEN: usize = 8 + KEY_LEN + 16;
+const CHECKSUM_LEN: usize = 32;
 
 /// How query and document embeddings are compared (shared with the in-batch losses).
 pub use rankforge_kernels::Similarity;
@@ -66,8 +73,9 @@ fn normalize_rows(values: &mut [f32], dim: usize) {
     }
 }
 
-/// A cache key over everything that decides the embeddings: the model's weights, config and
-/// pooling files, the max length, and every document's id and text.
+/// A cache key over everything that decides the embeddings: the model's weights, config,
+/// pooling and tokenizer files, the max length, the weights' precision, and every document's id
+/// and text.
 fn cache_key<B: Backend>(encoder: &BiEncoder<B>, corpus: &Corpus) -> Result<String> {
     let mut hasher = blake3::Hasher::new();
     for name in [
@@ -86,6 +94,8 @@ fn cache_key<B: Backend>(encoder: &BiEncoder<B>, corpus: &Corpus) -> Result<Stri
     }
     hasher.update(&(encoder.tokenizer.max_length() as u64).to_le_bytes());
     hasher.update(format!("{:?}", encoder.settings.head).as_bytes());
+    let weights = encoder.model.bert.embeddings.word_embeddings.weight.val();
+    hasher.update(format!("{:?}", weights.dtype()).as_bytes());
     for doc in corpus.iter() {
         for part in [&doc.id, &doc.title, &doc.text] {
             hasher.update(&(part.len() as u64).to_le_bytes());
@@ -95,43 +105,66 @@ fn cache_key<B: Backend>(encoder: &BiEncoder<B>, corpus: &Corpus) -> Result<Stri
     Ok(hasher.finalize().to_hex()[..32].to_string())
 }
 
-fn read_cache(path: &Path, expected_docs: usize) -> Option<(usize, Vec<f32>)> {
+/// What the cache holds for a key.
+#[derive(Debug)]
+enum Cached {
+    /// `(dim, values)`, checksum verified.
+    Hit(usize, Vec<f32>),
+    /// No cache file.
+    Absent,
+    /// A file that must not be used, and why.
+    Invalid(String),
+}
+
+fn read_cache(path: &Path, key: &str, expected_docs: usize) -> Cached {
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .ok()?
-        .read_to_end(&mut bytes)
-        .ok()?;
-    if bytes.len() < 24 || &bytes[..8] != CACHE_MAGIC {
-        return None;
+    match std::fs::File::open(path) {
+        Ok(mut file) => {
+            if let Err(e) = file.read_to_end(&mut bytes) {
+                return Cached::Invalid(e.to_string());
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Cached::Absent,
+        Err(e) => return Cached::Invalid(e.to_string()),
     }
-    let docs = u64::from_le_bytes(bytes[8..16].try_into().ok()?) as usize;
-    let dim = u64::from_le_bytes(bytes[16..24].try_into().ok()?) as usize;
-    if docs != expected_docs || bytes.len() != 24 + docs * dim * 4 {
-        return None;
+    if bytes.len() < HEADER_LEN + CHECKSUM_LEN || &bytes[..8] != CACHE_MAGIC {
+        return Cached::Invalid("not a rankforge embedding cache of this version".into());
     }
-    let values = bytes[24..]
+    let (body, stored) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
+    if blake3::hash(body).as_bytes() != stored {
+        return Cached::Invalid("checksum mismatch (the file is corrupt)".into());
+    }
+    if &body[8..8 + KEY_LEN] != key.as_bytes() {
+        return Cached::Invalid("written for another model, corpus or length".into());
+    }
+    let u64_at = |at: usize| u64::from_le_bytes(body[at..at + 8].try_into().unwrap()) as usize;
+    let (docs, dim) = (u64_at(8 + KEY_LEN), u64_at(16 + KEY_LEN));
+    if docs != expected_docs
+        || Some(body.len()) != docs.checked_mul(dim * 4).map(|n| n + HEADER_LEN)
+    {
+        return Cached::Invalid(format!(
+            "holds {docs} documents × {dim} dimensions, not the {expected_docs} documents expected"
+        ));
+    }
+    let values = body[HEADER_LEN..]
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
         .collect();
-    Some((dim, values))
+    Cached::Hit(dim, values)
 }
 
-fn write_cache(path: &Path, docs: usize, dim: usize, values: &[f32]) -> Result<()> {
-    let dir = path.parent().expect("cache files live in a directory");
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io_err(&tmp))?);
-    out.write_all(CACHE_MAGIC).map_err(io_err(&tmp))?;
-    out.write_all(&(docs as u64).to_le_bytes())
-        .map_err(io_err(&tmp))?;
-    out.write_all(&(dim as u64).to_le_bytes())
-        .map_err(io_err(&tmp))?;
+fn write_cache(path: &Path, key: &str, docs: usize, dim: usize, values: &[f32]) -> Result<()> {
+    let mut body = Vec::with_capacity(HEADER_LEN + values.len() * 4 + CHECKSUM_LEN);
+    body.extend_from_slice(CACHE_MAGIC);
+    body.extend_from_slice(key.as_bytes());
+    body.extend_from_slice(&(docs as u64).to_le_bytes());
+    body.extend_from_slice(&(dim as u64).to_le_bytes());
     for v in values {
-        out.write_all(&v.to_le_bytes()).map_err(io_err(&tmp))?;
+        body.extend_from_slice(&v.to_le_bytes());
     }
-    out.flush().map_err(io_err(&tmp))?;
-    drop(out);
-    std::fs::rename(&tmp, path).map_err(io_err(path))
+    let checksum = blake3::hash(&body);
+    body.extend_from_slice(checksum.as_bytes());
+    rankforge_data::write_atomic(path, &body).map_err(io_err(path))
 }
 
 impl<'a, B: Backend> DenseIndex<'a, B> {
@@ -143,23 +176,33 @@ impl<'a, B: Backend> DenseIndex<'a, B> {
             ));
         }
         let doc_ids: Vec<String> = corpus.iter().map(|d| d.id.clone()).collect();
-        let cache_path = match &config.cache_dir {
-            Some(dir) => Some(dir.join(format!("{}.emb", cache_key(encoder, corpus)?))),
+        let cache = match &config.cache_dir {
+            Some(dir) => {
+                let key = cache_key(encoder, corpus)?;
+                Some((dir.join(format!("{key}.emb")), key))
+            }
             None => None,
         };
-        let cached = cache_path
-            .as_deref()
-            .and_then(|p| read_cache(p, doc_ids.len()));
+        let cached = match &cache {
+            Some((path, key)) => read_cache(path, key, doc_ids.len()),
+            None => Cached::Absent,
+        };
+        if let (Cached::Invalid(why), Some((path, _))) = (&cached, &cache) {
+            eprintln!(
+                "warning: embedding cache {}: {why}; embedding the corpus again",
+                path.display()
+            );
+        }
         let (dim, mut embeddings) = match cached {
-            Some(hit) => hit,
-            None => {
+            Cached::Hit(dim, values) => (dim, values),
+            Cached::Absent | Cached::Invalid(_) => {
                 let texts: Vec<String> = corpus.iter().map(|d| d.full_text()).collect();
                 let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
                 let rows = encoder.embed(&refs)?;
                 let dim = rows.first().map_or(encoder.config.hidden_size, Vec::len);
                 let values: Vec<f32> = rows.into_iter().flatten().collect();
-                if let Some(path) = &cache_path {
-                    write_cache(path, doc_ids.len(), dim, &values)?;
+                if let Some((path, key)) = &cache {
+                    write_cache(path, key, doc_ids.len(), dim, &values)?;
                 }
                 (dim, values)
             }

@@ -105,8 +105,13 @@ pub fn evaluate<B: Backend>(
             config.split
         );
     }
-    std::fs::create_dir_all(&config.output_dir)
-        .with_context(|| format!("{}: cannot create", config.output_dir.display()))?;
+    // Before any model runs: an output directory that cannot be written fails now.
+    rankforge_data::check_writable(config.output_dir.join("report.json")).with_context(|| {
+        format!(
+            "{}: cannot write the report here",
+            config.output_dir.display()
+        )
+    })?;
     let per_query = |seconds: f64| seconds * 1000.0 / queries.len() as f64;
 
     let started = Instant::now();
@@ -177,7 +182,7 @@ pub fn evaluate<B: Backend>(
         "comparison": comparison_json,
     });
     let json_path = config.output_dir.join("report.json");
-    std::fs::write(&json_path, serde_json::to_string_pretty(&report)? + "\n")
+    rankforge_data::write_atomic(&json_path, serde_json::to_string_pretty(&report)? + "\n")
         .with_context(|| format!("{}: cannot write", json_path.display()))?;
     let png_path = config.output_dir.join("report.png");
     let title = format!(

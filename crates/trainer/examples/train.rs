@@ -15,6 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = TrainOptions {
         resume: args.iter().any(|a| a == "--resume"),
         quiet: args.iter().any(|a| a == "--quiet"),
+        overwrite: args.iter().any(|a| a == "--overwrite"),
         stop_after_steps: None,
     };
     let started = std::time::Instant::now();

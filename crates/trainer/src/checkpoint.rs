@@ -7,10 +7,12 @@
 //! - `state.json`: [`TrainerState`]: optimizer step, data position, RNG scheme and seed,
 //!   best metric so far, early-stopping counter, the config it was written under.
 //!
-//! Everything is first written into `checkpoint.tmp-<pid>/`, then swapped in by renames
-//! (`checkpoint` → `checkpoint.old`, tmp → `checkpoint`, remove old). A crash at any point
-//! leaves either the previous or the new checkpoint complete; [`find_checkpoint`] also picks
-//! up `checkpoint.old` if the crash came between the two renames.
+//! Everything is first written into `checkpoint.tmp-<pid>/`, every file fsynced, then swapped
+//! in by renames (`checkpoint` → `checkpoint.old`, tmp → `checkpoint`, remove old). A crash at
+//! any point leaves either the previous or the new checkpoint complete; [`find_checkpoint`]
+//! also picks up `checkpoint.old` if the crash came between the two renames, and never a
+//! `checkpoint.tmp-*` directory: those are partial by definition, and
+//! [`remove_stale_temporaries`] deletes the ones a killed run left behind.
 
 use std::path::{Path, PathBuf};
 
@@ -74,6 +76,7 @@ pub fn write_checkpoint(
     let state_json = serde_json::to_string_pretty(state).expect("state serialises");
     let state_path = tmp.join(STATE_FILE);
     std::fs::write(&state_path, state_json).map_err(io_err(&state_path))?;
+    sync_tree(&tmp).map_err(io_err(&tmp))?;
     let old = output_dir.join(format!("{CHECKPOINT_DIR}.old"));
     if old.exists() {
         std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
@@ -86,6 +89,66 @@ pub fn write_checkpoint(
         std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
     }
     Ok(target)
+}
+
+/// fsyncs every file under `dir` and the directories themselves, so that the rename that
+/// publishes `dir` never exposes data still in the page cache only.
+fn sync_tree(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            std::fs::File::open(&path)?.sync_all()?;
+        }
+    }
+    // Not every filesystem lets a directory be opened for fsync; the files above are what matter.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Deletes the partial checkpoint and model directories (`checkpoint.tmp-<pid>`,
+/// `.best.tmp-<pid>`, `.final.tmp-<pid>`, `.<name>.old-<pid>`) that runs killed while writing
+/// left in `output_dir`, skipping those of a process that is still alive (Linux: `/proc/<pid>`).
+/// Returns what was removed.
+pub fn remove_stale_temporaries(output_dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(output_dir) else {
+        return Ok(removed);
+    };
+    for entry in entries {
+        let entry = entry.map_err(io_err(output_dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = temporary_owner(&name) else {
+            continue;
+        };
+        if pid != std::process::id() && !process_alive(pid) && entry.path().is_dir() {
+            std::fs::remove_dir_all(entry.path()).map_err(io_err(&entry.path()))?;
+            removed.push(entry.path());
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
+/// The pid in the name of a temporary directory this crate or the model savers create.
+fn temporary_owner(name: &str) -> Option<u32> {
+    let pid = if let Some(rest) = name.strip_prefix(&format!("{CHECKPOINT_DIR}.tmp-")) {
+        rest
+    } else if name.starts_with('.') {
+        name.rsplit_once(".tmp-")
+            .or_else(|| name.rsplit_once(".old-"))?
+            .1
+    } else {
+        return None;
+    };
+    pid.parse().ok()
+}
+
+fn process_alive(pid: u32) -> bool {
+    cfg!(target_os = "linux") && Path::new("/proc").join(pid.to_string()).exists()
 }
 
 /// The complete checkpoint of `output_dir`, if any (`checkpoint/`, else `checkpoint.old/`

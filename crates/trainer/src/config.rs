@@ -401,6 +401,7 @@ impl TrainConfig {
         rankforge_eval::parse_metrics(&self.eval.metrics.join(","))
             .map_err(|e| format!("eval.metrics: {e}"))?;
         self.loss.build().map_err(|e| format!("[loss]: {e}"))?;
+        self.check_learnable()?;
         match self.model.kind {
             ModelKind::CrossEncoder => {
                 if self.distill.is_some() {
@@ -448,6 +449,32 @@ impl TrainConfig {
                     ));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Rejects a loss that the data the config describes cannot give a gradient: a run would
+    /// train for as long as asked with loss 0 and learn nothing. Every loss but InfoNCE compares
+    /// the documents of a group (one positive and `data.negatives` negatives), and a group of
+    /// one has nothing to compare (pointwise BCE/MSE would only see label 1 and learn to call
+    /// everything relevant); InfoNCE ranks each positive among the batch's other positives and
+    /// all negatives, so it needs a batch of two or one negative.
+    fn check_learnable(&self) -> std::result::Result<(), String> {
+        let name = self.loss.name();
+        let in_batch = self
+            .loss
+            .inputs()
+            .uses(rankforge_losses::InputKind::QueryEmbeddings);
+        if in_batch {
+            if self.train.batch_size < 2 && self.data.negatives == 0 {
+                return Err(format!(
+                    "loss `{name}` ranks each positive among the batch's other documents; with                      train.batch_size = 1 and data.negatives = 0 it has none, so the loss is 0                      and nothing is learnt: raise train.batch_size or data.negatives"
+                ));
+            }
+        } else if self.data.negatives == 0 {
+            return Err(format!(
+                "loss `{name}` learns from groups of a positive and its negatives; with                  data.negatives = 0 every group holds the positive alone (every label 1), so                  there is nothing to rank and nothing is learnt: set data.negatives to at least 1"
+            ));
         }
         Ok(())
     }

@@ -44,6 +44,7 @@ pub mod eval;
 pub mod optimizer;
 pub mod report;
 pub mod run;
+pub mod run_dir;
 pub mod schedule;
 pub mod task;
 pub mod train_loop;

@@ -75,7 +75,7 @@ impl MetricsLog {
             text.push_str(&serde_json::to_string(record).expect("records serialise"));
             text.push('\n');
         }
-        std::fs::write(&self.path, text).map_err(io_err(&self.path))
+        rankforge_data::write_atomic(&self.path, text).map_err(io_err(&self.path))
     }
 
     pub fn push(&mut self, record: MetricsRecord) -> Result<()> {
@@ -304,7 +304,7 @@ pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
         ));
     }
     card.push_str(&format!("\n## Config\n\n```toml\n{}```\n", c.to_toml()));
-    std::fs::write(path, card).map_err(io_err(path))
+    rankforge_data::write_atomic(path, card).map_err(io_err(path))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use burn::tensor::backend::AutodiffBackend;
 use crate::config::{ModelKind, TrainConfig};
 use crate::cross_encoder::{BaseModel, CrossEncoderTask, TaskInputs};
 use crate::data::{build_bm25, document_texts, Collection, TrainingSet};
-use crate::error::{io_err, Result};
+use crate::error::{io_err, Result, TrainError};
 use crate::eval::{DevSet, Metrics};
 use crate::report::{write_model_card, CardFacts};
 use crate::train_loop::{
@@ -84,9 +84,33 @@ pub fn train<B: AutodiffBackend>(
         }
     };
     let output_dir = &config.run.output_dir;
+    for stale in crate::checkpoint::remove_stale_temporaries(output_dir)? {
+        say(format!(
+            "removed {}, left by a run killed while writing",
+            stale.display()
+        ));
+    }
+    if options.resume && options.overwrite {
+        return Err(TrainError::Other(
+            "--resume continues the run in run.output_dir and --overwrite deletes it: give one"
+                .into(),
+        ));
+    }
+    if options.resume && crate::checkpoint::find_checkpoint(output_dir).is_none() {
+        // Refused before anything is written, so the directory stays as it was.
+        return Err(TrainError::Resume {
+            path: output_dir.clone(),
+            message: "no checkpoint here (was the run started with this output_dir?)".into(),
+        });
+    }
+    if !options.resume {
+        for old in crate::run_dir::prepare_fresh_run(output_dir, options.overwrite)? {
+            say(format!("--overwrite: removed {}", old.display()));
+        }
+    }
     std::fs::create_dir_all(output_dir).map_err(io_err(output_dir))?;
-    let config_copy = output_dir.join("config.toml");
-    std::fs::write(&config_copy, config.to_toml()).map_err(io_err(&config_copy))?;
+    let config_copy = output_dir.join(crate::run_dir::CONFIG_COPY);
+    rankforge_data::write_atomic(&config_copy, config.to_toml()).map_err(io_err(&config_copy))?;
 
     say(format!("loading {}", config.data.dir.display()));
     let collection = Collection::load(
@@ -183,7 +207,7 @@ pub fn train<B: AutodiffBackend>(
             output_dir.join(BEST_DIR),
         ] {
             if dir.is_dir() {
-                write_model_card(&dir.join("README.md"), &facts)?;
+                write_model_card(&dir.join(crate::run_dir::MODEL_CARD), &facts)?;
             }
         }
     }

@@ -39,6 +39,9 @@ pub const BM25_DEV_RUN: &str = "bm25-dev.trec";
 pub struct TrainOptions {
     /// Continue from `<output_dir>/checkpoint`.
     pub resume: bool,
+    /// Start afresh in an output directory that holds an earlier run, deleting that run's
+    /// outputs first (without it such a start is refused: see [`crate::run_dir`]).
+    pub overwrite: bool,
     /// Stop (as if killed) once this many optimizer steps are done, writing nothing more.
     /// For testing resumption.
     pub stop_after_steps: Option<usize>,

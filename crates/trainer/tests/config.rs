@@ -129,6 +129,29 @@ fn losses_must_fit_the_model_kind() {
     assert!(message.contains("search"), "{message}");
 }
 
+/// Issue 19: configs whose loss gets no gradient from the data they describe are refused
+/// (before: `negatives = 0` trained with loss 0 for as long as asked).
+#[test]
+fn losses_that_cannot_learn_from_the_data_are_refused() {
+    for loss in ["listnet", "bce", "lambda_loss", "ranknet", "listmle"] {
+        let text = MINIMAL
+            .replace("\"listnet\"", &format!("\"{loss}\""))
+            .replace("dir = \"d\"", "dir = \"d\"\nnegatives = 0");
+        let message = error_of(&text);
+        assert!(
+            message.contains("data.negatives") && message.contains(loss),
+            "{loss}: {message}"
+        );
+    }
+    let bi = MINIMAL
+        .replace("cross_encoder", "bi_encoder")
+        .replace("\"listnet\"", "\"infonce\"")
+        .replace("dir = \"d\"", "dir = \"d\"\nnegatives = 0");
+    parse(&format!("{bi}[train]\nbatch_size = 2\n")).expect("in-batch negatives suffice");
+    let message = error_of(&format!("{bi}[train]\nbatch_size = 1\n"));
+    assert!(message.contains("train.batch_size"), "{message}");
+}
+
 #[test]
 fn missing_file_is_named() {
     let error = TrainConfig::from_file(Path::new("configs/does-not-exist.toml")).unwrap_err();

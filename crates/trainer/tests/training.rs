@@ -244,6 +244,82 @@ fn resumed_run_matches_uninterrupted_run() {
     assert_eq!(steps, (1..=full.steps).collect::<Vec<_>>());
 }
 
+/// Issue 19: a fresh run into a directory holding a run is refused (and deletes nothing);
+/// `--resume` continues it after a killed checkpoint write left a partial `checkpoint.tmp-<pid>`
+/// (which is removed and never used); `--overwrite` starts again from nothing.
+#[test]
+fn a_fresh_run_over_an_existing_one_is_refused_and_stale_checkpoint_writes_are_removed() {
+    let _serial = serial();
+    let world = World::new();
+    let device = Default::default();
+    let config = world.config("twice", r#"loss = "listnet""#, "");
+    let dir = config.run.output_dir.clone();
+    let stop_after = |steps| TrainOptions {
+        stop_after_steps: Some(steps),
+        quiet: true,
+        ..Default::default()
+    };
+    train::<CpuAutodiff>(&config, &stop_after(2), &device).unwrap();
+    let best = std::fs::read(dir.join("best/model.safetensors")).unwrap();
+    let log = std::fs::read_to_string(dir.join(METRICS_FILE)).unwrap();
+
+    let error = train::<CpuAutodiff>(&config, &quiet(), &device)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("already holds a run") && error.contains("--resume"),
+        "{error}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("best/model.safetensors")).unwrap(),
+        best
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join(METRICS_FILE)).unwrap(),
+        log
+    );
+
+    // A checkpoint write killed midway (pid 4000000 exceeds Linux's pid_max: never alive).
+    let stale = dir.join("checkpoint.tmp-4000000");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("state.json"), "{ truncated").unwrap();
+    let resumed = train::<CpuAutodiff>(
+        &config,
+        &TrainOptions {
+            resume: true,
+            quiet: true,
+            ..Default::default()
+        },
+        &device,
+    )
+    .unwrap();
+    assert!(resumed.final_metrics.is_some());
+    assert!(!stale.exists(), "the partial checkpoint write is removed");
+
+    let again = train::<CpuAutodiff>(
+        &config,
+        &TrainOptions {
+            overwrite: true,
+            stop_after_steps: Some(1),
+            quiet: true,
+            ..Default::default()
+        },
+        &device,
+    )
+    .unwrap();
+    assert_eq!(again.steps, 1);
+    assert!(
+        !dir.join("final").exists(),
+        "the old run's final model is gone"
+    );
+    let steps = std::fs::read_to_string(dir.join(METRICS_FILE))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"train\""))
+        .count();
+    assert_eq!(steps, 1, "a fresh metrics log");
+}
+
 #[test]
 fn resume_without_checkpoint_or_with_changed_config_is_refused() {
     let _serial = serial();

@@ -72,6 +72,13 @@ pub struct BenchPredictArgs {
 }
 
 pub fn run(command: BenchCommand) -> Result<()> {
+    let output = match &command {
+        BenchCommand::Predict(args) => args.output.as_deref(),
+        BenchCommand::Train(args) => args.output.as_deref(),
+    };
+    if let Some(output) = output {
+        super::common::check_output(output)?;
+    }
     match command {
         BenchCommand::Predict(args) => crate::on_device!(args.model.device, bench_predict(&args)),
         BenchCommand::Train(args) => match args.device {
@@ -199,7 +206,7 @@ fn emit(result: &serde_json::Value, output: Option<&Path>) -> Result<()> {
     let text = serde_json::to_string_pretty(result)?;
     println!("{text}");
     if let Some(path) = output {
-        std::fs::write(path, text + "\n")
+        rankforge_data::write_atomic(path, text + "\n")
             .with_context(|| format!("{}: cannot write", path.display()))?;
     }
     Ok(())

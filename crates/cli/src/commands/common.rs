@@ -76,3 +76,11 @@ pub fn parse_precision(value: &str) -> Result<Precision, String> {
     serde_json::from_value(serde_json::Value::String(value.to_string()))
         .map_err(|_| format!("`{value}`: expected f32, bf16 or f16"))
 }
+
+/// Fails now, before any input is read or model loaded, if the command could not write
+/// `output` when its work is done (a missing parent is created; a directory, a read-only file
+/// or an unwritable directory is an error naming the path).
+pub fn check_output(output: &Path) -> anyhow::Result<()> {
+    rankforge_data::check_writable(output)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write the output here: {e}", output.display()))
+}

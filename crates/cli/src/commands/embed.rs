@@ -24,6 +24,7 @@ pub struct EmbedArgs {
 }
 
 pub fn run(args: EmbedArgs) -> Result<()> {
+    super::common::check_output(&args.output)?;
     crate::on_device!(args.model.device, embed(&args))
 }
 

@@ -29,6 +29,9 @@ pub struct EvalArgs {
 }
 
 pub fn run_eval(args: EvalArgs) -> Result<()> {
+    if let Some(path) = &args.per_query {
+        super::common::check_output(path)?;
+    }
     let metrics = parse_metrics(&args.metrics)?;
     let qrels = Qrels::read(&args.qrels)?;
     let run = Run::read(&args.run)?;

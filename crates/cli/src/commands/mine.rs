@@ -148,6 +148,9 @@ fn required<'a>(value: &'a Option<PathBuf>, name: &str) -> Result<&'a Path> {
 
 pub fn run(args: MineArgs) -> Result<()> {
     let settings = settings(&args)?;
+    if let Some(output) = &settings.output {
+        super::common::check_output(output)?;
+    }
     crate::on_device!(args.device, mine(&settings, args.quiet))
 }
 

@@ -30,6 +30,7 @@ pub struct PredictArgs {
 }
 
 pub fn run(args: PredictArgs) -> Result<()> {
+    super::common::check_output(&args.output)?;
     crate::on_device!(args.model.device, predict(&args))
 }
 

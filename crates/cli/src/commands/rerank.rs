@@ -41,6 +41,7 @@ pub struct RerankArgs {
 }
 
 pub fn run(args: RerankArgs) -> Result<()> {
+    super::common::check_output(&args.output)?;
     crate::on_device!(args.model.device, rerank(&args))
 }
 

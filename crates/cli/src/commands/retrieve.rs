@@ -64,6 +64,7 @@ pub struct RetrieveArgs {
 }
 
 pub fn run_retrieve(args: RetrieveArgs) -> Result<()> {
+    super::common::check_output(&args.output)?;
     let corpus = Corpus::read_beir(&args.corpus)?;
     let mut queries = Queries::read_beir(&args.queries)?;
     if let Some(path) = &args.qrels {
@@ -177,6 +178,7 @@ pub struct FuseArgs {
 }
 
 pub fn run_fuse(args: FuseArgs) -> Result<()> {
+    super::common::check_output(&args.output)?;
     let runs: Vec<Run> = args.runs.iter().map(Run::read).collect::<Result<_, _>>()?;
     let config = FusionConfig {
         method: match args.method {

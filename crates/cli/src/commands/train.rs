@@ -15,8 +15,12 @@ pub struct TrainArgs {
     #[arg(long)]
     pub config: PathBuf,
     /// Continue an interrupted run from `<output_dir>/checkpoint` (same config required).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "overwrite")]
     pub resume: bool,
+    /// Start afresh even though `<output_dir>` holds an earlier run, deleting that run's
+    /// outputs (models, checkpoint, metrics, dev runs) first. Without it such a start is refused.
+    #[arg(long)]
+    pub overwrite: bool,
     /// Where to train.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
@@ -33,6 +37,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let config = TrainConfig::from_file(&args.config)?;
     let options = TrainOptions {
         resume: args.resume,
+        overwrite: args.overwrite,
         stop_after_steps: args.stop_after_steps,
         quiet: args.quiet,
     };

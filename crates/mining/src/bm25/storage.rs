@@ -19,7 +19,9 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, Read, Write};
+
+use rankforge_data::AtomicFile;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -148,12 +150,13 @@ impl<R: Read> HashingReader<'_, R> {
 }
 
 impl Bm25Index {
-    /// Writes the index to `path` (format above).
+    /// Writes the index to `path` (format above), atomically: a failed write leaves the
+    /// previous index in place.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let file = File::create(path).map_err(|e| MiningError::io(path, e))?;
-        let mut out = HashingWriter {
-            inner: BufWriter::with_capacity(1 << 20, file),
+        let file = AtomicFile::create(path).map_err(|e| MiningError::io(path, e))?;
+        let out = HashingWriter {
+            inner: file,
             hash: FNV_OFFSET,
         };
         let header = serde_json::to_vec(&Header {
@@ -167,7 +170,7 @@ impl Bm25Index {
         for (term, &id) in &self.terms {
             terms[id as usize] = term;
         }
-        let write = |out: &mut HashingWriter<BufWriter<File>>| -> std::io::Result<()> {
+        let write = |mut out: HashingWriter<AtomicFile>| -> std::io::Result<()> {
             out.put(MAGIC)?;
             out.put_u32(FORMAT_VERSION)?;
             out.put_u32(header.len() as u32)?;
@@ -184,9 +187,9 @@ impl Bm25Index {
             out.put_array(&self.posting_tfs, u16::to_le_bytes)?;
             let checksum = out.hash;
             out.inner.write_all(&checksum.to_le_bytes())?;
-            out.inner.flush()
+            out.inner.commit()
         };
-        write(&mut out).map_err(|e| MiningError::io(path, e))
+        write(out).map_err(|e| MiningError::io(path, e))
     }
 
     /// Reads an index written by [`Bm25Index::save`], checking it thoroughly.
