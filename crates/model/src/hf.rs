@@ -366,8 +366,9 @@ pub fn load_bi_encoder<B: Backend>(
     ))
 }
 
-/// Writes into a sibling temporary directory and swaps it in, so a crash never leaves a
-/// half-written model where a good one was.
+/// Writes into a sibling temporary directory, fsyncs it and swaps it in
+/// ([`rankforge_data::atomic::replace_dir`]), so a crash never leaves a half-written model
+/// where a good one was.
 fn write_dir_atomically(out: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let parent = out
         .parent()
@@ -384,15 +385,7 @@ fn write_dir_atomically(out: &Path, write: impl FnOnce(&Path) -> Result<()>) -> 
     }
     std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
     write(&tmp)?;
-    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-    if out.exists() {
-        std::fs::rename(out, &old).map_err(io_err(out))?;
-    }
-    std::fs::rename(&tmp, out).map_err(io_err(out))?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
-    }
-    Ok(())
+    rankforge_data::atomic::replace_dir(&tmp, out).map_err(io_err(out))
 }
 
 /// Lengths at or above this are transformers' "no limit set" sentinels (`VERY_LARGE_INTEGER`
