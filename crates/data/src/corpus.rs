@@ -117,7 +117,8 @@ impl Corpus {
     }
 
     /// Reads any jsonl/csv/tsv table. Missing id or text, a non-string text, or a duplicate id
-    /// is an error at that line (or a skipped record in [`ReadMode::Skip`]).
+    /// is an error at that line (or a skipped record in [`ReadMode::Skip`]). A file without a
+    /// single document is an error ([`crate::DataError::no_records`]).
     pub fn read(
         path: impl AsRef<Path>,
         options: &TableOptions,
@@ -146,7 +147,8 @@ impl Corpus {
             let _ = corpus.push(Document { id, title, text });
             Ok(())
         })?;
-        Ok(issues.finish(corpus))
+        let empty = corpus.is_empty();
+        issues.finish_nonempty(path, corpus, empty)
     }
 
     /// Reads BEIR `corpus.jsonl`, strictly.

@@ -35,7 +35,8 @@ pub struct FlagExample {
 }
 
 /// Reads FlagEmbedding jsonl. `query` and a non-empty `pos` are required; a score list whose
-/// length differs from its passage list is an error at that line and field.
+/// length differs from its passage list is an error at that line and field. A file without a
+/// single example is an error.
 pub fn read_flag_jsonl(path: impl AsRef<Path>, mode: ReadMode) -> Result<Loaded<Vec<FlagExample>>> {
     let path = path.as_ref();
     let options = TableOptions {
@@ -82,7 +83,8 @@ pub fn read_flag_jsonl(path: impl AsRef<Path>, mode: ReadMode) -> Result<Loaded<
         });
         Ok(())
     })?;
-    Ok(issues.finish(examples))
+    let empty = examples.is_empty();
+    issues.finish_nonempty(path, examples, empty)
 }
 
 /// Writes FlagEmbedding jsonl.

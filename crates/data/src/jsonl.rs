@@ -16,7 +16,8 @@ const NOT_UTF8: &str = "stream did not contain valid UTF-8";
 
 /// The string values of `fields`, in that order, for each non-empty line of `path`, in file
 /// order. The first problem ends the read with an error naming the file, the 1-based line and,
-/// where one is at fault, the field.
+/// where one is at fault, the field. A UTF-8 byte-order mark at the start of the file is
+/// dropped; a file without a single non-blank line is an error ([`DataError::no_records`]).
 pub fn read_string_fields(path: impl AsRef<Path>, fields: &[&str]) -> Result<Vec<Vec<String>>> {
     let path = path.as_ref();
     let mut lines = LineReader::open(path).map_err(|error| match error {
@@ -60,6 +61,9 @@ pub fn read_string_fields(path: impl AsRef<Path>, fields: &[&str]) -> Result<Vec
             })
             .collect::<Result<Vec<_>>>()?;
         rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err(DataError::no_records(path, &[]));
     }
     Ok(rows)
 }

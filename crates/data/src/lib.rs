@@ -1,6 +1,9 @@
 //! Retrieval data formats. Every reader reports bad input as a [`DataError`] naming the file,
 //! the line and the field; in [`ReadMode::Skip`] bad records are skipped and returned in
-//! [`Loaded::skipped`] with their reasons. Nothing is dropped silently.
+//! [`Loaded::skipped`] with their reasons. Nothing is dropped silently. Every text reader drops
+//! a UTF-8 byte-order mark at the start of its file, and a file without a single record (empty,
+//! blank lines, only a header) is an error naming it ([`DataError::no_records`]) rather than
+//! empty data.
 //!
 //! | format | reader | writer |
 //! |---|---|---|

@@ -1,6 +1,7 @@
 //! Strict or lenient reading: what to do with a bad record, and what was skipped.
 
 use std::fmt;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -85,6 +86,20 @@ impl Issues {
             }
             _ => Err(error),
         }
+    }
+
+    /// Like [`Issues::finish`], but data without a single record (`is_empty`) is an error
+    /// naming `path` ([`DataError::no_records`]), in either mode.
+    pub(crate) fn finish_nonempty<T>(
+        self,
+        path: &Path,
+        data: T,
+        is_empty: bool,
+    ) -> Result<Loaded<T>> {
+        if is_empty {
+            return Err(DataError::no_records(path, &self.skipped));
+        }
+        Ok(self.finish(data))
     }
 
     pub(crate) fn finish<T>(self, data: T) -> Loaded<T> {

@@ -38,7 +38,7 @@ impl Default for TripleColumns {
     }
 }
 
-/// Reads triples from any jsonl/csv/tsv table.
+/// Reads triples from any jsonl/csv/tsv table; a file without a single triple is an error.
 pub fn read_triples(
     path: impl AsRef<Path>,
     options: &TableOptions,
@@ -60,7 +60,8 @@ pub fn read_triples(
         });
         Ok(())
     })?;
-    Ok(issues.finish(triples))
+    let empty = triples.is_empty();
+    issues.finish_nonempty(path, triples, empty)
 }
 
 /// Reads MS MARCO `triples.train.small.tsv`: `query<TAB>positive<TAB>negative`, no header.
@@ -111,7 +112,8 @@ impl Default for PairColumns {
     }
 }
 
-/// Reads labeled pairs from any jsonl/csv/tsv table; the label must be a number.
+/// Reads labeled pairs from any jsonl/csv/tsv table; the label must be a number. A file
+/// without a single pair is an error.
 pub fn read_labeled_pairs(
     path: impl AsRef<Path>,
     options: &TableOptions,
@@ -133,5 +135,6 @@ pub fn read_labeled_pairs(
         });
         Ok(())
     })?;
-    Ok(issues.finish(pairs))
+    let empty = pairs.is_empty();
+    issues.finish_nonempty(path, pairs, empty)
 }

@@ -83,7 +83,11 @@ impl Qrels {
 
     /// Reads BEIR tsv (`query-id<TAB>corpus-id<TAB>score`, with or without the header) or TREC
     /// qrels (`qid iter docid rel`, whitespace separated). A duplicate (query, doc) pair is an
-    /// error: silently keeping one grade would hide a broken file.
+    /// error: silently keeping one grade would hide a broken file. Grades are integers, as
+    /// trec_eval's are: `-1`, `0`, `2`, or an integral decimal such as `1.0` or `2.00` (written by
+    /// tools that store grades as floats); anything else (`0.5`, `1.9`, `1e2`, `NaN`, `inf`, a
+    /// value outside the 32-bit range) is an error at its line and field `score`, never rounded.
+    /// A file without a single judgment is an error ([`DataError::no_records`]).
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
         Self::read_checked(path, ReadMode::Strict, &QrelsCheck::default()).map(Loaded::into_data)
     }
@@ -106,7 +110,8 @@ impl Qrels {
                 issues.report(error)?;
             }
         }
-        Ok(issues.finish(qrels))
+        let empty = qrels.is_empty();
+        issues.finish_nonempty(path, qrels, empty)
     }
 
     fn parse_line(
@@ -135,17 +140,17 @@ impl Qrels {
                 ))
             }
         };
-        let grade: i32 = grade
-            .parse()
-            .or_else(|_| grade.parse::<f64>().map(|g| g as i32))
-            .map_err(|_| {
-                DataError::parse(
-                    path,
-                    line_no,
-                    Some("score"),
-                    format!("`{grade}` is not a number"),
-                )
-            })?;
+        let grade = parse_grade(grade).ok_or_else(|| {
+            DataError::parse(
+                path,
+                line_no,
+                Some("score"),
+                format!(
+                    "`{grade}` is not an integer relevance grade (a whole number such as 0, 1 or 2 \
+                     in the 32-bit range; `1.0` is accepted)"
+                ),
+            )
+        })?;
         if let Some(queries) = check.queries {
             if !queries.contains_id(qid) {
                 return Err(DataError::parse(
@@ -192,5 +197,59 @@ impl Qrels {
             }
         }
         crate::atomic::write_atomic(path, out).map_err(|e| DataError::io(path, e))
+    }
+}
+
+/// A relevance grade: an `i32` in decimal (`-1`, `+2`), optionally followed by a fractional
+/// part of zeros only (`1.0`, `3.000`). `None` for anything else.
+fn parse_grade(text: &str) -> Option<i32> {
+    let whole = match text.split_once('.') {
+        Some((whole, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => whole,
+        Some(_) => return None,
+        None => text,
+    };
+    whole.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_grade;
+
+    #[test]
+    fn grades_are_exact_integers() {
+        for (text, grade) in [
+            ("0", 0),
+            ("1", 1),
+            ("-1", -1),
+            ("+2", 2),
+            ("1.0", 1),
+            ("2.00", 2),
+            ("-1.0", -1),
+            ("2147483647", i32::MAX),
+        ] {
+            assert_eq!(parse_grade(text), Some(grade), "{text}");
+        }
+        for text in [
+            "1.9",
+            "0.5",
+            "1.",
+            ".0",
+            "-.0",
+            "NaN",
+            "nan",
+            "inf",
+            "-inf",
+            "1e2",
+            "1.0e0",
+            "",
+            "2147483648",
+            "1e308",
+            "0x1",
+            "1.01",
+            " 1",
+            "1,0",
+        ] {
+            assert_eq!(parse_grade(text), None, "{text}");
+        }
     }
 }

@@ -112,7 +112,8 @@ impl Queries {
     }
 
     /// Reads any jsonl/csv/tsv table. Missing or non-string fields and duplicate ids are errors
-    /// at their line (or skipped records in [`ReadMode::Skip`]).
+    /// at their line (or skipped records in [`ReadMode::Skip`]). A file without a single query
+    /// is an error ([`crate::DataError::no_records`]).
     pub fn read(
         path: impl AsRef<Path>,
         options: &TableOptions,
@@ -129,7 +130,8 @@ impl Queries {
                 .push(Query { id, text })
                 .map_err(|q| row.error(&columns.id, format!("duplicate query id `{}`", q.id)))
         })?;
-        Ok(issues.finish(queries))
+        let empty = queries.is_empty();
+        issues.finish_nonempty(path, queries, empty)
     }
 
     /// Reads BEIR `queries.jsonl`, strictly.

@@ -1,10 +1,11 @@
 //! Ranked result lists: TREC run files (`qid Q0 docid rank score tag`).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 
 use crate::error::{DataError, Result};
+use crate::lines::LineReader;
 
 /// One retrieved document and its score.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,16 +79,16 @@ impl Run {
         }
     }
 
-    /// Reads a TREC run (`qid Q0 docid rank score [tag]`, whitespace separated). A document
-    /// listed twice for one query is an error.
+    /// Reads a TREC run (`qid Q0 docid rank score [tag]`, whitespace separated). A UTF-8
+    /// byte-order mark at the start of the file is dropped. A document listed twice for one
+    /// query, a non-finite score, and a file without a single entry are errors.
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+        let mut lines = LineReader::open(path)?;
         let mut run = Run::new();
         let mut seen: std::collections::HashSet<(String, String)> = Default::default();
-        for (index, line) in BufReader::new(file).lines().enumerate() {
-            let line_no = index + 1;
-            let line = line.map_err(|e| DataError::parse(path, line_no, None, e.to_string()))?;
+        while let Some((line_no, line)) = lines.next_line() {
+            let line = line?;
             let cols: Vec<&str> = line.split_whitespace().collect();
             if cols.is_empty() {
                 continue;
@@ -139,6 +140,9 @@ impl Run {
                 ));
             }
             run.push(cols[0], cols[2], score);
+        }
+        if run.is_empty() {
+            return Err(DataError::no_records(path, &[]));
         }
         Ok(run)
     }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{DataError, Result};
-use crate::lines::LineReader;
+use crate::lines::{open_text, LineReader};
 use crate::mode::{Issues, ReadMode};
 
 /// The layout of a tabular file.
@@ -446,11 +446,10 @@ impl<'a> FlatColumns<'a> {
         Ok(())
     }
 
-    /// At the end of the file.
+    /// At the end of the file: one without even a header holds no records.
     fn finish(&self) -> Result<()> {
         if self.index.is_none() && self.has_header {
-            // Empty file: nothing to read, but say so if columns were required.
-            column_index(self.path, Some(&[]), self.required)?;
+            return Err(DataError::no_records(self.path, &[]));
         }
         Ok(())
     }
@@ -489,11 +488,10 @@ fn read_csv(
     issues: &mut Issues,
     visit: &mut impl FnMut(&mut Row) -> Result<()>,
 ) -> Result<()> {
-    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(std::io::BufReader::with_capacity(1 << 16, file));
+        .from_reader(open_text(path)?);
     let mut columns = FlatColumns::new(path, has_header, required)?;
     let mut record = csv::ByteRecord::new();
     loop {

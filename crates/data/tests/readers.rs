@@ -541,7 +541,7 @@ fn qrels_checked_against_corpus_and_queries() {
         &path,
         1,
         Some("score"),
-        "not a number",
+        "`high` is not an integer relevance grade",
     );
     let path = s.file("dup.tsv", "q1\td1\t1\nq1 0 d1 2\n");
     assert_parse_error(
