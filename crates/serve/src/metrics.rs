@@ -44,6 +44,9 @@ pub struct Metrics {
     pub cache_hits: IntCounter,
     pub cache_misses: IntCounter,
     pub cache_entries: IntGauge,
+    pub batch_splits: IntCounter,
+    pub open_connections: IntGauge,
+    pub header_timeouts: IntCounter,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -147,6 +150,20 @@ impl Metrics {
                 "Score cache lookups that found none (only counted when the cache is on)",
             ),
             cache_entries: gauge("rankforge_cache_entries", "Scores held by the cache"),
+            batch_splits: counter(
+                "rankforge_batch_splits_total",
+                "Worker batches (or parts of one) whose forward pass failed and were split to \
+                 find the requests that fail",
+            ),
+            open_connections: gauge(
+                "rankforge_open_connections",
+                "Client connections open now (at most --max-connections)",
+            ),
+            header_timeouts: counter(
+                "rankforge_header_timeouts_total",
+                "Connections closed because a request head did not arrive in time \
+                 (--header-read-timeout)",
+            ),
             registry,
         };
         metrics.register_all();
@@ -177,6 +194,9 @@ impl Metrics {
             Box::new(self.cache_hits.clone()),
             Box::new(self.cache_misses.clone()),
             Box::new(self.cache_entries.clone()),
+            Box::new(self.batch_splits.clone()),
+            Box::new(self.open_connections.clone()),
+            Box::new(self.header_timeouts.clone()),
         ];
         for collector in collectors {
             self.registry

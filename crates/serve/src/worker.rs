@@ -3,6 +3,7 @@
 //! through the model crate's inference path (`CrossEncoder::logits_encoded`,
 //! `BiEncoder::embed_encoded`, both over `run_batched`).
 
+use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -230,12 +231,16 @@ fn describe<B: Backend>(models: &Models<B>) -> Result<LoadedModels, ServeError> 
     Ok(LoadedModels { reranker, embedder })
 }
 
-/// Sequences of several jobs in one list; `spans[j]` is job j's range of output rows.
+/// Sequences of several jobs in one list: job j's sequences are `sequences[inputs[j]]` and its
+/// output rows `spans[j]`, both contiguous, so any run of consecutive jobs is one contiguous
+/// slice too.
 struct Merged {
     sequences: Vec<Encoded>,
+    /// Sequence i belongs to output row `owners[i]` (counted over the whole batch).
     owners: Vec<usize>,
     rows: usize,
-    spans: Vec<std::ops::Range<usize>>,
+    spans: Vec<Range<usize>>,
+    inputs: Vec<Range<usize>>,
 }
 
 fn merge(works: Vec<Work>) -> Merged {
@@ -244,9 +249,11 @@ fn merge(works: Vec<Work>) -> Merged {
         owners: Vec::new(),
         rows: 0,
         spans: Vec::with_capacity(works.len()),
+        inputs: Vec::with_capacity(works.len()),
     };
     for work in works {
         let start = merged.rows;
+        let first_input = merged.sequences.len();
         match work {
             Work::Rerank {
                 sequences,
@@ -260,17 +267,96 @@ fn merge(works: Vec<Work>) -> Merged {
                 merged.rows += pairs;
             }
             Work::Embed { sequences, .. } => {
+                merged.owners.extend(start..start + sequences.len());
                 merged.rows += sequences.len();
                 merged.sequences.extend(sequences);
             }
         }
         merged.spans.push(start..merged.rows);
+        merged.inputs.push(first_input..merged.sequences.len());
     }
     merged
 }
 
+impl Merged {
+    /// The sequences, owners (counted from the first of these jobs' rows) and row count of
+    /// the consecutive jobs `jobs`.
+    fn part(&self, jobs: Range<usize>) -> (&[Encoded], Vec<usize>, usize) {
+        if jobs.is_empty() {
+            return (&[], Vec::new(), 0);
+        }
+        let inputs = self.inputs[jobs.start].start..self.inputs[jobs.end - 1].end;
+        let rows = self.spans[jobs.start].start..self.spans[jobs.end - 1].end;
+        let owners = self.owners[inputs.clone()]
+            .iter()
+            .map(|owner| owner - rows.start)
+            .collect();
+        (&self.sequences[inputs], owners, rows.len())
+    }
+}
+
+/// One job's rows, or why the model failed on it.
+type Rows = Result<Vec<Vec<f32>>, String>;
+
+/// Runs `f`, turning a panic into an error that names it.
+fn guarded(f: impl FnOnce() -> Rows) -> Rows {
+    catch_unwind(AssertUnwindSafe(f))
+        .unwrap_or_else(|panic| Err(format!("the model panicked: {}", panic_message(&*panic))))
+}
+
+/// Runs consecutive jobs (job j has `row_counts[j]` output rows) through `run`, which takes a
+/// range of jobs and returns their rows in order, and returns each job's own result. When a run
+/// of several jobs fails (an error, or a panic of the model, which is caught), the range is
+/// split in halves and each half run again, down to single jobs: a request the model cannot
+/// run fails alone instead of taking the requests it was batched with down with it. Also
+/// returns how many failed runs were split.
+fn run_isolating(
+    row_counts: &[usize],
+    run: &mut dyn FnMut(Range<usize>) -> Rows,
+) -> (Vec<Rows>, usize) {
+    fn isolate(
+        jobs: Range<usize>,
+        row_counts: &[usize],
+        run: &mut dyn FnMut(Range<usize>) -> Rows,
+        out: &mut Vec<Rows>,
+        splits: &mut usize,
+    ) {
+        let expected: usize = row_counts[jobs.clone()].iter().sum();
+        let result = guarded(|| run(jobs.clone())).and_then(|rows| {
+            if rows.len() == expected {
+                Ok(rows)
+            } else {
+                Err(format!(
+                    "the model returned {} rows for {expected} inputs",
+                    rows.len()
+                ))
+            }
+        });
+        match result {
+            Ok(rows) => {
+                let mut rows = rows.into_iter();
+                for &count in &row_counts[jobs] {
+                    out.push(Ok(rows.by_ref().take(count).collect()));
+                }
+            }
+            Err(message) if jobs.len() <= 1 => out.extend(jobs.map(|_| Err(message.clone()))),
+            Err(_) => {
+                *splits += 1;
+                let middle = jobs.start + jobs.len() / 2;
+                isolate(jobs.start..middle, row_counts, run, out, splits);
+                isolate(middle..jobs.end, row_counts, run, out, splits);
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(row_counts.len());
+    let mut splits = 0;
+    isolate(0..row_counts.len(), row_counts, run, &mut out, &mut splits);
+    (out, splits)
+}
+
 /// Runs one batch of same-kind jobs as one call into the inference path and answers each job
-/// with its own rows.
+/// with its own rows. If that call fails, the batch is split until the failure is pinned on
+/// the jobs that cause it ([`run_isolating`]): only they get the error.
 fn run_batch<B: Backend>(models: &Models<B>, batch: Vec<Job>, metrics: &Metrics) {
     let started = Instant::now();
     let kind = batch[0].work.kind();
@@ -287,34 +373,31 @@ fn run_batch<B: Backend>(models: &Models<B>, batch: Vec<Job>, metrics: &Metrics)
     }
     let merged = merge(works);
     let sequence_count = merged.sequences.len();
-    let result = catch_unwind(AssertUnwindSafe(|| run_model(models, kind, &merged)))
-        .unwrap_or_else(|panic| Err(format!("the model panicked: {}", panic_message(&*panic))));
+    let row_counts: Vec<usize> = merged.spans.iter().map(|span| span.len()).collect();
+    let (results, splits) = run_isolating(&row_counts, &mut |jobs| {
+        let (sequences, owners, rows) = merged.part(jobs);
+        run_model(models, kind, sequences, &owners, rows)
+    });
+    metrics.batch_splits.inc_by(splits as u64);
     let inference_time = started.elapsed();
     metrics.record_batch(requests, sequence_count, tokens, inference_time);
-    match result {
-        Ok(rows) => {
-            for ((reply, queue_time), span) in replies.into_iter().zip(merged.spans) {
-                let _ = reply.send(Ok(JobOutput {
-                    rows: rows[span].to_vec(),
-                    queue_time,
-                    inference_time,
-                    batch_requests: requests,
-                }));
-            }
-        }
-        Err(message) => {
-            for (reply, _) in replies {
-                let _ = reply.send(Err(message.clone()));
-            }
-        }
+    for ((reply, queue_time), result) in replies.into_iter().zip(results) {
+        let _ = reply.send(result.map(|rows| JobOutput {
+            rows,
+            queue_time,
+            inference_time,
+            batch_requests: requests,
+        }));
     }
 }
 
 fn run_model<B: Backend>(
     models: &Models<B>,
     kind: WorkKind,
-    merged: &Merged,
-) -> Result<Vec<Vec<f32>>, String> {
+    sequences: &[Encoded],
+    owners: &[usize],
+    rows: usize,
+) -> Rows {
     match kind {
         WorkKind::Rerank => {
             let scorer = models
@@ -322,7 +405,7 @@ fn run_model<B: Backend>(
                 .as_ref()
                 .ok_or("no reranker model is loaded")?;
             scorer
-                .logits_encoded(&merged.sequences, &merged.owners, merged.rows)
+                .logits_encoded(sequences, owners, rows)
                 .map_err(|e| e.to_string())
         }
         WorkKind::Embed { normalize } => {
@@ -334,7 +417,7 @@ fn run_model<B: Backend>(
                 pooling: encoder.head().pooling,
                 normalize,
             };
-            Ok(encoder.embed_encoded(&merged.sequences, head))
+            Ok(encoder.embed_encoded(sequences, head))
         }
     }
 }
@@ -345,4 +428,176 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ServeConfig;
+    use rankforge_model::backend::Cpu;
+    use std::path::PathBuf;
+
+    /// Issue 19 (12), the splitting alone: a stand-in model that panics on any run containing
+    /// job 3 and fails (an error) on any run containing job 6.
+    #[test]
+    fn failing_jobs_are_isolated_by_splitting_the_batch() {
+        let row_counts = [1, 2, 1, 1, 3, 1, 1, 1];
+        let mut calls = Vec::new();
+        let (results, splits) = run_isolating(&row_counts, &mut |jobs: Range<usize>| {
+            calls.push(jobs.clone());
+            if jobs.contains(&3) {
+                panic!("bad input in job 3");
+            }
+            if jobs.contains(&6) {
+                return Err("job 6 is not runnable".into());
+            }
+            Ok(jobs
+                .flat_map(|job| vec![vec![job as f32]; row_counts[job]])
+                .collect())
+        });
+        assert_eq!(results.len(), row_counts.len());
+        for (job, result) in results.iter().enumerate() {
+            match job {
+                3 => {
+                    let error = result.as_ref().unwrap_err();
+                    assert!(
+                        error.contains("the model panicked: bad input in job 3"),
+                        "{error}"
+                    );
+                }
+                6 => assert_eq!(result.as_ref().unwrap_err(), "job 6 is not runnable"),
+                _ => assert_eq!(
+                    result.as_ref().unwrap(),
+                    &vec![vec![job as f32]; row_counts[job]],
+                    "job {job}"
+                ),
+            }
+        }
+        assert_eq!(calls[0], 0..8, "the batch runs whole first");
+        assert!(splits >= 1);
+        assert!(
+            calls.len() < 2 * row_counts.len(),
+            "halving, not one pass per job and more: {calls:?}"
+        );
+    }
+
+    #[test]
+    fn a_batch_that_runs_is_not_split() {
+        let (results, splits) = run_isolating(&[2, 1], &mut |jobs: Range<usize>| {
+            Ok(vec![vec![0.0]; if jobs == (0..2) { 3 } else { 0 }])
+        });
+        assert_eq!(splits, 0);
+        assert_eq!(results[0].as_ref().unwrap().len(), 2);
+        assert_eq!(results[1].as_ref().unwrap().len(), 1);
+    }
+
+    fn minilm() -> PathBuf {
+        std::env::var_os("RANKFORGE_MINILM_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../.cache/models/all-MiniLM-L6-v2")
+            })
+    }
+
+    /// Sends `work` to the worker (through the queue) and waits for its result.
+    async fn submit(queue: &Queue, work: Work) -> Result<JobOutput, String> {
+        let (job, reply) = Job::new(work);
+        queue.push(job).expect("queue open");
+        reply.await.expect("the worker answers")
+    }
+
+    fn rerank_work(sequence: Encoded) -> Work {
+        Work::Rerank {
+            sequences: vec![sequence],
+            owners: vec![0],
+            pairs: 1,
+        }
+    }
+
+    /// Issue 19 (12), with the real model and a real panic: 16 rerank jobs taken as one batch,
+    /// one of them holding a token id past the embedding table (burn's embedding lookup panics
+    /// on it). Before, all 16 got the panic as their error; now only that one does, the other
+    /// 15 get the scores they get when run alone, and the worker keeps serving.
+    #[tokio::test]
+    async fn a_job_the_model_panics_on_fails_alone_and_the_worker_survives() {
+        let dir = minilm();
+        assert!(
+            dir.join("model.safetensors").is_file(),
+            "all-MiniLM-L6-v2 not found at {}: run scripts/fetch_model.sh",
+            dir.display()
+        );
+        let mut config = ServeConfig::new("127.0.0.1:0".parse().unwrap());
+        config.reranker = Some(RerankerConfig {
+            dir: dir.clone(),
+            max_length: Some(64),
+            head_seed: 42,
+            long_doc: LongDocMode::Truncate,
+            precision: Default::default(),
+        });
+        let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), 64).unwrap();
+        let pairs: Vec<(String, String)> = (0..16)
+            .map(|i| {
+                (
+                    format!("question number {i}"),
+                    format!("an answer that mentions {} things", i * 7),
+                )
+            })
+            .collect();
+        let pair_refs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(q, d)| (q.as_str(), d.as_str()))
+            .collect();
+        let mut sequences = tokenizer.encode_pairs(&pair_refs).unwrap();
+        let bad = 5;
+        sequences[bad].ids[2] = 1_000_000;
+
+        // Queued before the worker starts, so its first batch holds all 16.
+        let queue = Arc::new(Queue::new());
+        let mut replies = Vec::new();
+        for sequence in &sequences {
+            let (job, reply) = Job::new(rerank_work(sequence.clone()));
+            queue.push(job).unwrap();
+            replies.push(reply);
+        }
+        let metrics = Metrics::new();
+        let (_, worker) = start::<Cpu>(&config, Default::default(), queue.clone(), metrics.clone())
+            .await
+            .unwrap();
+        let mut batched = Vec::new();
+        for (i, reply) in replies.into_iter().enumerate() {
+            let result = reply.await.expect("the worker answers every job");
+            if i == bad {
+                let error = result.expect_err("the bad job fails");
+                assert!(!error.is_empty());
+                batched.push(None);
+            } else {
+                let output = result.unwrap_or_else(|e| panic!("good job {i} failed: {e}"));
+                assert_eq!(output.batch_requests, 16, "all 16 were taken as one batch");
+                batched.push(Some(output.rows));
+            }
+        }
+        assert!(metrics.batch_splits.get() >= 1);
+
+        // The worker is alive and each good job, run alone, scores as it did in the batch.
+        assert!(worker.status().is_alive());
+        for (i, rows) in batched.iter().enumerate() {
+            let alone = submit(&queue, rerank_work(sequences[i].clone())).await;
+            match rows {
+                None => assert!(alone.is_err(), "the bad job still fails alone"),
+                Some(rows) => {
+                    let alone = alone.unwrap().rows;
+                    assert!(
+                        (alone[0][0] - rows[0][0]).abs() <= 1e-5,
+                        "job {i}: {} in the batch vs {} alone",
+                        rows[0][0],
+                        alone[0][0]
+                    );
+                }
+            }
+        }
+        assert!(worker.status().is_alive());
+        queue.close();
+        worker.join();
+    }
 }
