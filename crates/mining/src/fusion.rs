@@ -98,19 +98,59 @@ impl FusionConfig {
 /// Fuses `runs` as configured. Every query of any run appears in the result; a document's
 /// missing entries (a run that did not retrieve it) contribute nothing to RRF and the run's
 /// lowest normalised score for that query to score fusion. Lists come out in trec_eval's order.
+///
+/// Every fused score is finite. A non-finite score in an input run is an error naming the run
+/// (1-based, in the order given), the query and the document; so is a fused score that does
+/// not fit in an `f64` — possible only with raw scores ([`Normalization::None`]) or weights
+/// near `f64::MAX`, since normalisation itself cannot overflow ([`normalize`]).
 pub fn fuse(runs: &[&Run], config: &FusionConfig) -> Result<Run> {
     if runs.is_empty() {
         return Err(MiningError::Config("fusion needs at least one run".into()));
     }
     let weights = config.resolved_weights(runs.len())?;
+    for (index, run) in runs.iter().enumerate() {
+        if let Some((query, doc)) = first_non_finite(run) {
+            return Err(MiningError::Retriever(format!(
+                "fusion: run {} of {} has a non-finite score ({}) for query `{query}`, \
+                 document `{}`",
+                index + 1,
+                runs.len(),
+                doc.score,
+                doc.doc_id
+            )));
+        }
+    }
     let mut fused = match config.method {
         FusionMethod::Rrf => reciprocal_rank_fusion(runs, config.rrf_k, &weights),
         FusionMethod::Score => score_fusion(runs, &weights, config.normalization),
     };
+    if let Some((query, doc)) = first_non_finite(&fused) {
+        let how = match config.method {
+            FusionMethod::Rrf => "the weights are too large",
+            FusionMethod::Score if config.normalization == Normalization::None => {
+                "raw scores times weights exceed the range of f64: normalise (min_max or \
+                 z_score) or scale the scores down"
+            }
+            FusionMethod::Score => "the weights are too large",
+        };
+        return Err(MiningError::Config(format!(
+            "fusion: the fused score of query `{query}`, document `{}` overflows: {how}",
+            doc.doc_id
+        )));
+    }
     if config.top_k > 0 {
         fused.truncate(config.top_k);
     }
     Ok(fused)
+}
+
+/// The first (query, document) of `run` whose score is NaN or infinite.
+fn first_non_finite(run: &Run) -> Option<(&str, &ScoredDoc)> {
+    run.iter().find_map(|(query, docs)| {
+        docs.iter()
+            .find(|d| !d.score.is_finite())
+            .map(|d| (query, d))
+    })
 }
 
 fn all_query_ids<'a>(runs: &[&'a Run]) -> Vec<&'a str> {
@@ -140,7 +180,7 @@ fn into_sorted_run(by_query: Vec<(&str, HashMap<String, f64>)>) -> Run {
 }
 
 /// Reciprocal rank fusion: `score(d) = Σᵢ wᵢ / (k + rankᵢ(d))`, ranks from 1 in trec_eval's
-/// order of each run. Result sorted, not truncated.
+/// order of each run. Result sorted, not truncated; [`fuse`] also checks that it is finite.
 pub fn reciprocal_rank_fusion(runs: &[&Run], k: f64, weights: &[f64]) -> Run {
     let by_query = all_query_ids(runs)
         .into_iter()
@@ -157,7 +197,11 @@ pub fn reciprocal_rank_fusion(runs: &[&Run], k: f64, weights: &[f64]) -> Run {
     into_sorted_run(by_query)
 }
 
-/// Normalises one query's scores in place.
+/// Normalises one query's scores in place. For finite input the result is finite whatever the
+/// magnitudes (±1e308 included): min-max is computed on halved scores when `max − min` would
+/// overflow, z-score on scores divided by their largest magnitude when they are large or tiny
+/// enough for sums or squares to overflow or underflow (z-scores do not change under
+/// scaling). Min-max results lie in [0, 1].
 pub fn normalize(scores: &mut [f64], normalization: Normalization) {
     if scores.is_empty() {
         return;
@@ -167,12 +211,27 @@ pub fn normalize(scores: &mut [f64], normalization: Normalization) {
         Normalization::MinMax => {
             let min = scores.iter().copied().fold(f64::INFINITY, f64::min);
             let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let span = max - min;
+            // Halving is exact for all but subnormal numbers, and halved scores cannot
+            // overflow when subtracted: use them only when the plain span does overflow.
+            let halve = !(max - min).is_finite();
+            let scale = if halve { 0.5 } else { 1.0 };
+            let (min, span) = (min * scale, max * scale - min * scale);
             for s in scores.iter_mut() {
-                *s = if span > 0.0 { (*s - min) / span } else { 1.0 };
+                *s = if span > 0.0 {
+                    ((*s * scale - min) / span).clamp(0.0, 1.0)
+                } else {
+                    1.0
+                };
             }
         }
         Normalization::ZScore => {
+            let largest = scores.iter().fold(0.0f64, |m, s| m.max(s.abs()));
+            // In [1e-100, 1e100] sums and squares of up to 1e8 scores stay finite and normal.
+            if largest > 0.0 && !(1e-100..=1e100).contains(&largest) {
+                for s in scores.iter_mut() {
+                    *s /= largest;
+                }
+            }
             let n = scores.len() as f64;
             let mean = scores.iter().sum::<f64>() / n;
             let std = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
@@ -185,7 +244,8 @@ pub fn normalize(scores: &mut [f64], normalization: Normalization) {
 
 /// Weighted score fusion: per query, each run's scores are normalised, then
 /// `score(d) = Σᵢ wᵢ · normᵢ(d)`, where a run that did not retrieve `d` contributes its lowest
-/// normalised score for that query. Result sorted, not truncated.
+/// normalised score for that query. Result sorted, not truncated; [`fuse`] also checks that
+/// inputs and result are finite.
 pub fn score_fusion(runs: &[&Run], weights: &[f64], normalization: Normalization) -> Run {
     let by_query = all_query_ids(runs)
         .into_iter()
