@@ -1,6 +1,11 @@
 //! The BERT encoder (embeddings → N post-LayerNorm transformer layers → optional pooler), built
 //! from [`crate::layers`], with field names that mirror Hugging Face's so checkpoints map onto it
 //! by a few renames (`LayerNorm` → `layer_norm`, `attention.self` → `attention.self_attn`).
+//!
+//! XLM-RoBERTa and ELECTRA run on the same body with the settings their config selects
+//! ([`crate::architecture`]): XLM-RoBERTa's position ids start after `padding_idx` and it reads
+//! no token types; ELECTRA's embeddings are `embedding_size` wide and `embeddings_project`
+//! lifts them to the hidden width. Their weights load under `bert.` too (see `hf`).
 
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig};
@@ -8,6 +13,7 @@ use burn::tensor::activation::tanh;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 
+use crate::architecture::PositionScheme;
 use crate::config::BertConfig;
 use crate::layers::{
     Activation, AttentionMasks, Dropout, FeedForwardUp, LayerNorm, Linear, ResidualNorm,
@@ -23,7 +29,8 @@ pub struct BertInput<B: Backend> {
     pub padding_mask: Tensor<B, 2, Bool>,
 }
 
-/// Word + absolute position + segment embeddings, then LayerNorm and dropout.
+/// Word + absolute position + segment embeddings, then LayerNorm and dropout. The width is
+/// [`BertConfig::embedding_width`] (the hidden size except in ELECTRA).
 #[derive(Module, Debug)]
 pub struct BertEmbeddings<B: Backend> {
     pub word_embeddings: Embedding<B>,
@@ -31,36 +38,65 @@ pub struct BertEmbeddings<B: Backend> {
     pub token_type_embeddings: Embedding<B>,
     pub layer_norm: LayerNorm<B>,
     pub dropout: Dropout,
+    /// Where position ids start (XLM-RoBERTa: after `padding_idx`).
+    #[module(skip)]
+    positions: PositionScheme,
+    /// Whether token type ids are read (XLM-RoBERTa: no, all are 0).
+    #[module(skip)]
+    token_types: bool,
 }
 
 impl<B: Backend> BertEmbeddings<B> {
     fn new(config: &BertConfig, device: &B::Device) -> Self {
-        let embedding = |rows: usize| EmbeddingConfig::new(rows, config.hidden_size).init(device);
+        let width = config.embedding_width();
+        let embedding = |rows: usize| EmbeddingConfig::new(rows, width).init(device);
         Self {
             word_embeddings: embedding(config.vocab_size),
             position_embeddings: embedding(config.max_position_embeddings),
             token_type_embeddings: embedding(config.type_vocab_size),
-            layer_norm: LayerNorm::new(config.hidden_size, config.layer_norm_eps, device),
+            layer_norm: LayerNorm::new(width, config.layer_norm_eps, device),
             dropout: Dropout::new(config.hidden_dropout_prob),
+            positions: config.position_scheme(),
+            token_types: config.architecture.reads_token_types(),
         }
     }
 
-    fn forward(
-        &self,
-        input_ids: Tensor<B, 2, Int>,
-        token_type_ids: Tensor<B, 2, Int>,
-    ) -> Tensor<B, 3> {
+    fn forward(&self, input: BertInput<B>) -> Tensor<B, 3> {
+        let BertInput {
+            input_ids,
+            token_type_ids,
+            padding_mask,
+        } = input;
         let [batch, seq] = input_ids.dims();
         let device = input_ids.device();
-        let positions = Tensor::<B, 1, Int>::arange(0..seq as i64, &device).reshape([1, seq]);
+        let positions = match self.positions {
+            PositionScheme::FromZero => {
+                Tensor::<B, 1, Int>::arange(0..seq as i64, &device).reshape([1, seq])
+            }
+            // transformers' `create_position_ids_from_input_ids`: tokens other than the padding
+            // token count up from padding_idx + 1; the rest sit at padding_idx. Batch padding
+            // (whatever id it holds) counts as padding.
+            PositionScheme::AfterPadding { padding_idx } => {
+                let counted = padding_mask
+                    .bool_not()
+                    .bool_and(input_ids.clone().not_equal_elem(padding_idx as i64))
+                    .int();
+                counted.clone().cumsum(1) * counted + padding_idx as i64
+            }
+        };
+        let token_type_ids = if self.token_types {
+            token_type_ids
+        } else {
+            Tensor::zeros([batch, seq], &device)
+        };
         let words = self.word_embeddings.forward(input_ids);
-        let hidden = words.dims()[2];
+        let width = words.dims()[2];
         let x = words
             + self.token_type_embeddings.forward(token_type_ids)
             + self
                 .position_embeddings
                 .forward(positions)
-                .expand([batch, seq, hidden]);
+                .expand([batch, seq, width]);
         self.dropout.forward(self.layer_norm.forward(x))
     }
 }
@@ -146,6 +182,8 @@ pub fn cls_vectors<B: Backend>(hidden: Tensor<B, 3>) -> Tensor<B, 2> {
 #[derive(Module, Debug)]
 pub struct BertModel<B: Backend> {
     pub embeddings: BertEmbeddings<B>,
+    /// ELECTRA with `embedding_size` ≠ `hidden_size`: embedding width → hidden width.
+    pub embeddings_project: Option<Linear<B>>,
     pub encoder: BertEncoder<B>,
     pub pooler: Option<BertPooler<B>>,
 }
@@ -156,8 +194,11 @@ impl<B: Backend> BertModel<B> {
     pub fn new(config: &BertConfig, with_pooler: bool, device: &B::Device) -> Self {
         let activation = Activation::from_hidden_act(&config.hidden_act)
             .expect("a validated config names a supported activation");
+        let width = config.embedding_width();
         Self {
             embeddings: BertEmbeddings::new(config, device),
+            embeddings_project: (width != config.hidden_size)
+                .then(|| Linear::new(width, config.hidden_size, device)),
             encoder: BertEncoder {
                 layer: (0..config.num_hidden_layers)
                     .map(|_| BertLayer::new(config, activation, device))
@@ -172,7 +213,8 @@ impl<B: Backend> BertModel<B> {
         self.forward_visiting(input, |_| {})
     }
 
-    /// The embedding output and every layer's output (as transformers' `hidden_states`).
+    /// The embedding output (after `embeddings_project`, if any) and every layer's output (as
+    /// transformers' `hidden_states`).
     pub fn hidden_states(&self, input: BertInput<B>) -> Vec<Tensor<B, 3>> {
         let mut states = Vec::with_capacity(self.encoder.layer.len() + 1);
         self.forward_visiting(input, |x| states.push(x.clone()));
@@ -184,10 +226,11 @@ impl<B: Backend> BertModel<B> {
         input: BertInput<B>,
         mut visit: impl FnMut(&Tensor<B, 3>),
     ) -> Tensor<B, 3> {
-        let masks = AttentionMasks::new(input.padding_mask);
-        let mut x = self
-            .embeddings
-            .forward(input.input_ids, input.token_type_ids);
+        let masks = AttentionMasks::new(input.padding_mask.clone());
+        let mut x = self.embeddings.forward(input);
+        if let Some(project) = &self.embeddings_project {
+            x = project.forward(x);
+        }
         visit(&x);
         for layer in &self.encoder.layer {
             x = layer.forward(x, &masks);

@@ -1,18 +1,28 @@
-//! `config.json` of a Hugging Face BERT-family checkpoint.
+//! `config.json` of a Hugging Face encoder checkpoint of one of the families rankforge runs
+//! ([`Architecture`]: BERT, XLM-RoBERTa, ELECTRA).
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::architecture::{Architecture, PositionScheme};
 use crate::error::{io_err, ModelError, Result};
 
-/// The architecture fields rankforge reads from `config.json`. The whole JSON object is kept in
-/// [`BertConfig::raw`] so that saving writes every field back unchanged.
+/// The architecture fields rankforge reads from `config.json`, for every supported family (the
+/// name is the first family's). The whole JSON object is kept in [`BertConfig::raw`] so that
+/// saving writes every field back unchanged.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BertConfig {
     pub vocab_size: usize,
     pub hidden_size: usize,
+    /// ELECTRA: width of the embeddings, projected to `hidden_size` when it differs (see
+    /// [`Self::embedding_width`]). Other families have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding_size: Option<usize>,
+    /// The padding token; XLM-RoBERTa's position ids start after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pad_token_id: Option<usize>,
     pub num_hidden_layers: usize,
     pub num_attention_heads: usize,
     pub intermediate_size: usize,
@@ -32,6 +42,9 @@ pub struct BertConfig {
     /// LayerNorm epsilon; BERT's is 1e-12.
     #[serde(default = "default_layer_norm_eps")]
     pub layer_norm_eps: f64,
+    /// The family, from `model_type`.
+    #[serde(skip)]
+    pub architecture: Architecture,
     #[serde(skip)]
     pub raw: Map<String, Value>,
 }
@@ -52,8 +65,10 @@ fn default_layer_norm_eps() -> f64 {
     1e-12
 }
 
-/// Model types whose weights and forward pass are BERT's.
-const BERT_MODEL_TYPES: &[&str] = &["bert"];
+/// ELECTRA's `embedding_size` when `config.json` omits it (transformers' `ElectraConfig`).
+const ELECTRA_DEFAULT_EMBEDDING_SIZE: usize = 128;
+/// XLM-RoBERTa's `pad_token_id` when `config.json` omits it (transformers' `XLMRobertaConfig`).
+const XLM_ROBERTA_DEFAULT_PAD: usize = 1;
 
 impl BertConfig {
     /// Reads and validates `config.json`; refuses architectures rankforge does not implement.
@@ -69,6 +84,20 @@ impl BertConfig {
     }
 
     pub fn from_json(raw: Map<String, Value>, path: &Path) -> Result<Self> {
+        let model_type = raw.get("model_type").and_then(Value::as_str);
+        let architecture = match model_type {
+            // A config without `model_type` is read as BERT (as rankforge always has).
+            None => Architecture::Bert,
+            Some(name) => {
+                Architecture::from_model_type(name).ok_or_else(|| ModelError::Unsupported {
+                    path: path.into(),
+                    message: format!(
+                        "model_type `{name}` (supported: {})",
+                        Architecture::supported()
+                    ),
+                })?
+            }
+        };
         let mut config: BertConfig = serde_path_to_error::deserialize(Value::Object(raw.clone()))
             .map_err(|e| {
             let field = e.path().to_string();
@@ -79,6 +108,7 @@ impl BertConfig {
             }
         })?;
         config.raw = raw;
+        config.architecture = architecture;
         config.validate(path)?;
         Ok(config)
     }
@@ -88,23 +118,35 @@ impl BertConfig {
             path: PathBuf::from(path),
             message,
         };
-        let model_type = self
-            .raw
-            .get("model_type")
-            .and_then(Value::as_str)
-            .unwrap_or("bert");
-        if !BERT_MODEL_TYPES.contains(&model_type) {
-            return Err(unsupported(format!(
-                "model_type `{model_type}` (supported: {})",
-                BERT_MODEL_TYPES.join(", ")
-            )));
-        }
         if let Some(archs) = self.raw.get("architectures").and_then(Value::as_array) {
+            let prefix = self.architecture.class_prefix();
             for arch in archs.iter().filter_map(Value::as_str) {
-                if !arch.starts_with("Bert") {
-                    return Err(unsupported(format!("architecture `{arch}`")));
+                if !arch.starts_with(prefix) {
+                    return Err(unsupported(format!(
+                        "architecture `{arch}` with model_type `{}` (supported: {})",
+                        self.architecture.model_type(),
+                        Architecture::supported()
+                    )));
                 }
             }
+        }
+        let width_error = |field: &str, message: String| ModelError::Config {
+            path: path.into(),
+            field: field.into(),
+            message,
+        };
+        if self.embedding_width() == 0 {
+            return Err(width_error("embedding_size", "must be positive".into()));
+        }
+        if self.max_positions() == 0 {
+            return Err(width_error(
+                "max_position_embeddings",
+                format!(
+                    "{} positions leave none after the {} reserved by padding_idx",
+                    self.max_position_embeddings,
+                    self.position_scheme().reserved()
+                ),
+            ));
         }
         if crate::layers::Activation::from_hidden_act(&self.hidden_act).is_none() {
             return Err(unsupported(format!(
@@ -151,13 +193,39 @@ impl BertConfig {
 
     /// Whether the checkpoint declares a sequence-classification head.
     pub fn is_sequence_classifier(&self) -> bool {
+        let class = self.architecture.sequence_classifier();
         self.raw
             .get("architectures")
             .and_then(Value::as_array)
-            .is_some_and(|a| {
-                a.iter()
-                    .any(|v| v.as_str() == Some("BertForSequenceClassification"))
-            })
+            .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(class)))
+    }
+
+    /// Width of the token, position and type embeddings: ELECTRA's `embedding_size`, else
+    /// `hidden_size`.
+    pub fn embedding_width(&self) -> usize {
+        match self.architecture {
+            Architecture::Electra => self
+                .embedding_size
+                .unwrap_or(ELECTRA_DEFAULT_EMBEDDING_SIZE),
+            _ => self.hidden_size,
+        }
+    }
+
+    /// Where this family's position ids start.
+    pub fn position_scheme(&self) -> PositionScheme {
+        match self.architecture {
+            Architecture::XlmRoberta => PositionScheme::AfterPadding {
+                padding_idx: self.pad_token_id.unwrap_or(XLM_ROBERTA_DEFAULT_PAD),
+            },
+            _ => PositionScheme::FromZero,
+        }
+    }
+
+    /// The longest sequence the position table holds: `max_position_embeddings` less the rows
+    /// the position scheme reserves (XLM-RoBERTa: `padding_idx + 1`, so 514 → 512).
+    pub fn max_positions(&self) -> usize {
+        self.max_position_embeddings
+            .saturating_sub(self.position_scheme().reserved())
     }
 
     /// Dropout before the classifier (transformers: `classifier_dropout` or the hidden dropout).
@@ -170,6 +238,8 @@ impl BertConfig {
         let mut config = BertConfig {
             vocab_size,
             hidden_size: 32,
+            embedding_size: None,
+            pad_token_id: None,
             num_hidden_layers: 2,
             num_attention_heads: 4,
             intermediate_size: 64,
@@ -181,6 +251,7 @@ impl BertConfig {
             type_vocab_size: 2,
             initializer_range: 0.02,
             layer_norm_eps: 1e-12,
+            architecture: Architecture::Bert,
             raw: Map::new(),
         };
         config.raw = config.to_json();

@@ -1,5 +1,13 @@
-//! The cross-encoder: `[CLS] query [SEP] document [SEP]` → BERT → pooler → dropout → linear →
-//! logits, exactly `BertForSequenceClassification`.
+//! The cross-encoder: `[CLS] query [SEP] document [SEP]` → encoder → score head → logits,
+//! exactly transformers' `*ForSequenceClassification` of the family ([`HeadKind`]):
+//!
+//! - BERT: pooler (`tanh(dense(h₀))`) → dropout → `classifier`;
+//! - XLM-RoBERTa: dropout → `classifier.dense` → tanh → dropout → `classifier.out_proj`;
+//! - ELECTRA: the same with GELU.
+//!
+//! One head type covers all three: `classifier` is always the output projection (BERT's
+//! `classifier`, the others' `classifier.out_proj`) and `head_dense` the others'
+//! `classifier.dense`, whose place BERT's pooler takes.
 
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
@@ -7,25 +15,43 @@ use burn::tensor::{Tensor, TensorData};
 use rand::{rngs::StdRng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
-use crate::bert::{BertInput, BertModel, BertPooler};
+pub use crate::architecture::HeadKind;
+use crate::bert::{cls_vectors, BertInput, BertModel, BertPooler};
 use crate::config::BertConfig;
 use crate::layers::{Dropout, Linear};
 
 #[derive(Module, Debug)]
 pub struct CrossEncoderModel<B: Backend> {
+    /// The encoder (with BERT's pooler), under `bert.` whatever the family.
     pub bert: BertModel<B>,
+    /// [`HeadKind::Dense`]: the head's hidden layer (`classifier.dense` in the checkpoint).
+    pub head_dense: Option<Linear<B>>,
     pub dropout: Dropout,
+    /// The output projection, `[hidden] → [num_labels]`.
     pub classifier: Linear<B>,
+    #[module(skip)]
+    head: HeadKind,
 }
 
 impl<B: Backend> CrossEncoderModel<B> {
-    /// A randomly initialised cross-encoder with `num_labels` outputs.
+    /// A randomly initialised cross-encoder with `num_labels` outputs and the head of the
+    /// config's family.
     pub fn new(config: &BertConfig, num_labels: usize, device: &B::Device) -> Self {
+        let head = config.architecture.head();
+        let hidden = config.hidden_size;
+        let dense_head = matches!(head, HeadKind::Dense(_));
         Self {
-            bert: BertModel::new(config, true, device),
+            bert: BertModel::new(config, !dense_head, device),
+            head_dense: dense_head.then(|| Linear::new(hidden, hidden, device)),
             dropout: Dropout::new(config.classifier_dropout()),
-            classifier: Linear::new(config.hidden_size, num_labels, device),
+            classifier: Linear::new(hidden, num_labels, device),
+            head,
         }
+    }
+
+    /// Which score head this model has.
+    pub fn head(&self) -> HeadKind {
+        self.head
     }
 
     pub fn num_labels(&self) -> usize {
@@ -35,26 +61,44 @@ impl<B: Backend> CrossEncoderModel<B> {
     /// Logits `[batch, num_labels]`.
     pub fn forward(&self, input: BertInput<B>) -> Tensor<B, 2> {
         let hidden = self.bert.forward(input);
-        let pooled = self
-            .bert
-            .pooler
-            .as_ref()
-            .expect("a cross-encoder always has a pooler")
-            .forward(hidden);
-        self.classifier.forward(self.dropout.forward(pooled))
+        let features = match self.head {
+            HeadKind::Pooler => self
+                .bert
+                .pooler
+                .as_ref()
+                .expect("a BERT cross-encoder always has a pooler")
+                .forward(hidden),
+            HeadKind::Dense(activation) => {
+                let dense = self
+                    .head_dense
+                    .as_ref()
+                    .expect("a dense head always has its dense layer");
+                let first = self.dropout.forward(cls_vectors(hidden));
+                activation.forward(dense.forward(first))
+            }
+        };
+        self.classifier.forward(self.dropout.forward(features))
     }
 
     /// Replaces the classification head, as transformers initialises a new one: weights drawn
     /// from N(0, `std`²) with a seeded generator (independent of the backend, so CPU and GPU get
-    /// the same head), bias zero.
-    pub fn reset_head(self, seed: u64, std: f64) -> Self {
+    /// the same head), biases zero. A dense head draws `classifier.dense` first, then the output
+    /// projection; BERT's pooler is the encoder's and stays.
+    pub fn reset_head(mut self, seed: u64, std: f64) -> Self {
         let [hidden, labels] = self.classifier.weight.dims();
         let mut rng = StdRng::seed_from_u64(seed);
         let normal = Normal::new(0.0f32, std as f32).expect("std is finite and positive");
-        // burn stores Linear weights as [in, out].
-        let weights: Vec<f32> = (0..hidden * labels)
-            .map(|_| normal.sample(&mut rng))
-            .collect();
+        let mut draw = |n: usize| -> Vec<f32> { (0..n).map(|_| normal.sample(&mut rng)).collect() };
+        if let Some(dense) = self.head_dense.take() {
+            let [d_in, d_out] = dense.weight.dims();
+            self.head_dense = Some(linear_from_pytorch(
+                &draw(d_in * d_out),
+                &vec![0.0; d_out],
+                [d_out, d_in],
+                &dense.weight.device(),
+            ));
+        }
+        let weights = draw(hidden * labels);
         self.set_head(&weights, &vec![0.0; labels])
     }
 
@@ -68,25 +112,37 @@ impl<B: Backend> CrossEncoderModel<B> {
         );
         assert_eq!(bias.len(), labels, "head bias has the wrong size");
         let device = self.classifier.weight.device();
-        let weight = Tensor::<B, 2>::from_data(
-            TensorData::new(weight_out_in.to_vec(), [labels, hidden]),
-            &device,
-        )
-        .transpose();
-        self.classifier.weight = Param::from_tensor(weight);
-        self.classifier.bias = Some(Param::from_tensor(Tensor::from_data(
-            TensorData::new(bias.to_vec(), [labels]),
-            &device,
-        )));
+        self.classifier = linear_from_pytorch(weight_out_in, bias, [labels, hidden], &device);
         self
     }
 
-    /// Ensures a pooler exists (a bi-encoder checkpoint may lack one; transformers then
-    /// initialises it randomly too).
+    /// Ensures a BERT head's pooler exists (a bi-encoder checkpoint may lack one; transformers
+    /// then initialises it randomly too). Other heads have no pooler.
     pub fn ensure_pooler(mut self, config: &BertConfig, device: &B::Device) -> Self {
-        if self.bert.pooler.is_none() {
+        if self.head == HeadKind::Pooler && self.bert.pooler.is_none() {
             self.bert.pooler = Some(BertPooler::new(config, device));
         }
         self
+    }
+}
+
+/// A linear layer from PyTorch-layout values: `weight` is `[out, in]` row-major.
+fn linear_from_pytorch<B: Backend>(
+    weight_out_in: &[f32],
+    bias: &[f32],
+    [d_out, d_in]: [usize; 2],
+    device: &B::Device,
+) -> Linear<B> {
+    let weight = Tensor::<B, 2>::from_data(
+        TensorData::new(weight_out_in.to_vec(), [d_out, d_in]),
+        device,
+    )
+    .transpose();
+    Linear {
+        weight: Param::from_tensor(weight),
+        bias: Some(Param::from_tensor(Tensor::from_data(
+            TensorData::new(bias.to_vec(), [d_out]),
+            device,
+        ))),
     }
 }

@@ -1,6 +1,12 @@
 //! Hugging Face directories in and out: `config.json`, `model.safetensors`, tokenizer files and
 //! the sentence-transformers metadata. Weights go through burn-store's safetensors store with
 //! PyTorch adapters (Linear transposes, LayerNorm weight/bias ↔ gamma/beta) and key remapping.
+//!
+//! Names per family ([`Architecture`]): the encoder is `bert.` in rankforge and `bert.`,
+//! `roberta.` or `electra.` in a task checkpoint (nothing in a bare encoder's); a dense score
+//! head's `classifier.dense` / `classifier.out_proj` are rankforge's `head_dense` /
+//! `classifier`. Loading maps the checkpoint's names onto rankforge's, saving maps them back, so
+//! transformers loads a saved directory as the family's own class.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -11,6 +17,7 @@ use burn_store::{
 };
 use serde_json::{json, Map, Value};
 
+use crate::architecture::{Architecture, HeadKind};
 use crate::config::BertConfig;
 use crate::error::{io_err, ModelError, Result};
 use crate::pooling::{EmbeddingHead, Pooling};
@@ -47,31 +54,59 @@ pub struct LoadReport {
 }
 
 /// HF tensor name → rankforge module path. Both model kinds keep the encoder under `bert.`.
-fn weights_store_for_loading(path: &Path) -> SafetensorsStore {
-    SafetensorsStore::from_file(path)
+fn weights_store_for_loading(path: &Path, arch: Architecture) -> SafetensorsStore {
+    let mut store = SafetensorsStore::from_file(path)
         .with_from_adapter(PyTorchToBurnAdapter)
-        .with_key_remapping(r"^(embeddings|encoder|pooler)\.", "bert.$1.")
+        .with_key_remapping(
+            r"^(embeddings|embeddings_project|encoder|pooler)\.",
+            "bert.$1.",
+        )
         .with_key_remapping(r"\.attention\.self\.", ".attention.self_attn.")
         .with_key_remapping(r"LayerNorm\.gamma$", "LayerNorm.weight")
         .with_key_remapping(r"LayerNorm\.beta$", "LayerNorm.bias")
-        .with_key_remapping(r"\.LayerNorm\.", ".layer_norm.")
-        .allow_partial(true)
+        .with_key_remapping(r"\.LayerNorm\.", ".layer_norm.");
+    if arch != Architecture::Bert {
+        store = store.with_key_remapping(format!(r"^{}\.", arch.weight_prefix()), "bert.");
+    }
+    if matches!(arch.head(), HeadKind::Dense(_)) {
+        store = store
+            .with_key_remapping(r"^classifier\.dense\.", "head_dense.")
+            .with_key_remapping(r"^classifier\.out_proj\.", "classifier.");
+    }
+    store.allow_partial(true)
 }
 
-/// rankforge module path → HF tensor name (`bert.` kept for `BertForSequenceClassification`,
-/// dropped for a bare `BertModel`).
-pub fn hf_tensor_name(module_path: &str, keep_bert_prefix: bool) -> String {
+/// rankforge module path → HF tensor name: the encoder under the family's prefix (`bert.`,
+/// `roberta.`, `electra.`) in a task model (`keep_prefix`), under none in a bare encoder; a dense
+/// head's `head_dense` / `classifier` as `classifier.dense` / `classifier.out_proj`.
+pub fn hf_tensor_name(module_path: &str, arch: Architecture, keep_prefix: bool) -> String {
     let name = module_path
         .replace(".attention.self_attn.", ".attention.self.")
         .replace(".layer_norm.", ".LayerNorm.");
-    match (keep_bert_prefix, name.strip_prefix("bert.")) {
-        (false, Some(rest)) => rest.to_string(),
-        _ => name,
+    if let Some(rest) = name.strip_prefix("bert.") {
+        return if keep_prefix {
+            format!("{}.{rest}", arch.weight_prefix())
+        } else {
+            rest.to_string()
+        };
     }
+    if matches!(arch.head(), HeadKind::Dense(_)) {
+        if let Some(rest) = name.strip_prefix("head_dense.") {
+            return format!("classifier.dense.{rest}");
+        }
+        if let Some(rest) = name.strip_prefix("classifier.") {
+            return format!("classifier.out_proj.{rest}");
+        }
+    }
+    name
 }
 
-fn weights_store_for_saving(path: &Path, keep_bert_prefix: bool) -> SafetensorsStore {
-    let store = SafetensorsStore::from_file(path)
+fn weights_store_for_saving(
+    path: &Path,
+    arch: Architecture,
+    keep_prefix: bool,
+) -> SafetensorsStore {
+    let mut store = SafetensorsStore::from_file(path)
         .with_to_adapter(BurnToPyTorchAdapter)
         .with_key_remapping(r"\.attention\.self_attn\.", ".attention.self.")
         .with_key_remapping(r"\.layer_norm\.", ".LayerNorm.")
@@ -79,10 +114,21 @@ fn weights_store_for_saving(path: &Path, keep_bert_prefix: bool) -> SafetensorsS
         // transformers refuses safetensors files without format = pt.
         .metadata("format", "pt")
         .overwrite(true);
-    if keep_bert_prefix {
+    if matches!(arch.head(), HeadKind::Dense(_)) {
+        // In this order: the second replacement's output starts with `classifier.` too.
+        store = store
+            .with_key_remapping(r"^classifier\.", "classifier.out_proj.")
+            .with_key_remapping(r"^head_dense\.", "classifier.dense.");
+    }
+    let prefix = if keep_prefix {
+        format!("{}.", arch.weight_prefix())
+    } else {
+        String::new()
+    };
+    if prefix == "bert." {
         store
     } else {
-        store.with_key_remapping(r"^bert\.", "")
+        store.with_key_remapping(r"^bert\.", &prefix)
     }
 }
 
@@ -110,7 +156,8 @@ fn apply_weights<B: Backend, M: ModuleSnapshot<B>>(
     store: &mut SafetensorsStore,
     path: &Path,
     may_be_missing: &[&str],
-    keep_bert_prefix: bool,
+    arch: Architecture,
+    keep_prefix: bool,
 ) -> Result<Vec<String>> {
     let result = module.load_from(store).map_err(|e| ModelError::Weights {
         path: path.into(),
@@ -128,7 +175,7 @@ fn apply_weights<B: Backend, M: ModuleSnapshot<B>>(
         .iter()
         .map(|(name, _)| name)
         .filter(|name| !may_be_missing.iter().any(|prefix| name.starts_with(prefix)))
-        .map(|name| hf_tensor_name(name, keep_bert_prefix))
+        .map(|name| hf_tensor_name(name, arch, keep_prefix))
         .collect();
     if !missing.is_empty() {
         return Err(ModelError::MissingTensors {
@@ -149,7 +196,7 @@ fn apply_weights<B: Backend, M: ModuleSnapshot<B>>(
         .unused
         .iter()
         .filter(|name| !IGNORED_TENSORS.contains(&name.as_str()) && !applied_alias(name))
-        .map(|name| hf_tensor_name(name, true))
+        .map(|name| hf_tensor_name(name, arch, true))
         .collect())
 }
 
@@ -176,13 +223,15 @@ pub fn load_cross_encoder<B: Backend>(
     device: &B::Device,
 ) -> Result<(crate::CrossEncoderModel<B>, BertConfig, LoadReport)> {
     let config = BertConfig::from_file(&file_in(dir, CONFIG_FILE)?)?;
+    let arch = config.architecture;
     let weights = file_in(dir, WEIGHTS_FILE)?;
-    let mut store = weights_store_for_loading(&weights);
+    let mut store = weights_store_for_loading(&weights, arch);
     let tensors = checkpoint_tensors(&mut store, &weights)?;
     let head_shape = tensors
         .iter()
         .find(|(n, _)| n == "classifier.weight")
         .map(|(_, s)| s.clone());
+    let has = |name: &str| tensors.iter().any(|(n, _)| n == name);
     let has_pooler = tensors.iter().any(|(n, _)| n.starts_with("bert.pooler."));
     let num_labels = match &head_shape {
         Some(shape) if shape.len() == 2 => shape[0],
@@ -190,7 +239,8 @@ pub fn load_cross_encoder<B: Backend>(
             return Err(ModelError::Weights {
                 path: weights,
                 message: format!(
-                    "classifier.weight has shape {shape:?}, expected [num_labels, hidden]"
+                    "{} has shape {shape:?}, expected [num_labels, hidden]",
+                    hf_tensor_name("classifier.weight", arch, true)
                 ),
             })
         }
@@ -201,21 +251,33 @@ pub fn load_cross_encoder<B: Backend>(
         &mut model,
         &mut store,
         &weights,
-        &["classifier.", "bert.pooler."],
+        &["classifier.", "head_dense.", "bert.pooler."],
+        arch,
         true,
     )?;
+    let pooler_head = model.head() == HeadKind::Pooler;
     if head_shape.is_some() {
-        // A head must come whole: a weight without its bias is a broken checkpoint.
-        if !tensors.iter().any(|(n, _)| n == "classifier.bias") {
+        // A head must come whole: a weight without its bias (or, in a dense head, without its
+        // dense layer) is a broken checkpoint.
+        let mut parts = vec!["classifier.bias"];
+        if !pooler_head {
+            parts.extend(["head_dense.weight", "head_dense.bias"]);
+        }
+        let missing: Vec<String> = parts
+            .into_iter()
+            .filter(|name| !has(name))
+            .map(|name| hf_tensor_name(name, arch, true))
+            .collect();
+        if !missing.is_empty() {
             return Err(ModelError::MissingTensors {
                 path: weights,
-                names: vec!["classifier.bias".into()],
+                names: missing,
             });
         }
     } else {
         model = model.reset_head(head_seed, config.initializer_range);
     }
-    if !has_pooler && config.is_sequence_classifier() {
+    if pooler_head && !has_pooler && config.is_sequence_classifier() {
         return Err(ModelError::MissingTensors {
             path: weights,
             names: vec!["bert.pooler.dense.weight".into()],
@@ -223,7 +285,7 @@ pub fn load_cross_encoder<B: Backend>(
     }
     let report = LoadReport {
         new_head: head_shape.is_none(),
-        new_pooler: !has_pooler,
+        new_pooler: pooler_head && !has_pooler,
         unused,
         ..Default::default()
     };
@@ -348,14 +410,15 @@ pub fn load_bi_encoder<B: Backend>(
     device: &B::Device,
 ) -> Result<(crate::BiEncoderModel<B>, BertConfig, LoadReport)> {
     let config = BertConfig::from_file(&file_in(dir, CONFIG_FILE)?)?;
+    let arch = config.architecture;
     let weights = file_in(dir, WEIGHTS_FILE)?;
-    let mut store = weights_store_for_loading(&weights);
+    let mut store = weights_store_for_loading(&weights, arch);
     let tensors = checkpoint_tensors(&mut store, &weights)?;
     let has_pooler = tensors.iter().any(|(n, _)| n.starts_with("bert.pooler."));
     let mut model = crate::BiEncoderModel {
         bert: crate::bert::BertModel::new(&config, has_pooler, device),
     };
-    let unused = apply_weights(&mut model, &mut store, &weights, &[], false)?;
+    let unused = apply_weights(&mut model, &mut store, &weights, &[], arch, false)?;
     Ok((
         model,
         config,
@@ -488,9 +551,10 @@ fn write_json(path: &Path, value: &Value) -> Result<()> {
 fn save_weights<B: Backend, M: ModuleSnapshot<B>>(
     module: &M,
     path: &Path,
-    keep_bert_prefix: bool,
+    arch: Architecture,
+    keep_prefix: bool,
 ) -> Result<()> {
-    let mut store = weights_store_for_saving(path, keep_bert_prefix);
+    let mut store = weights_store_for_saving(path, arch, keep_prefix);
     module
         .save_into(&mut store)
         .map_err(|e| ModelError::Weights {
@@ -503,8 +567,9 @@ fn versions() -> Value {
     json!({ "rankforge": env!("CARGO_PKG_VERSION") })
 }
 
-/// Saves a cross-encoder as a `BertForSequenceClassification` directory that transformers and
-/// `sentence_transformers.CrossEncoder` load unchanged. `tokenizer_dir` supplies the tokenizer
+/// Saves a cross-encoder as a directory of the family's `*ForSequenceClassification` (e.g.
+/// `BertForSequenceClassification`) that transformers and `sentence_transformers.CrossEncoder`
+/// load unchanged. `tokenizer_dir` supplies the tokenizer
 /// files (usually the directory the model was loaded from).
 pub fn save_cross_encoder<B: Backend>(
     model: &crate::CrossEncoderModel<B>,
@@ -515,10 +580,8 @@ pub fn save_cross_encoder<B: Backend>(
 ) -> Result<()> {
     let num_labels = model.num_labels();
     let mut json_config: Map<String, Value> = config.to_json();
-    json_config.insert(
-        "architectures".into(),
-        json!(["BertForSequenceClassification"]),
-    );
+    let arch = config.architecture;
+    json_config.insert("architectures".into(), json!([arch.sequence_classifier()]));
     let keep_labels =
         config.num_labels() == Some(num_labels) && json_config.contains_key("id2label");
     if !keep_labels {
@@ -532,7 +595,7 @@ pub fn save_cross_encoder<B: Backend>(
         json_config.insert("label2id".into(), Value::Object(label2id));
     }
     write_dir_atomically(out, |dir| {
-        save_weights(model, &dir.join(WEIGHTS_FILE), true)?;
+        save_weights(model, &dir.join(WEIGHTS_FILE), arch, true)?;
         write_json(&dir.join(CONFIG_FILE), &Value::Object(json_config))?;
         let activation = if num_labels == 1 {
             "torch.nn.modules.activation.Sigmoid"
@@ -557,7 +620,8 @@ pub fn save_bi_encoder<B: Backend>(
     out: &Path,
 ) -> Result<()> {
     let mut json_config = config.to_json();
-    json_config.insert("architectures".into(), json!(["BertModel"]));
+    let arch = config.architecture;
+    json_config.insert("architectures".into(), json!([arch.base_model()]));
     let mut modules = vec![
         json!({"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}),
         json!({"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}),
@@ -575,9 +639,9 @@ pub fn save_bi_encoder<B: Backend>(
     });
     let max_seq_length = settings
         .max_seq_length
-        .unwrap_or(config.max_position_embeddings.min(512));
+        .unwrap_or(config.max_positions().min(512));
     write_dir_atomically(out, |dir| {
-        save_weights(model, &dir.join(WEIGHTS_FILE), false)?;
+        save_weights(model, &dir.join(WEIGHTS_FILE), arch, false)?;
         write_json(&dir.join(CONFIG_FILE), &Value::Object(json_config))?;
         write_json(&dir.join("modules.json"), &Value::Array(modules))?;
         let pooling_dir = dir.join("1_Pooling");

@@ -1,9 +1,10 @@
-//! rankforge's model crate: BERT-family cross-encoders and bi-encoders loaded from and saved to
-//! Hugging Face directories, their tokenization, and the one inference path every consumer
-//! (predict, rerank, embed, evaluation, teacher scoring, the HTTP server) shares.
+//! rankforge's model crate: cross-encoders and bi-encoders of the BERT, XLM-RoBERTa and ELECTRA
+//! families ([`Architecture`], from `config.json`) loaded from and saved to Hugging Face
+//! directories, their tokenization, and the one inference path every consumer (predict, rerank,
+//! embed, evaluation, teacher scoring, the HTTP server) shares.
 //!
-//! - [`CrossEncoder`]: `[CLS] q [SEP] d [SEP]` → BERT → pooler → classifier → logit (sigmoid by
-//!   default), `BertForSequenceClassification` semantics.
+//! - [`CrossEncoder`]: `[CLS] q [SEP] d [SEP]` → encoder → score head → logit (sigmoid by
+//!   default), the family's `*ForSequenceClassification` semantics.
 //! - [`BiEncoder`]: text → BERT → pooling → optional normalisation, sentence-transformers'
 //!   pipeline.
 //! - [`inference::run_batched`]: length-sorted, token-budgeted batches, rows back in input order.
@@ -11,7 +12,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`layers`] | the layers architectures are built from (each picks its fast path) |
-//! | [`bert`], [`config`] | the BERT encoder and its `config.json` |
+//! | [`bert`], [`config`], [`architecture`] | the encoder, its `config.json`, and what each family changes in it |
 //! | [`cross_encoder_model`], [`bi_encoder`] (`BiEncoderModel`), [`pooling`] | the trainable modules: encoder + head, encoder + pooling |
 //! | [`cross_encoder`], [`bi_encoder`] | ready-to-use wrappers (model + tokenizer + settings) |
 //! | [`load`] | the builders every consumer loads through |
@@ -21,6 +22,7 @@
 //!
 //! Code is generic over burn's `Backend`; [`backend`] names the ones rankforge builds with.
 
+pub mod architecture;
 pub mod bert;
 pub mod bi_encoder;
 pub mod config;
@@ -37,10 +39,11 @@ pub mod rerank;
 pub mod run_options;
 pub mod tokenize;
 
+pub use architecture::{Architecture, HeadKind};
 pub use bert::{BertInput, BertModel};
 pub use bi_encoder::{BiEncoder, BiEncoderModel};
 pub use config::BertConfig;
-pub use cross_encoder::{encode_pairs, CrossEncoder};
+pub use cross_encoder::{encode_pairs, encode_pairs_capped, CrossEncoder, PairSequences};
 pub use cross_encoder_model::CrossEncoderModel;
 pub use dense_index::{DenseConfig, DenseIndex, Similarity};
 pub use error::{ModelError, Result};
@@ -51,7 +54,9 @@ pub use pooling::{EmbeddingHead, Pooling};
 pub use rankforge_kernels::precision::Precision;
 pub use rerank::rerank_run;
 pub use run_options::{tokenizer_for_model, Activation, RunOptions};
-pub use tokenize::{Encoded, LongDocMode, TextTokenizer};
+pub use tokenize::{
+    Encoded, LongDocMode, LongDocSettings, PairWindows, TextTokenizer, DEFAULT_MAX_WINDOWS,
+};
 
 /// The backends rankforge is built with (see `rankforge_kernels::backend`).
 pub use rankforge_kernels::backend;

@@ -41,9 +41,12 @@ pub struct AdamWSettings {
 }
 
 /// Whether a parameter belongs to a cross-encoder's classification head (`bert.pooler.*`,
-/// `classifier.*`): the part a bi-encoder or plain BERT checkpoint initialises anew.
+/// `classifier.*`, and the dense head's `head_dense.*` in XLM-RoBERTa / ELECTRA): the part a
+/// bi-encoder or plain encoder checkpoint initialises anew.
 pub fn is_classification_head(path: &str) -> bool {
-    path.starts_with("classifier.") || path.starts_with("bert.pooler.")
+    path.starts_with("classifier.")
+        || path.starts_with("head_dense.")
+        || path.starts_with("bert.pooler.")
 }
 
 /// Whether a parameter is exempt from weight decay: biases and LayerNorm weights, as in
@@ -398,6 +401,7 @@ mod tests {
     fn the_head_is_the_pooler_and_the_classifier() {
         assert!(is_classification_head("classifier.weight"));
         assert!(is_classification_head("bert.pooler.dense.bias"));
+        assert!(is_classification_head("head_dense.weight"));
         assert!(!is_classification_head(
             "bert.encoder.layers.0.output.dense.weight"
         ));

@@ -1,4 +1,5 @@
-//! The feed-forward non-linearity, as `config.json`'s `hidden_act` names it.
+//! The non-linearities of feed-forward blocks (as `config.json`'s `hidden_act` names them) and
+//! of score heads (tanh in BERT's pooler and RoBERTa's head, GELU in ELECTRA's).
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
@@ -8,6 +9,8 @@ use burn::tensor::Tensor;
 pub enum Activation {
     /// `"gelu"`: the exact form, `x · Φ(x)` with Φ through erf.
     Gelu,
+    /// `tanh(x)`: score heads only (no `hidden_act` maps to it).
+    Tanh,
 }
 
 impl Activation {
@@ -26,6 +29,7 @@ impl Activation {
     pub fn forward<B: Backend, const D: usize>(self, x: Tensor<B, D>) -> Tensor<B, D> {
         match self {
             Activation::Gelu => rankforge_kernels::gelu(x),
+            Activation::Tanh => burn::tensor::activation::tanh(x),
         }
     }
 }

@@ -9,7 +9,7 @@
 //! | [`Linear`] | `x · W + b` over the last axis, every token as one row of one product |
 //! | [`LayerNorm`] | LayerNorm with the checkpoint's ε |
 //! | [`Dropout`] | dropout in training, identity in inference |
-//! | [`Activation`] | the feed-forward non-linearity named by `hidden_act` |
+//! | [`Activation`] | the feed-forward non-linearity named by `hidden_act`, and a score head's (tanh, GELU) |
 //! | [`FeedForwardUp`] | the feed-forward's expanding projection and its activation |
 //! | [`ResidualNorm`] | dense → dropout → + residual → LayerNorm (post-norm blocks) |
 //! | [`SelfAttention`] | multi-head self-attention with key padding, as two steps ([`SelfAttention::project`], [`SelfAttention::attend`]) so position schemes that rotate queries and keys fit between them |
