@@ -18,11 +18,11 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
 
-use crate::error::Result;
+use crate::error::{ModelError, Result};
 use crate::hf::{self, LoadReport};
 use crate::inference::BatchingConfig;
 use crate::run_options::{tokenizer_for_model, Activation, RunOptions};
-use crate::tokenize::LongDocMode;
+use crate::tokenize::{LongDocMode, LongDocSettings};
 use crate::{BiEncoder, CrossEncoder};
 use rankforge_kernels::precision::{cast_module, Precision};
 
@@ -95,7 +95,7 @@ pub struct CrossEncoderBuilder<B: Backend> {
     settings: Settings,
     head_seed: u64,
     activation: Activation,
-    long_doc: LongDocMode,
+    long_doc: LongDocSettings,
 }
 
 impl<B: Backend> CrossEncoderBuilder<B> {
@@ -113,15 +113,25 @@ impl<B: Backend> CrossEncoderBuilder<B> {
         self
     }
 
-    /// Long documents: truncated (default) or scored by their best window.
-    pub fn long_doc(mut self, long_doc: LongDocMode) -> Self {
-        self.long_doc = long_doc;
+    /// Long documents: truncated (default) or scored by their best window. Takes a
+    /// [`LongDocMode`] (at most
+    /// [`DEFAULT_MAX_WINDOWS`](crate::tokenize::DEFAULT_MAX_WINDOWS) windows per document) or
+    /// [`LongDocSettings`] with another cap.
+    pub fn long_doc(mut self, long_doc: impl Into<LongDocSettings>) -> Self {
+        self.long_doc = long_doc.into();
         self
     }
 
     /// Reads the directory and applies the settings; the report says what loading made up.
     pub fn load(self, device: &B::Device) -> Result<(CrossEncoder<B>, LoadReport)> {
         let Settings { dir, .. } = &self.settings;
+        if matches!(self.long_doc.mode, LongDocMode::MaxChunk { .. })
+            && self.long_doc.max_windows == 0
+        {
+            return Err(ModelError::Invalid(
+                "max-chunk needs at least 1 window per document (max_windows 0)".into(),
+            ));
+        }
         let (model, config, mut report) = hf::load_cross_encoder::<B>(dir, self.head_seed, device)?;
         report.source = dir.clone();
         report.head_seed = self.head_seed;
@@ -141,7 +151,8 @@ impl<B: Backend> CrossEncoderBuilder<B> {
         scorer.model = cast_module(scorer.model, self.settings.precision);
         scorer.run = self.settings.run;
         scorer.activation = self.activation;
-        scorer.long_doc = self.long_doc;
+        scorer.long_doc = self.long_doc.mode;
+        scorer.max_windows = self.long_doc.max_windows;
         Ok((scorer, report))
     }
 }
@@ -189,7 +200,7 @@ impl<B: Backend> CrossEncoder<B> {
             settings: Settings::new(dir.as_ref()),
             head_seed: DEFAULT_HEAD_SEED,
             activation: Activation::default(),
-            long_doc: LongDocMode::Truncate,
+            long_doc: LongDocSettings::default(),
         }
     }
 }

@@ -186,8 +186,9 @@ fn max_chunk_scores_the_best_window() {
     let long_doc = format!("{filler} Paris is the capital and most populous city of France.");
     let windows = ce
         .tokenizer
-        .encode_pair_windows(short.0, &long_doc, 128, 96)
-        .unwrap();
+        .encode_pair_windows(short.0, &long_doc, 128, 96, 64)
+        .unwrap()
+        .sequences;
     assert!(
         windows.len() > 3,
         "a long document is split into several windows"

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
-use rankforge_model::LongDocMode;
+use rankforge_model::{LongDocMode, LongDocSettings, DEFAULT_MAX_WINDOWS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LongDocKind {
@@ -24,11 +24,19 @@ pub struct LongDocArgs {
     /// window − stride).
     #[arg(long, default_value_t = 256)]
     pub chunk_stride: usize,
+    /// max-chunk: windows per document at most (the first ones; they cover window + (n − 1) ×
+    /// stride tokens). A document needing more is reported on stderr.
+    #[arg(long, default_value_t = DEFAULT_MAX_WINDOWS)]
+    pub chunk_max_windows: usize,
 }
 
 impl LongDocArgs {
-    pub fn mode(&self) -> Result<LongDocMode> {
-        Ok(match self.long_doc {
+    /// The long-document settings for the model builder (`CrossEncoderBuilder::long_doc`).
+    pub fn mode(&self) -> Result<LongDocSettings> {
+        if self.long_doc == LongDocKind::MaxChunk && self.chunk_max_windows == 0 {
+            bail!("--chunk-max-windows must be at least 1");
+        }
+        let mode = match self.long_doc {
             LongDocKind::Truncate => LongDocMode::Truncate,
             LongDocKind::MaxChunk => {
                 if self.chunk_window == 0
@@ -46,6 +54,7 @@ impl LongDocArgs {
                     stride: self.chunk_stride,
                 }
             }
-        })
+        };
+        Ok(LongDocSettings::from(mode).with_max_windows(self.chunk_max_windows))
     }
 }
