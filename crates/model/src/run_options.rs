@@ -64,14 +64,51 @@ pub struct RunOptions {
 
 /// The tokenizer of the model directory `dir`, cutting sequences at `requested` tokens or, by
 /// default, at the model's position limit (capped at [`MAX_LENGTH_CAP`]); a request beyond the
-/// position table is an error.
+/// position table is an error, and so is a tokenizer with ids the word embedding has no row for
+/// ([`check_vocab_fits`]).
 pub fn tokenizer_for_model(
     dir: &Path,
     requested: Option<usize>,
     config: &BertConfig,
 ) -> Result<TextTokenizer> {
     let max_length = checked_max_length(requested, config)?;
-    TextTokenizer::from_file(&dir.join(hf::TOKENIZER_FILE), max_length)
+    let path = dir.join(hf::TOKENIZER_FILE);
+    let tokenizer = TextTokenizer::from_file(&path, max_length)?;
+    check_vocab_fits(&tokenizer, &path, config, &dir.join(hf::CONFIG_FILE))?;
+    Ok(tokenizer)
+}
+
+/// Every id the tokenizer can produce (its vocabulary and added tokens) must have a row in the
+/// word embedding (`config.json` `vocab_size` rows; the weights are checked against that shape
+/// when loaded): an id past the table would fail deep inside the forward pass instead.
+pub fn check_vocab_fits(
+    tokenizer: &TextTokenizer,
+    tokenizer_path: &Path,
+    config: &BertConfig,
+    config_path: &Path,
+) -> Result<()> {
+    let inner = tokenizer.inner();
+    let vocab = inner.get_vocab(true);
+    let tokens = vocab.len();
+    let Some((token, &max_id)) = vocab.iter().max_by_key(|(_, &id)| id) else {
+        return Ok(());
+    };
+    let rows = config.vocab_size;
+    if (max_id as usize) < rows {
+        return Ok(());
+    }
+    Err(ModelError::Config {
+        path: config_path.to_path_buf(),
+        field: "vocab_size".into(),
+        message: format!(
+            "the model's word embedding has {rows} rows, but the tokenizer {} has {tokens} \
+             tokens (added tokens included) with ids up to {max_id} ({token:?}); ids from {rows} \
+             on have no embedding. Use the tokenizer the model was trained with, or resize the \
+             model's embeddings to {} rows.",
+            tokenizer_path.display(),
+            max_id as usize + 1
+        ),
+    })
 }
 
 /// `requested`, checked against the position table, or the default limit (the position table

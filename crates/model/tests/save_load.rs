@@ -328,3 +328,63 @@ fn saved_max_length_is_the_default_at_load() {
     let (unset, _) = CrossEncoder::<B>::builder(&out).load(&device).unwrap();
     assert_eq!(unset.tokenizer.max_length(), 512);
 }
+
+/// A copy of all-MiniLM-L6-v2 (weights linked) whose tokenizer has one added token more than
+/// the word embedding has rows: id 30522 of a 30522-row table.
+fn minilm_with_token_past_the_embedding(out: &Path) {
+    fn copy_dir(src: &Path, out: &Path) {
+        std::fs::create_dir_all(out).unwrap();
+        for entry in std::fs::read_dir(src).unwrap() {
+            let entry = entry.unwrap();
+            let (name, kind) = (entry.file_name(), entry.file_type().unwrap());
+            if kind.is_dir() {
+                copy_dir(&entry.path(), &out.join(&name));
+            } else if name == "model.safetensors" {
+                std::os::unix::fs::symlink(entry.path(), out.join(&name)).unwrap();
+            } else {
+                std::fs::copy(entry.path(), out.join(&name)).unwrap();
+            }
+        }
+    }
+    copy_dir(&minilm_dir(), out);
+    let path = out.join("tokenizer.json");
+    let mut tokenizer: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    tokenizer["added_tokens"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "id": 30522, "content": "[NEWTOKEN]", "single_word": false, "lstrip": false,
+            "rstrip": false, "normalized": false, "special": true
+        }));
+    std::fs::write(&path, serde_json::to_string(&tokenizer).unwrap()).unwrap();
+}
+
+/// A tokenizer with ids past the word embedding is refused at load, naming both files and both
+/// numbers (it used to load, then panic inside the embedding gather on the new token).
+#[test]
+fn a_tokenizer_larger_than_the_embedding_is_refused_at_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("minilm-extra-token");
+    minilm_with_token_past_the_embedding(&dir);
+    let device = Default::default();
+    let check = |err: ModelError| {
+        let message = err.to_string();
+        for part in [
+            dir.join("config.json").display().to_string(),
+            dir.join("tokenizer.json").display().to_string(),
+            "vocab_size".into(),
+            "30522 rows".into(),
+            "ids up to 30522".into(),
+            "30523 tokens".into(),
+        ] {
+            assert!(message.contains(&part), "{part:?} not in: {message}");
+        }
+    };
+    check(CrossEncoder::<B>::builder(&dir).load(&device).unwrap_err());
+    check(BiEncoder::<B>::builder(&dir).load(&device).unwrap_err());
+    // The unchanged model loads.
+    assert!(CrossEncoder::<B>::builder(minilm_dir())
+        .load(&device)
+        .is_ok());
+}
