@@ -4,6 +4,7 @@
 use rankforge_model::Precision;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use rankforge_model::{BatchingConfig, LongDocMode};
 
@@ -72,6 +73,71 @@ impl Default for RequestLimits {
             max_client_batch_size: 256,
             max_concurrent_requests: 512,
             max_body_bytes: 2_000_000,
+        }
+    }
+}
+
+/// How the server treats client connections: how many it keeps open, how long a slow or idle
+/// client may hold one, and how long a shutdown waits for them. Requests are read by hyper's
+/// HTTP/1.1 connection; these bound what a slow, stalled or silent client costs the server
+/// (a socket and a slot), so that half-sent requests cannot exhaust its file descriptors or
+/// keep it from shutting down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Client connections open at once at most. At the cap the server stops accepting: further
+    /// clients wait in the kernel's listen backlog and are served as soon as a connection closes
+    /// (nothing is refused). Keep it well below the process's open-file limit (`ulimit -n`,
+    /// often 1024), and at least `max_concurrent_requests`, since each request in flight holds
+    /// a connection. Default 512.
+    pub max_connections: usize,
+    /// Time a client has to send a request's head (request line and headers), counted from
+    /// when the connection opens or its previous response was sent; after it the connection is
+    /// closed without an answer (hyper's `header_read_timeout`). Default 10 s.
+    pub header_read_timeout: Duration,
+    /// Time a client has to send a request's whole body once its head arrived; after it the
+    /// request is answered 408 (`error_type` `request_timeout`) and the connection closed.
+    /// Default 30 s.
+    pub body_read_timeout: Duration,
+    /// Time a connection may stay open with no request in progress and no bytes moving (between
+    /// keep-alive requests, or before the first one) before the server closes it. Idle time
+    /// also counts toward `header_read_timeout` (the connection waits for a request head), so
+    /// the shorter of the two applies. Default 5 s.
+    pub keep_alive_timeout: Duration,
+    /// After a shutdown signal (SIGTERM, Ctrl-C) the server stops accepting, closes idle
+    /// connections and lets requests in progress finish for at most this long; connections
+    /// still open then are dropped. Default 20 s.
+    pub shutdown_timeout: Duration,
+}
+
+impl ConnectionLimits {
+    /// Checks the settings that have no safe meaning (no connection at all, a zero timeout).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_connections == 0 {
+            return Err("max connections must be at least 1".into());
+        }
+        let timeouts = [
+            ("header read timeout", self.header_read_timeout),
+            ("body read timeout", self.body_read_timeout),
+            ("keep-alive timeout", self.keep_alive_timeout),
+            ("shutdown timeout", self.shutdown_timeout),
+        ];
+        for (name, value) in timeouts {
+            if value.is_zero() {
+                return Err(format!("{name} must be longer than 0"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 512,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            keep_alive_timeout: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(20),
         }
     }
 }

@@ -17,6 +17,10 @@ pub enum ErrorKind {
     PayloadTooLarge,
     /// The body is not JSON, or not the JSON this endpoint takes.
     InvalidJson,
+    /// A JSON endpoint called without `Content-Type: application/json`.
+    UnsupportedMediaType,
+    /// The client did not send the whole body within the body read timeout.
+    RequestTimeout,
     /// An empty query, document list or input list.
     Empty,
     /// The tokenizer failed on an input.
@@ -37,10 +41,12 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in a fixed order (for metrics).
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::Validation,
         ErrorKind::PayloadTooLarge,
         ErrorKind::InvalidJson,
+        ErrorKind::UnsupportedMediaType,
+        ErrorKind::RequestTimeout,
         ErrorKind::Empty,
         ErrorKind::Tokenizer,
         ErrorKind::Overloaded,
@@ -57,6 +63,8 @@ impl ErrorKind {
             ErrorKind::Validation => "validation",
             ErrorKind::PayloadTooLarge => "payload_too_large",
             ErrorKind::InvalidJson => "invalid_json",
+            ErrorKind::UnsupportedMediaType => "unsupported_media_type",
+            ErrorKind::RequestTimeout => "request_timeout",
             ErrorKind::Empty => "empty",
             ErrorKind::Tokenizer => "tokenizer",
             ErrorKind::Overloaded => "overloaded",
@@ -154,6 +162,31 @@ impl ApiError {
         )
     }
 
+    /// 415: a JSON endpoint called with another content type, or none.
+    pub fn unsupported_media_type(got: Option<&str>) -> Self {
+        let got = match got {
+            Some(value) => format!("got `{value}`"),
+            None => "got none".to_string(),
+        };
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorKind::UnsupportedMediaType,
+            format!("expected a request with `Content-Type: application/json` ({got})"),
+        )
+    }
+
+    /// 408: the body did not arrive in time (the connection is closed after the answer).
+    pub fn body_timeout(timeout: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorKind::RequestTimeout,
+            format!(
+                "the request body did not arrive within {:.3} s (--body-read-timeout)",
+                timeout.as_secs_f64()
+            ),
+        )
+    }
+
     /// 503: the worker no longer takes work.
     pub fn unhealthy() -> Self {
         Self::new(
@@ -183,6 +216,13 @@ impl IntoResponse for ApiError {
             error_type: self.kind.as_str(),
         };
         let mut response = (self.status, Json(body)).into_response();
+        if self.kind == ErrorKind::RequestTimeout {
+            // The rest of the body may still be on its way: this connection cannot be reused.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
         response.extensions_mut().insert(self.kind);
         response
     }

@@ -6,7 +6,13 @@
 //! pool → [`inference::infer`] → [`queue::Queue`] → the one inference worker thread, which owns
 //! the models and takes queued requests together (dynamic batching, bounded by
 //! `max_batch_tokens` and `max_batch_requests`) into one call of the model crate's inference
-//! path → scores back to each handler, with timing headers.
+//! path → scores back to each handler, with timing headers. If that call fails (or the model
+//! panics), the batch is split until only the requests that cause the failure get the error.
+//!
+//! Connections ([`connections`]): the server's own accept loop keeps at most
+//! `max_connections` open, gives each client a header and a body read timeout, closes idle
+//! keep-alive connections, and on shutdown drops what is still open after a deadline (all in
+//! [`ConnectionLimits`]).
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), rankforge_serve::ServeError> {
@@ -26,6 +32,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod connections;
 pub mod errors;
 pub mod inference;
 pub mod limits;
@@ -41,7 +48,9 @@ pub mod timing;
 pub mod tokenization;
 pub mod worker;
 
-pub use config::{BatchLimits, EmbedderConfig, RequestLimits, RerankerConfig, ServeConfig};
+pub use config::{
+    BatchLimits, ConnectionLimits, EmbedderConfig, RequestLimits, RerankerConfig, ServeConfig,
+};
 pub use errors::{ApiError, ErrorKind};
 pub use serve_error::ServeError;
-pub use server::{serve_blocking, shutdown_signal, Server};
+pub use server::{serve_blocking, serve_blocking_with_connections, shutdown_signal, Server};

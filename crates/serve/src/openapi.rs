@@ -32,6 +32,7 @@ fn timing_headers() -> Value {
 fn json_body(schema: &str) -> Value {
     json!({
         "required": true,
+        "description": "Sent with `Content-Type: application/json` (parameters such as `; charset=utf-8` are fine); any other content type, or none, is refused with 415. The whole body must arrive within --body-read-timeout (408 after it).",
         "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
     })
 }
@@ -51,10 +52,12 @@ fn inference_errors(missing_model: &str) -> Value {
     json!({
         "400": error_response("Empty query, documents or inputs (`empty`), or a body that is not JSON (`invalid_json`)"),
         "404": error_response(missing_model),
+        "408": error_response("The body did not arrive within --body-read-timeout (`request_timeout`); the connection is closed"),
         "413": error_response("Body larger than --max-body-bytes (`payload_too_large`), more items than --max-client-batch-size, or an input too long with `truncate: false` (`validation`)"),
+        "415": error_response("Content-Type is not application/json (`unsupported_media_type`)"),
         "422": error_response("JSON of the wrong shape (`invalid_json`), a parameter out of range (`validation`), or a tokenizer failure (`tokenizer`)"),
         "429": error_response("--max-concurrent-requests requests are already being handled (`overloaded`)"),
-        "500": error_response("The model failed (`backend`)"),
+        "500": error_response("The model failed on this request (`backend`); the requests batched with it are still answered"),
         "503": error_response("The server is shutting down (`unhealthy`)")
     })
 }
@@ -73,7 +76,8 @@ fn schemas() -> Value {
                 "error": { "type": "string" },
                 "error_type": {
                     "type": "string",
-                    "enum": ["validation", "payload_too_large", "invalid_json", "empty", "tokenizer",
+                    "enum": ["validation", "payload_too_large", "invalid_json", "unsupported_media_type",
+                             "request_timeout", "empty", "tokenizer",
                              "overloaded", "model_not_loaded", "not_found", "method_not_allowed",
                              "backend", "unhealthy"]
                 }
@@ -334,5 +338,22 @@ mod tests {
                 "{reference} does not resolve"
             );
         }
+    }
+
+    #[test]
+    fn every_error_type_is_listed() {
+        let doc = document();
+        let listed = doc["components"]["schemas"]["Error"]["properties"]["error_type"]["enum"]
+            .as_array()
+            .expect("an enum of error types")
+            .clone();
+        for kind in crate::errors::ErrorKind::ALL {
+            assert!(
+                listed.contains(&Value::from(kind.as_str())),
+                "{} is not in the Error schema",
+                kind.as_str()
+            );
+        }
+        assert_eq!(listed.len(), crate::errors::ErrorKind::ALL.len());
     }
 }

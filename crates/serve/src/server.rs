@@ -1,6 +1,6 @@
 //! Starting and stopping: load the models on the worker thread, bind the listener, serve until
-//! a shutdown signal, then stop accepting, finish in-flight requests, drain the queue and join
-//! the worker.
+//! a shutdown signal, then stop accepting, finish in-flight requests (for at most the shutdown
+//! timeout), drain the queue and join the worker.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,7 +10,7 @@ use burn::tensor::backend::Backend;
 use tokio::net::TcpListener;
 
 use crate::cache::ScoreCache;
-use crate::config::ServeConfig;
+use crate::config::{ConnectionLimits, ServeConfig};
 use crate::limits::ConcurrencyLimit;
 use crate::metrics::Metrics;
 use crate::queue::Queue;
@@ -25,15 +25,27 @@ pub struct Server {
     listener: TcpListener,
     state: AppState,
     worker: WorkerHandle,
+    connections: ConnectionLimits,
 }
 
 impl Server {
-    /// Loads the models (on the inference thread, on `device`) and binds `config.bind`.
+    /// Loads the models (on the inference thread, on `device`) and binds `config.bind`; the
+    /// connections get [`ConnectionLimits::default`].
     pub async fn start<B: Backend>(
         config: ServeConfig,
         device: B::Device,
     ) -> Result<Self, ServeError> {
+        Self::start_with_connections::<B>(config, ConnectionLimits::default(), device).await
+    }
+
+    /// [`Server::start`] with another connection cap and timeouts.
+    pub async fn start_with_connections<B: Backend>(
+        config: ServeConfig,
+        connections: ConnectionLimits,
+        device: B::Device,
+    ) -> Result<Self, ServeError> {
         config.validate().map_err(ServeError::Config)?;
+        connections.validate().map_err(ServeError::Config)?;
         let metrics = Metrics::new();
         let queue = Arc::new(Queue::new());
         let (models, worker) =
@@ -57,12 +69,14 @@ impl Server {
             metrics,
             concurrency: ConcurrencyLimit::new(config.limits.max_concurrent_requests),
             cache: ScoreCache::new(config.cache_size).map(Arc::new),
+            body_read_timeout: connections.body_read_timeout,
             config: Arc::new(config),
         };
         Ok(Self {
             listener,
             state,
             worker,
+            connections,
         })
     }
 
@@ -78,8 +92,9 @@ impl Server {
         crate::routes::describe(&self.state)
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests finish,
-    /// drains the queue and stops the worker.
+    /// Serves until `shutdown` completes, then stops accepting, closes idle connections, lets
+    /// in-flight requests finish (connections still open after the shutdown timeout are
+    /// dropped), drains the queue and stops the worker.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -88,16 +103,16 @@ impl Server {
             listener,
             state,
             worker,
+            connections,
         } = self;
         let queue = state.queue.clone();
-        let served = axum::serve(listener, router(state))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let metrics = state.metrics.clone();
+        crate::connections::serve(listener, router(state), connections, metrics, shutdown).await;
         queue.close();
         tokio::task::spawn_blocking(move || worker.join())
             .await
             .map_err(|e| ServeError::Worker(format!("joining the inference thread: {e}")))?;
-        served.map_err(ServeError::Io)
+        Ok(())
     }
 }
 
@@ -127,9 +142,27 @@ pub async fn shutdown_signal() {
 
 /// Starts a server on its own tokio runtime and serves until Ctrl-C or SIGTERM (what
 /// `rankforge serve` runs). `on_ready` is called once the port is bound, with the address and
-/// the `/info` description. `http_threads`: tokio worker threads (default: one per core).
+/// the `/info` description. `http_threads`: tokio worker threads (default: one per core). The
+/// connections get [`ConnectionLimits::default`].
 pub fn serve_blocking<B: Backend>(
     config: ServeConfig,
+    device: B::Device,
+    http_threads: Option<usize>,
+    on_ready: impl FnOnce(SocketAddr, &crate::schemas::InfoResponse),
+) -> Result<(), ServeError> {
+    serve_blocking_with_connections::<B>(
+        config,
+        ConnectionLimits::default(),
+        device,
+        http_threads,
+        on_ready,
+    )
+}
+
+/// [`serve_blocking`] with another connection cap and timeouts.
+pub fn serve_blocking_with_connections<B: Backend>(
+    config: ServeConfig,
+    connections: ConnectionLimits,
     device: B::Device,
     http_threads: Option<usize>,
     on_ready: impl FnOnce(SocketAddr, &crate::schemas::InfoResponse),
@@ -144,7 +177,7 @@ pub fn serve_blocking<B: Backend>(
         .build()
         .map_err(ServeError::Io)?;
     runtime.block_on(async move {
-        let server = Server::start::<B>(config, device).await?;
+        let server = Server::start_with_connections::<B>(config, connections, device).await?;
         on_ready(server.local_addr(), &server.info());
         server.run_until(shutdown_signal()).await
     })

@@ -1,6 +1,7 @@
 //! [`AppState`]: what every handler can reach, and admission of requests.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -23,6 +24,9 @@ pub struct AppState {
     pub metrics: Metrics,
     pub concurrency: ConcurrencyLimit,
     pub cache: Option<Arc<ScoreCache>>,
+    /// Time a request's body may take to arrive (408 after it); see
+    /// [`crate::ConnectionLimits::body_read_timeout`].
+    pub body_read_timeout: Duration,
 }
 
 /// One admitted request: holds a concurrency slot and counts as in flight until dropped.

@@ -357,7 +357,13 @@ fn run_isolating(
 /// Runs one batch of same-kind jobs as one call into the inference path and answers each job
 /// with its own rows. If that call fails, the batch is split until the failure is pinned on
 /// the jobs that cause it ([`run_isolating`]): only they get the error.
-fn run_batch<B: Backend>(models: &Models<B>, batch: Vec<Job>, metrics: &Metrics) {
+fn run_batch<B: Backend>(models: &Models<B>, mut batch: Vec<Job>, metrics: &Metrics) {
+    // A job whose handler is gone (the client disconnected, or its connection was dropped at
+    // the shutdown deadline) is not run: nobody would read its rows.
+    batch.retain(|job| !job.reply.is_closed());
+    if batch.is_empty() {
+        return;
+    }
     let started = Instant::now();
     let kind = batch[0].work.kind();
     let requests = batch.len();

@@ -245,3 +245,57 @@ async fn a_server_without_models_does_not_start() {
     let error = TestServer::try_start(config).err().expect("refused");
     assert!(error.to_string().contains("/nonexistent/model"), "{error}");
 }
+
+/// Issue 19 (14): a JSON endpoint called without `Content-Type: application/json` is refused
+/// with 415 and a JSON error, as text-embeddings-inference does; before, any content type (or
+/// none) was parsed as JSON. `application/json` with parameters is accepted.
+#[tokio::test]
+async fn json_endpoints_refuse_other_content_types_with_415() {
+    let server = shared();
+    let cases = [
+        ("/rerank", r#"{"query": "q", "texts": ["a", "b"]}"#),
+        ("/v2/rerank", r#"{"query": "q", "documents": ["a", "b"]}"#),
+        ("/embed", r#"{"inputs": ["a", "b"]}"#),
+    ];
+    for (path, body) in cases {
+        let url = server.url(path);
+        for content_type in [
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("text/json"),
+            None,
+        ] {
+            let mut request = client().post(&url).body(body);
+            if let Some(value) = content_type {
+                request = request.header("content-type", value);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            let json: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{path} {content_type:?}: not JSON ({e}): {text}"));
+            assert_error(status, &json, 415, "unsupported_media_type");
+            assert!(
+                json["error"].as_str().unwrap().contains("application/json"),
+                "{json}"
+            );
+        }
+        for content_type in ["application/json; charset=utf-8", "Application/JSON"] {
+            let response = client()
+                .post(&url)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "{path} with {content_type}");
+        }
+    }
+    let (_, metrics) = get_text(&server.url("/metrics")).await;
+    assert!(
+        metric(
+            &metrics,
+            "rankforge_errors_total{kind=\"unsupported_media_type\"}"
+        ) >= 12.0
+    );
+}

@@ -3,6 +3,7 @@
 
 mod cache;
 mod concurrency;
+mod connections;
 mod embed;
 mod errors;
 mod lifecycle;

@@ -8,7 +8,9 @@ use std::thread::JoinHandle;
 
 use rankforge_model::backend::Cpu;
 use rankforge_model::{BiEncoder, CrossEncoder, LongDocMode};
-use rankforge_serve::{EmbedderConfig, RerankerConfig, ServeConfig, ServeError, Server};
+use rankforge_serve::{
+    ConnectionLimits, EmbedderConfig, RerankerConfig, ServeConfig, ServeError, Server,
+};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
@@ -66,6 +68,18 @@ impl TestServer {
     }
 
     pub fn try_start(config: ServeConfig) -> Result<Self, ServeError> {
+        Self::try_start_with_connections(config, ConnectionLimits::default())
+    }
+
+    /// A server with its own connection cap and timeouts.
+    pub fn start_with_connections(config: ServeConfig, connections: ConnectionLimits) -> Self {
+        Self::try_start_with_connections(config, connections).expect("server starts")
+    }
+
+    pub fn try_start_with_connections(
+        config: ServeConfig,
+        connections: ConnectionLimits,
+    ) -> Result<Self, ServeError> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -75,7 +89,13 @@ impl TestServer {
                 .build()
                 .unwrap();
             runtime.block_on(async move {
-                let server = match Server::start::<Cpu>(config, Default::default()).await {
+                let server = match Server::start_with_connections::<Cpu>(
+                    config,
+                    connections,
+                    Default::default(),
+                )
+                .await
+                {
                     Ok(server) => server,
                     Err(error) => {
                         let message = error.to_string();
