@@ -17,7 +17,8 @@ Writes tests/fixtures/tiny-models/<name>/ (HF directories):
     counted from the sample text), 256 positions.
 and tests/fixtures/tiny_models.json with, per model: token ids of texts / pairs (one longer than
 the max length), transformers logits, sentence_transformers.CrossEncoder sigmoid scores,
-SentenceTransformer embeddings, and the per-layer hidden states of token 0 for one pair.
+SentenceTransformer embeddings, the per-layer hidden states of token 0 for one pair, and the
+gradients of every parameter for sum(logits²) over four pairs.
 
 Weights are drawn wider than transformers' init (std 0.2, random LayerNorm gains and biases) so
 that logits are O(1) and a swapped weight/bias or gamma/beta shows.
@@ -191,6 +192,36 @@ def reference_outputs(model, tok, max_length):
     return single_ids, pair_ids, logits, hidden
 
 
+GRAD_PAIRS = 4
+
+
+def gradients(model, tok, max_length):
+    """Gradients of sum(logits²) over the first GRAD_PAIRS pairs (one padded batch, dropout off)
+    for every parameter, by its checkpoint name: L2 norm, sum, and for vectors the first values.
+    A training step's backward pass is checked against these."""
+    model.eval()
+    model.zero_grad()
+    batch = tok(
+        [q for q, _ in PAIRS[:GRAD_PAIRS]],
+        [d for _, d in PAIRS[:GRAD_PAIRS]],
+        padding=True,
+        truncation="longest_first",
+        max_length=max_length,
+        return_tensors="pt",
+    )
+    logits = model(**batch).logits
+    (logits**2).sum().backward()
+    out = {}
+    for name, p in model.named_parameters():
+        g = p.grad if p.grad is not None else torch.zeros_like(p)
+        entry = {"norm": g.norm().item(), "sum": g.sum().item()}
+        if g.dim() == 1:
+            entry["first"] = g[:8].tolist()
+        out[name] = entry
+    model.zero_grad()
+    return out
+
+
 def check_same_ids(dir_, single_ids, pair_ids, max_length):
     """The saved tokenizer.json, read by the `tokenizers` library as rankforge reads it, gives
     transformers' ids (a guard against transformers rebuilding the pipeline on load)."""
@@ -231,6 +262,9 @@ def build_xlm_roberta(sentences):
     widen(model, 2001)
     model.save_pretrained(out)
     tok.save_pretrained(out)
+    # Before reference_outputs: its last call leaves the tokenizer without padding or
+    # truncation, as it is saved again below.
+    grads = gradients(model, tok, max_length)
     single_ids, pair_ids, logits, hidden = reference_outputs(model, tok, max_length)
     check_same_ids(out, single_ids, pair_ids, max_length)
     scores, ce_length = ce_scores(out)
@@ -243,6 +277,7 @@ def build_xlm_roberta(sentences):
         "logits": logits,
         "st_cross_encoder_scores": scores,
         "hidden_states_token0": hidden,
+        "gradients": grads,
     }
 
     # The bi-encoder: the same body (roberta.* of the cross-encoder) as XLMRobertaModel with a
@@ -301,6 +336,9 @@ def build_electra(sentences):
     widen(model, 3001)
     model.save_pretrained(out)
     tok.save_pretrained(out)
+    # Before reference_outputs: its last call leaves the tokenizer without padding or
+    # truncation, as it is saved again below.
+    grads = gradients(model, tok, max_length)
     single_ids, pair_ids, logits, hidden = reference_outputs(model, tok, max_length)
     check_same_ids(out, single_ids, pair_ids, max_length)
     scores, ce_length = ce_scores(out)
@@ -313,6 +351,7 @@ def build_electra(sentences):
         "logits": logits,
         "st_cross_encoder_scores": scores,
         "hidden_states_token0": hidden,
+        "gradients": grads,
     }
 
 
@@ -330,6 +369,7 @@ def main():
         "pairs": [list(p) for p in PAIRS],
         "hidden_pair": HIDDEN_PAIR,
         "hidden_dims": HIDDEN_DIMS,
+        "grad_pairs": GRAD_PAIRS,
         "xlm-roberta-ce": xlmr_ce,
         "xlm-roberta-bi": xlmr_bi,
         "electra-ce": electra,

@@ -60,8 +60,9 @@ macro_rules! shared_setters {
         /// Tokens per sequence at most; `None` (the default) takes the length the model was
         /// saved with (cross-encoders: `tokenizer_config.json` `model_max_length`, or the
         /// legacy `config_sentence_transformers.json` `max_length`; bi-encoders:
-        /// `sentence_bert_config.json` `max_seq_length`), capped by the position table, else
-        /// the position table capped at 512.
+        /// `sentence_bert_config.json` `max_seq_length`, else, as sentence-transformers 5+
+        /// saves it, `tokenizer_config.json` `model_max_length`), capped by the position table
+        /// ([`crate::BertConfig::max_positions`]), else the position table capped at 512.
         pub fn max_length(mut self, max_length: Option<usize>) -> Self {
             self.settings.max_length = max_length;
             self
@@ -136,10 +137,11 @@ impl<B: Backend> CrossEncoderBuilder<B> {
         report.source = dir.clone();
         report.head_seed = self.head_seed;
         let saved = hf::saved_max_length(dir)?;
+        let positions = config.max_positions();
         let (requested, source) = match (self.settings.max_length, saved) {
             (Some(n), _) => (Some(n), "set at load".to_string()),
-            (None, Some((n, from))) if n > config.max_position_embeddings => (
-                Some(config.max_position_embeddings),
+            (None, Some((n, from))) if n > positions => (
+                Some(positions),
                 format!("{from} says {n}, capped by the position table"),
             ),
             (None, Some((n, from))) => (Some(n), from.to_string()),
@@ -174,12 +176,22 @@ impl<B: Backend> BiEncoderBuilder<B> {
         let (model, config, mut report) = hf::load_bi_encoder::<B>(dir, device)?;
         report.source = dir.clone();
         let settings = hf::read_sentence_transformer_settings(dir)?;
-        let (requested, source) = match (self.settings.max_length, settings.max_seq_length) {
+        // sentence-transformers 5+ saves the length as the tokenizer's `model_max_length` only
+        // (and reads `max_seq_length` first, where an older version wrote it).
+        let saved = match settings.max_seq_length {
+            Some(n) => Some((n, "sentence_bert_config.json `max_seq_length`".to_string())),
+            None => hf::saved_max_length(dir)?
+                .filter(|(_, from)| *from == hf::SavedLengthSource::TokenizerConfig)
+                .map(|(n, from)| (n, from.to_string())),
+        };
+        let positions = config.max_positions();
+        let (requested, source) = match (self.settings.max_length, saved) {
             (Some(n), _) => (Some(n), "set at load".to_string()),
-            (None, Some(n)) => (
-                Some(n.min(config.max_position_embeddings)),
-                "sentence_bert_config.json `max_seq_length`".to_string(),
+            (None, Some((n, from))) if n > positions => (
+                Some(positions),
+                format!("{from} says {n}, capped by the position table"),
             ),
+            (None, Some((n, from))) => (Some(n), from),
             (None, None) => (None, DEFAULT_LENGTH_SOURCE.to_string()),
         };
         let tokenizer = tokenizer_for_model(dir, requested, &config)?;

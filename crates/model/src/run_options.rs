@@ -112,9 +112,10 @@ pub fn check_vocab_fits(
 }
 
 /// `requested`, checked against the position table, or the default limit (the position table
-/// capped at [`MAX_LENGTH_CAP`]).
+/// capped at [`MAX_LENGTH_CAP`]). The position table holds [`BertConfig::max_positions`]
+/// tokens (XLM-RoBERTa: two fewer than its rows).
 pub fn checked_max_length(requested: Option<usize>, config: &BertConfig) -> Result<usize> {
-    let positions = config.max_position_embeddings;
+    let positions = config.max_positions();
     match requested {
         None => Ok(positions.min(MAX_LENGTH_CAP)),
         Some(n) if n >= 1 && n <= positions => Ok(n),
