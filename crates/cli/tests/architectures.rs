@@ -1,0 +1,458 @@
+//! The `rankforge` binary on the families beyond BERT (issue 20): the tiny XLM-RoBERTa and
+//! ELECTRA checkpoints of `tests/fixtures/tiny-models/` (built by
+//! `scripts/reference/tiny_models.py`) through predict, embed, dense retrieval, train (both
+//! kinds), rerank and serve, with the scores transformers / sentence-transformers gave.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+#[path = "../../model/tests/common/mod.rs"]
+mod model_common;
+use model_common::{f32s, max_abs_diff};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn tiny(name: &str) -> PathBuf {
+    root().join("tests/fixtures/tiny-models").join(name)
+}
+
+fn fixture() -> Value {
+    let path = root().join("tests/fixtures/tiny_models.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn rankforge(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rankforge"))
+        .args(args)
+        .output()
+        .expect("rankforge runs")
+}
+
+/// Runs rankforge, asserts success, returns stderr (notes and reports).
+fn ok(args: &[&str]) -> String {
+    let out = rankforge(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "rankforge {args:?} failed: {stderr}");
+    stderr + &String::from_utf8_lossy(&out.stdout)
+}
+
+fn write_jsonl(path: &Path, rows: &[Value]) {
+    let text: String = rows.iter().map(|r| r.to_string() + "\n").collect();
+    std::fs::write(path, text).unwrap();
+}
+
+fn read_f32s(path: &Path, field: &str) -> Vec<f32> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()[field]
+                .as_f64()
+                .unwrap() as f32
+        })
+        .collect()
+}
+
+fn fixture_pairs(dir: &Path, fx: &Value) -> PathBuf {
+    let rows: Vec<Value> = fx["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| json!({"query": p[0], "document": p[1]}))
+        .collect();
+    let path = dir.join("pairs.jsonl");
+    write_jsonl(&path, &rows);
+    path
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn predict_matches_transformers_on_xlm_roberta_and_electra() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixture();
+    let input = fixture_pairs(tmp.path(), &fx);
+    let output = tmp.path().join("scores.jsonl");
+    for name in ["xlm-roberta-ce", "electra-ce"] {
+        let model = tiny(name);
+        let notes = ok(&[
+            "predict",
+            "--model",
+            s(&model),
+            "--input",
+            s(&input),
+            "--output",
+            s(&output),
+        ]);
+        let length = fx[name]["max_length"].as_u64().unwrap();
+        assert!(
+            notes.contains(&format!("max length {length} tokens")),
+            "{notes}"
+        );
+        let scores = read_f32s(&output, "score");
+        let diff = max_abs_diff(&scores, &f32s(&fx[name]["st_cross_encoder_scores"]));
+        assert!(diff <= 1e-5, "{name}: vs CrossEncoder.predict: {diff}");
+
+        ok(&[
+            "predict",
+            "--model",
+            s(&model),
+            "--input",
+            s(&input),
+            "--output",
+            s(&output),
+            "--raw",
+            "--quiet",
+        ]);
+        let want = f32s(&fx[name]["logits"]);
+        let scale = want.iter().fold(1.0f32, |m, x| m.max(x.abs()));
+        let diff = max_abs_diff(&read_f32s(&output, "score"), &want);
+        assert!(diff <= 1e-5 * scale, "{name}: logits: {diff}");
+    }
+}
+
+#[test]
+fn embed_and_dense_retrieval_run_on_the_xlm_roberta_bi_encoder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixture();
+    let rows: Vec<Value> = fx["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| json!({ "text": t }))
+        .collect();
+    let input = tmp.path().join("texts.jsonl");
+    write_jsonl(&input, &rows);
+    let output = tmp.path().join("emb.jsonl");
+    let model = tiny("xlm-roberta-bi");
+    ok(&[
+        "embed",
+        "--model",
+        s(&model),
+        "--input",
+        s(&input),
+        "--output",
+        s(&output),
+    ]);
+    let got: Vec<Value> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["embedding"].clone())
+        .collect();
+    let want = fx["xlm-roberta-bi"]["embeddings"].as_array().unwrap();
+    assert_eq!(got.len(), want.len());
+    for (i, (got, want)) in got.iter().zip(want).enumerate() {
+        let diff = max_abs_diff(&f32s(got), &f32s(want));
+        assert!(diff <= 1e-5, "embedding {i}: {diff}");
+    }
+
+    let sample = root().join("data/sample");
+    let run = tmp.path().join("dense.trec");
+    ok(&[
+        "retrieve",
+        "--method",
+        "dense",
+        "--model",
+        s(&model),
+        "--corpus",
+        s(&sample.join("corpus.jsonl")),
+        "--queries",
+        s(&sample.join("queries.jsonl")),
+        "--top-k",
+        "5",
+        "--output",
+        s(&run),
+        "--embedding-cache",
+        s(&tmp.path().join("cache")),
+        "--quiet",
+    ]);
+    let lines = std::fs::read_to_string(&run).unwrap().lines().count();
+    assert_eq!(lines, 120 * 5, "120 sample queries × top 5");
+}
+
+fn train_config(dir: &Path, name: &str, kind: &str, base: &Path, loss: &str) -> PathBuf {
+    let config = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "[run]\noutput_dir = {:?}\nseed = 7\n\
+             [model]\nkind = \"{kind}\"\nbase = {:?}\nmax_length = 48\n\
+             [data]\ndir = {:?}\nnegatives = 1\nnegative_pool = 5\nmax_dev_queries = 4\n\
+             [train]\nmax_steps = 2\nbatch_size = 2\nlearning_rate = 1e-4\n\
+             [eval]\nevery_steps = 0\ntop_k = 8\n\
+             [checkpoint]\nevery_steps = 0\n\
+             [loss]\nloss = \"{loss}\"\n",
+            s(&dir.join(name)),
+            s(base),
+            s(&root().join("data/sample")),
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// Fine-tunes each tiny cross-encoder for two steps on the sample data; the saved model keeps
+/// its family (config.json, tensor names), and predict, rerank and serve on it give the trainer's
+/// own dev scores.
+#[test]
+fn train_then_predict_rerank_and_serve_xlm_roberta_and_electra() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = root().join("data/sample");
+    for (name, class) in [
+        ("xlm-roberta-ce", "XLMRobertaForSequenceClassification"),
+        ("electra-ce", "ElectraForSequenceClassification"),
+    ] {
+        let config = train_config(tmp.path(), name, "cross_encoder", &tiny(name), "listnet");
+        let report = ok(&["train", "--config", s(&config), "--quiet"]);
+        assert!(report.contains("max length 48 tokens"), "{report}");
+        let out = tmp.path().join(name);
+        let saved = out.join("final");
+        let saved_config: Value =
+            serde_json::from_str(&std::fs::read_to_string(saved.join("config.json")).unwrap())
+                .unwrap();
+        assert_eq!(saved_config["architectures"][0], class, "{name}");
+        let names =
+            rankforge_model::hf::safetensors_names(&saved.join("model.safetensors")).unwrap();
+        let original =
+            rankforge_model::hf::safetensors_names(&tiny(name).join("model.safetensors")).unwrap();
+        assert_eq!(names, original, "{name}: the checkpoint's own tensor names");
+
+        // The trainer's final dev scores, reproduced by rerank over its own candidates.
+        let trainer = trec(&out.join("final-dev.trec"));
+        assert_eq!(trainer.len(), 4 * 8);
+        let reranked = tmp.path().join(format!("{name}-reranked.trec"));
+        ok(&[
+            "rerank",
+            "--model",
+            s(&saved),
+            "--corpus",
+            s(&sample.join("corpus.jsonl")),
+            "--queries",
+            s(&sample.join("queries.jsonl")),
+            "--run",
+            s(&out.join("bm25-dev.trec")),
+            "--top-k",
+            "8",
+            "--output",
+            s(&reranked),
+            "--quiet",
+        ]);
+        let mut got = trec(&reranked);
+        let mut want = trainer.clone();
+        got.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        want.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!((&g.0, &g.1), (&w.0, &w.1));
+            assert!((g.2 - w.2).abs() <= 1e-6, "{name}: rerank {g:?} vs {w:?}");
+        }
+
+        // serve (TEI /rerank), one query's candidates.
+        let queries = beir_texts(&sample.join("queries.jsonl"), false);
+        let corpus = beir_texts(&sample.join("corpus.jsonl"), true);
+        let qid = &trainer[0].0;
+        let docs: Vec<&(String, String, f64)> = trainer.iter().filter(|t| &t.0 == qid).collect();
+        let texts: Vec<&str> = docs.iter().map(|t| corpus[&t.1].as_str()).collect();
+        let server = spawn_server(&saved);
+        let body = post_json(
+            &server.addr,
+            "/rerank",
+            &json!({"query": queries[qid], "texts": texts}),
+        );
+        drop(server);
+        let mut served = vec![f32::NAN; docs.len()];
+        for row in body.as_array().unwrap() {
+            served[row["index"].as_u64().unwrap() as usize] = row["score"].as_f64().unwrap() as f32;
+        }
+        let expected: Vec<f32> = docs.iter().map(|t| t.2 as f32).collect();
+        let diff = max_abs_diff(&served, &expected);
+        assert!(diff <= 1e-6, "{name}: serve vs trainer: {diff}");
+    }
+}
+
+/// The XLM-R bi-encoder fine-tunes too, and is saved as a sentence-transformers directory of
+/// XLMRobertaModel that embed reads back.
+#[test]
+fn train_the_xlm_roberta_bi_encoder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = train_config(
+        tmp.path(),
+        "bi",
+        "bi_encoder",
+        &tiny("xlm-roberta-bi"),
+        "infonce",
+    );
+    ok(&["train", "--config", s(&config), "--quiet"]);
+    let saved = tmp.path().join("bi/final");
+    let saved_config: Value =
+        serde_json::from_str(&std::fs::read_to_string(saved.join("config.json")).unwrap()).unwrap();
+    assert_eq!(saved_config["architectures"][0], "XLMRobertaModel");
+    assert!(saved.join("modules.json").is_file());
+    let input = tmp.path().join("texts.jsonl");
+    write_jsonl(&input, &[json!({"text": "how to finish a table"})]);
+    let output = tmp.path().join("emb.jsonl");
+    ok(&[
+        "embed",
+        "--model",
+        s(&saved),
+        "--input",
+        s(&input),
+        "--output",
+        s(&output),
+        "--quiet",
+    ]);
+    assert_eq!(std::fs::read_to_string(&output).unwrap().lines().count(), 1);
+}
+
+fn trec(path: &Path) -> Vec<(String, String, f64)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            (f[0].to_string(), f[2].to_string(), f[4].parse().unwrap())
+        })
+        .collect()
+}
+
+fn beir_texts(path: &Path, full: bool) -> std::collections::HashMap<String, String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let text = v["text"].as_str().unwrap_or_default();
+            let title = v["title"].as_str().unwrap_or_default();
+            let joined = if full && !title.is_empty() {
+                format!("{title} {text}")
+            } else {
+                text.to_string()
+            };
+            (v["_id"].as_str().unwrap().to_string(), joined)
+        })
+        .collect()
+}
+
+/// A running `rankforge serve`; dropping it kills and reaps the process.
+struct Server {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_server(model: &Path) -> Server {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rankforge"))
+        .args(["serve", "--port", "0", "--model", s(model)])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(rest) = line.split("on http://").nth(1) {
+            let addr = rest.split_whitespace().next().unwrap().to_string();
+            std::thread::spawn(move || lines.for_each(drop));
+            return Server { child, addr };
+        }
+        printed.push(line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("rankforge serve exited before listening: {printed:?}");
+}
+
+fn post_json(addr: &str, path: &str, body: &Value) -> Value {
+    use std::io::{Read, Write};
+    let body = body.to_string();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// `mine` with the XLM-R bi-encoder (fused retrieval) and the ELECTRA cross-encoder as
+/// rescorer, and `evaluate` with both tiny cross-encoders as rerankers, on the sample data.
+#[test]
+fn mine_and_evaluate_with_xlm_roberta_and_electra() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = root().join("data/sample");
+    let mined = tmp.path().join("mined.jsonl");
+    ok(&[
+        "mine",
+        "--corpus",
+        s(&sample.join("corpus.jsonl")),
+        "--queries",
+        s(&sample.join("queries.jsonl")),
+        "--qrels",
+        s(&sample.join("qrels/train.tsv")),
+        "--retriever",
+        "fused",
+        "--model",
+        s(&tiny("xlm-roberta-bi")),
+        "--rescorer",
+        s(&tiny("electra-ce")),
+        "--num-negatives",
+        "2",
+        // The rescorer scores every retrieved candidate: a shallow pool keeps the debug build
+        // quick.
+        "--range-max",
+        "10",
+        "--output",
+        s(&mined),
+        "--quiet",
+    ]);
+    let rows = std::fs::read_to_string(&mined).unwrap().lines().count();
+    assert!(rows > 0, "mined nothing");
+
+    let out_dir = tmp.path().join("report");
+    let config = tmp.path().join("eval.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "dataset = {:?}\nsplit = \"dev\"\noutput_dir = {:?}\n\
+             metrics = [\"ndcg@10\"]\n\
+             [first_stage]\ntop_k = 5\n\
+             [[rerankers]]\nname = \"xlmr\"\nmodel = {:?}\nmax_length = 64\n\
+             [[rerankers]]\nname = \"electra\"\nmodel = {:?}\nmax_length = 64\n",
+            s(&sample),
+            s(&out_dir),
+            s(&tiny("xlm-roberta-ce")),
+            s(&tiny("electra-ce")),
+        ),
+    )
+    .unwrap();
+    let table = ok(&["evaluate", "--config", s(&config), "--quiet"]);
+    assert!(
+        table.contains("bm25+xlmr") && table.contains("bm25+electra"),
+        "{table}"
+    );
+    for run in ["bm25_xlmr.trec", "bm25_electra.trec"] {
+        let lines = std::fs::read_to_string(out_dir.join(run)).unwrap();
+        assert!(lines.lines().count() > 0, "{run} is empty");
+    }
+}
