@@ -1,5 +1,6 @@
-//! The bi-encoder: text → BERT → pooling (mean / cls / max) → optional L2 normalisation, as
-//! sentence-transformers' `Transformer → Pooling → Normalize` pipeline.
+//! The bi-encoder: text → encoder (BERT, XLM-RoBERTa, ELECTRA) → pooling (mean / cls / max) →
+//! optional L2 normalisation, as sentence-transformers' `Transformer → Pooling → Normalize`
+//! pipeline.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Tensor};
