@@ -19,6 +19,9 @@ pub struct RerankerConfig {
     pub head_seed: u64,
     /// Truncate long documents, or score windows and keep the best (max-chunk).
     pub long_doc: LongDocMode,
+    /// max-chunk: windows per document at most (the first ones; a document cut short is
+    /// reported on stderr). `rankforge_model::DEFAULT_MAX_WINDOWS` unless set.
+    pub max_windows: usize,
     /// Float type of the forward pass (weights cast once at load).
     pub precision: Precision,
 }
@@ -194,6 +197,9 @@ impl ServeConfig {
             if value == 0 {
                 return Err(format!("{name} must be at least 1"));
             }
+        }
+        if self.reranker.as_ref().is_some_and(|r| r.max_windows == 0) {
+            return Err("max windows per document must be at least 1".into());
         }
         if let Some(RerankerConfig {
             long_doc: LongDocMode::MaxChunk { window, stride },

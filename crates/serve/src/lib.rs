@@ -23,6 +23,7 @@
 //!     max_length: None,
 //!     head_seed: 42,
 //!     long_doc: Default::default(),
+//!     max_windows: rankforge_model::DEFAULT_MAX_WINDOWS,
 //!     precision: Default::default(),
 //! });
 //! let server = Server::start::<rankforge_model::backend::Cpu>(config, Default::default()).await?;

@@ -181,7 +181,8 @@ fn schemas() -> Value {
                         "max_input_length": { "type": "integer" },
                         "long_doc": { "type": "object", "properties": {
                             "mode": { "type": "string", "enum": ["truncate", "max-chunk"] },
-                            "window": { "type": "integer" }, "stride": { "type": "integer" } } },
+                            "window": { "type": "integer" }, "stride": { "type": "integer" },
+                            "max_windows": { "type": "integer" } } },
                         "new_head": { "type": "boolean" }
                     }
                 },

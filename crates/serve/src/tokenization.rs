@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use rankforge_model::{encode_pairs, Encoded, LongDocMode, TextTokenizer};
+use rankforge_model::{encode_pairs_capped, Encoded, LongDocMode, LongDocSettings, TextTokenizer};
 use tokenizers::Tokenizer;
 
 use crate::errors::ApiError;
@@ -82,7 +82,7 @@ pub struct PairOptions {
 pub fn tokenize_pairs(
     tokenizer: &TextTokenizer,
     lengths: &LengthTokenizer,
-    long_doc: LongDocMode,
+    long_doc: LongDocSettings,
     query: &str,
     documents: &[String],
     selected: &[usize],
@@ -96,7 +96,7 @@ pub fn tokenize_pairs(
             None => Ok(doc.as_str()),
         })
         .collect::<Result<_, _>>()?;
-    if !options.truncate && long_doc == LongDocMode::Truncate {
+    if !options.truncate && long_doc.mode == LongDocMode::Truncate {
         for (index, doc) in cut_docs.iter().enumerate() {
             let length = lengths.pair_length(query, doc)?;
             if length > max_length {
@@ -108,7 +108,10 @@ pub fn tokenize_pairs(
         }
     }
     let pairs: Vec<(&str, &str)> = selected.iter().map(|&i| (query, cut_docs[i])).collect();
-    encode_pairs(tokenizer, long_doc, &pairs).map_err(tokenizer_error)
+    let encoded = encode_pairs_capped(tokenizer, long_doc.mode, long_doc.max_windows, &pairs)
+        .map_err(tokenizer_error)?;
+    encoded.warn_once();
+    Ok((encoded.sequences, encoded.owners))
 }
 
 /// One sequence per text; with `truncate: false`, a text longer than the model's input is

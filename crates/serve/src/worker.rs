@@ -28,6 +28,8 @@ pub struct RerankerInfo {
     pub tokenizer: Arc<TextTokenizer>,
     pub lengths: LengthTokenizer,
     pub long_doc: LongDocMode,
+    /// max-chunk: windows per document at most.
+    pub max_windows: usize,
     pub max_length: usize,
     /// Loading made a new classification head (the checkpoint had none).
     pub new_head: bool,
@@ -167,7 +169,10 @@ fn load_models<B: Backend>(
                 .precision(config.precision)
                 .head_seed(config.head_seed)
                 .batching(batching.clone())
-                .long_doc(config.long_doc)
+                .long_doc(
+                    rankforge_model::LongDocSettings::from(config.long_doc)
+                        .with_max_windows(config.max_windows),
+                )
                 .load(device)
                 .map_err(|e| ServeError::model(&config.dir, e))?;
             let labels = scorer.model.num_labels();
@@ -210,6 +215,7 @@ fn describe<B: Backend>(models: &Models<B>) -> Result<LoadedModels, ServeError> 
                 tokenizer: Arc::new(scorer.tokenizer.clone()),
                 lengths: LengthTokenizer::new(&scorer.tokenizer).map_err(ServeError::Config)?,
                 long_doc: scorer.long_doc,
+                max_windows: scorer.max_windows,
                 max_length: scorer.tokenizer.max_length(),
                 new_head: models.reranker_new_head,
             })
@@ -539,6 +545,7 @@ mod tests {
             max_length: Some(64),
             head_seed: 42,
             long_doc: LongDocMode::Truncate,
+            max_windows: rankforge_model::DEFAULT_MAX_WINDOWS,
             precision: Default::default(),
         });
         let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), 64).unwrap();

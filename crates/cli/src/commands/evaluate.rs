@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use rankforge_pipeline::evaluate;
 pub use rankforge_pipeline::load_config;
@@ -22,4 +22,5 @@ pub struct EvaluateArgs {
 pub fn run(args: EvaluateArgs) -> Result<()> {
     let config = load_config(&args.config)?;
     crate::on_device!(args.device, evaluate(&config, args.quiet))
+        .with_context(|| format!("evaluating with {}", args.config.display()))
 }

@@ -4,12 +4,15 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
 use rankforge_model::{BatchingConfig, LongDocMode};
-use rankforge_serve::{BatchLimits, EmbedderConfig, RequestLimits, RerankerConfig, ServeConfig};
+use rankforge_serve::{
+    BatchLimits, ConnectionLimits, EmbedderConfig, RequestLimits, RerankerConfig, ServeConfig,
+};
 
 use super::long_doc::LongDocKind;
 use crate::device::DeviceKind;
@@ -51,6 +54,10 @@ pub struct ServeArgs {
     /// max-chunk: tokens between the starts of consecutive windows (≤ window).
     #[arg(long, env = "RANKFORGE_CHUNK_STRIDE", default_value_t = 256)]
     pub chunk_stride: usize,
+    /// max-chunk: windows per document at most (the first ones); a document cut short is
+    /// reported on stderr.
+    #[arg(long, env = "RANKFORGE_CHUNK_MAX_WINDOWS", default_value_t = rankforge_model::DEFAULT_MAX_WINDOWS)]
+    pub chunk_max_windows: usize,
     /// Sequences per forward pass at most.
     #[arg(long, env = "RANKFORGE_BATCH_SIZE", default_value_t = BatchingConfig::DEFAULT_MAX_BATCH_SIZE)]
     pub batch_size: usize,
@@ -77,6 +84,23 @@ pub struct ServeArgs {
     /// Scores kept in the (model, query, document) LRU cache; 0 turns the cache off.
     #[arg(long, env = "RANKFORGE_CACHE_SIZE", default_value_t = 0)]
     pub cache_size: usize,
+    /// Client connections open at once at most; further clients wait in the listen backlog
+    /// until one closes.
+    #[arg(long, env = "RANKFORGE_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's head; then the connection is closed.
+    #[arg(long, env = "RANKFORGE_HEADER_READ_TIMEOUT", default_value_t = 10.0)]
+    pub header_read_timeout: f64,
+    /// Seconds a client has to send a request's body once its head arrived; then 408.
+    #[arg(long, env = "RANKFORGE_BODY_READ_TIMEOUT", default_value_t = 30.0)]
+    pub body_read_timeout: f64,
+    /// Seconds an idle keep-alive connection stays open.
+    #[arg(long, env = "RANKFORGE_KEEP_ALIVE_TIMEOUT", default_value_t = 5.0)]
+    pub keep_alive_timeout: f64,
+    /// Seconds a shutdown (SIGTERM, Ctrl-C) waits for requests in progress before it drops the
+    /// connections still open.
+    #[arg(long, env = "RANKFORGE_SHUTDOWN_TIMEOUT", default_value_t = 20.0)]
+    pub shutdown_timeout: f64,
     /// Threads answering HTTP [default: one per core].
     #[arg(long, env = "RANKFORGE_HTTP_THREADS")]
     pub http_threads: Option<usize>,
@@ -99,6 +123,30 @@ impl ServeArgs {
         }
     }
 
+    /// The connection limits these flags describe; a timeout that is not a positive number of
+    /// seconds is an error naming its flag.
+    pub fn connections(&self) -> Result<ConnectionLimits> {
+        let seconds = |flag: &str, value: f64| {
+            Duration::try_from_secs_f64(value)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .with_context(|| {
+                    format!("--{flag} must be a positive number of seconds, not {value}")
+                })
+        };
+        let limits = ConnectionLimits {
+            max_connections: self.max_connections,
+            header_read_timeout: seconds("header-read-timeout", self.header_read_timeout)?,
+            body_read_timeout: seconds("body-read-timeout", self.body_read_timeout)?,
+            keep_alive_timeout: seconds("keep-alive-timeout", self.keep_alive_timeout)?,
+            shutdown_timeout: seconds("shutdown-timeout", self.shutdown_timeout)?,
+        };
+        limits
+            .validate()
+            .map_err(|e| anyhow::anyhow!("--max-connections: {e}"))?;
+        Ok(limits)
+    }
+
     /// The library config these flags describe.
     pub fn config(&self) -> ServeConfig {
         ServeConfig {
@@ -108,6 +156,7 @@ impl ServeArgs {
                 max_length: self.max_length,
                 head_seed: self.head_seed,
                 long_doc: self.long_doc_mode(),
+                max_windows: self.chunk_max_windows,
                 precision: self.precision,
             }),
             embedder: self.embed_model.as_ref().map(|dir| EmbedderConfig {
@@ -137,8 +186,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
 
 fn serve<B: Backend>(device: &B::Device, args: &ServeArgs) -> Result<()> {
     let config = args.config();
-    rankforge_serve::serve_blocking::<B>(
+    rankforge_serve::serve_blocking_with_connections::<B>(
         config,
+        args.connections()?,
         device.clone(),
         args.http_threads,
         |addr, info| {
@@ -186,6 +236,8 @@ mod tests {
             "64",
             "--chunk-stride",
             "32",
+            "--chunk-max-windows",
+            "3",
             "--max-batch-requests",
             "7",
             "--max-client-batch-size",
@@ -204,6 +256,7 @@ mod tests {
                 stride: 32
             }
         );
+        assert_eq!(reranker.max_windows, 3);
         assert_eq!(reranker.precision, rankforge_model::Precision::Bf16);
         let embedder = config.embedder.unwrap();
         assert_eq!(embedder.dir, PathBuf::from("bi"));
@@ -211,6 +264,28 @@ mod tests {
         assert_eq!(config.batching.max_batch_requests, 7);
         assert_eq!(config.limits.max_client_batch_size, 9);
         assert_eq!(config.cache_size, 0);
+        let connections = cli.serve.connections().unwrap();
+        assert_eq!(connections, ConnectionLimits::default());
+    }
+
+    #[test]
+    fn connection_flags_map_to_the_limits_and_bad_ones_are_named() {
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["serve", "--model", "ce"];
+            args.extend_from_slice(extra);
+            Cli::parse_from(args).serve.connections()
+        };
+        let limits = parse(&["--max-connections", "8", "--header-read-timeout", "0.5"]).unwrap();
+        assert_eq!(limits.max_connections, 8);
+        assert_eq!(limits.header_read_timeout, Duration::from_millis(500));
+        let error = parse(&["--body-read-timeout", "0"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--body-read-timeout"), "{error}");
+        let error = parse(&["--shutdown-timeout=-1"]).unwrap_err().to_string();
+        assert!(error.contains("--shutdown-timeout"), "{error}");
+        let error = parse(&["--max-connections", "0"]).unwrap_err().to_string();
+        assert!(error.contains("--max-connections"), "{error}");
     }
 
     #[test]

@@ -25,12 +25,15 @@ pub async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
-fn long_doc_json(mode: LongDocMode) -> serde_json::Value {
+fn long_doc_json(mode: LongDocMode, max_windows: usize) -> serde_json::Value {
     match mode {
         LongDocMode::Truncate => json!({ "mode": "truncate" }),
-        LongDocMode::MaxChunk { window, stride } => {
-            json!({ "mode": "max-chunk", "window": window, "stride": stride })
-        }
+        LongDocMode::MaxChunk { window, stride } => json!({
+            "mode": "max-chunk",
+            "window": window,
+            "stride": stride,
+            "max_windows": max_windows
+        }),
     }
 }
 
@@ -44,7 +47,7 @@ pub fn describe(state: &AppState) -> InfoResponse {
             .map(|c| c.dir.display().to_string())
             .unwrap_or_default(),
         max_input_length: r.max_length,
-        long_doc: long_doc_json(r.long_doc),
+        long_doc: long_doc_json(r.long_doc, r.max_windows),
         new_head: r.new_head,
     });
     let embedder = state.models.embedder.as_ref().map(|e| EmbedderDescription {

@@ -73,7 +73,10 @@ async fn rerank(state: &AppState, input: RerankInput) -> Result<RerankOutput, Ap
     let context = ScoreContext {
         model: state.model_id.to_string(),
         max_length: reranker.max_length,
-        long_doc: format!("{:?}", reranker.long_doc),
+        long_doc: format!(
+            "{:?} max_windows {}",
+            reranker.long_doc, reranker.max_windows
+        ),
         max_tokens_per_doc: input.options.max_tokens_per_doc,
     };
     let keys: Vec<u128> = match &state.cache {
@@ -114,7 +117,8 @@ async fn rerank(state: &AppState, input: RerankInput) -> Result<RerankOutput, Ap
         let tokenizing = Instant::now();
         let tokenizer = reranker.tokenizer.clone();
         let lengths = reranker.lengths.clone();
-        let long_doc = reranker.long_doc;
+        let long_doc = rankforge_model::LongDocSettings::from(reranker.long_doc)
+            .with_max_windows(reranker.max_windows);
         let selected = misses.clone();
         let (encoded, documents) = tokio::task::spawn_blocking(move || {
             let encoded = tokenize_pairs(

@@ -132,7 +132,8 @@ async fn tokenizer_failure_is_422() {
         rankforge_model::LongDocMode::MaxChunk {
             window: 0,
             stride: 0,
-        },
+        }
+        .into(),
         "q",
         &["doc".to_string()],
         &[0],

@@ -239,5 +239,9 @@ async fn max_chunk_server_scores_like_the_library_max_chunk() {
     let info: Value = serde_json::from_str(&info).unwrap();
     assert_eq!(info["reranker"]["long_doc"]["mode"], "max-chunk");
     assert_eq!(info["reranker"]["long_doc"]["window"], 24);
+    assert_eq!(
+        info["reranker"]["long_doc"]["max_windows"],
+        rankforge_model::DEFAULT_MAX_WINDOWS
+    );
     server.stop().unwrap();
 }

@@ -38,6 +38,7 @@ pub fn reranker_config() -> RerankerConfig {
         max_length: Some(MAX_LENGTH),
         head_seed: HEAD_SEED,
         long_doc: LongDocMode::Truncate,
+        max_windows: rankforge_model::DEFAULT_MAX_WINDOWS,
         precision: Default::default(),
     }
 }
