@@ -9,6 +9,12 @@ pub type CpuAutodiff = burn::backend::Autodiff<Cpu>;
 pub type Cuda = burn::backend::Cuda;
 #[cfg(feature = "cuda")]
 pub type CudaAutodiff = burn::backend::Autodiff<Cuda>;
+/// Any GPU wgpu drives (Vulkan, Metal, DX12; feature `wgpu`): burn's cubecl kernels and
+/// fusion, the code path of `Cuda`, also on a software Vulkan driver (lavapipe) without a GPU.
+#[cfg(feature = "wgpu")]
+pub type Wgpu = burn::backend::Wgpu;
+#[cfg(feature = "wgpu")]
+pub type WgpuAutodiff = burn::backend::Autodiff<Wgpu>;
 
 use std::sync::{Mutex, MutexGuard};
 

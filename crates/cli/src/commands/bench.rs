@@ -90,9 +90,13 @@ pub fn run(command: BenchCommand) -> Result<()> {
                 bench_train::<rankforge_model::backend::CudaAutodiff>(&Default::default(), &args)
             }
             #[cfg(not(feature = "cuda"))]
-            crate::device::DeviceKind::Cuda => bail!(
-                "this rankforge was built without GPU support: rebuild with `cargo build --release --features cuda`"
-            ),
+            crate::device::DeviceKind::Cuda => Err(crate::device::not_built("cuda")),
+            #[cfg(feature = "wgpu")]
+            crate::device::DeviceKind::Wgpu => {
+                bench_train::<rankforge_model::backend::WgpuAutodiff>(&Default::default(), &args)
+            }
+            #[cfg(not(feature = "wgpu"))]
+            crate::device::DeviceKind::Wgpu => Err(crate::device::not_built("wgpu")),
         },
     }
 }

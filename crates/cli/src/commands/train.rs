@@ -43,21 +43,21 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     let started = std::time::Instant::now();
     let summary = match args.device {
-        DeviceKind::Cpu => train::<rankforge_model::backend::CpuAutodiff>(
-            &config,
-            &options,
-            &Default::default(),
-        ),
+        DeviceKind::Cpu => {
+            train::<rankforge_model::backend::CpuAutodiff>(&config, &options, &Default::default())
+        }
         #[cfg(feature = "cuda")]
-        DeviceKind::Cuda => train::<rankforge_model::backend::CudaAutodiff>(
-            &config,
-            &options,
-            &Default::default(),
-        ),
+        DeviceKind::Cuda => {
+            train::<rankforge_model::backend::CudaAutodiff>(&config, &options, &Default::default())
+        }
         #[cfg(not(feature = "cuda"))]
-        DeviceKind::Cuda => anyhow::bail!(
-            "this rankforge was built without GPU support: rebuild with `cargo build --release --features cuda`"
-        ),
+        DeviceKind::Cuda => return Err(crate::device::not_built("cuda")),
+        #[cfg(feature = "wgpu")]
+        DeviceKind::Wgpu => {
+            train::<rankforge_model::backend::WgpuAutodiff>(&config, &options, &Default::default())
+        }
+        #[cfg(not(feature = "wgpu"))]
+        DeviceKind::Wgpu => return Err(crate::device::not_built("wgpu")),
     }
     .with_context(|| format!("training with {}", args.config.display()))?;
     print_summary(&summary, started.elapsed().as_secs_f64());
