@@ -24,7 +24,7 @@
 #              fixtures (~5-40 s) come before it and are not counted.
 #   --cases    run exactly cases 0..N-1, ignoring --time (reproducible case count)
 #   --case     run only case K (with --seed: reproduces a reported failure)
-#   --bin      the rankforge binary (default target/debug/rankforge, built with
+#   --bin      the rankforge binary (default $CARGO_TARGET_DIR or target, /debug/rankforge, built with
 #              `cargo build -p rankforge-cli` unless --no-build)
 #   --model    model directory for predict/embed/rerank/train/evaluate (default: the one
 #              scripts/fetch_model.sh prints; --no-model, or a failed fetch, leaves those out)
@@ -41,7 +41,7 @@ seed=1
 budget=60
 cases=""
 only_case=""
-bin="target/debug/rankforge"
+bin="${CARGO_TARGET_DIR:-target}/debug/rankforge"
 model=""
 use_model=1
 keep=""
