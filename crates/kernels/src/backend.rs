@@ -16,6 +16,26 @@ pub type Wgpu = burn::backend::Wgpu;
 #[cfg(feature = "wgpu")]
 pub type WgpuAutodiff = burn::backend::Autodiff<Wgpu>;
 
+/// Bytes one tensor may hold on the devices of backend `B` and still be computed correctly, where
+/// the backend has such a limit. wgpu binds each tensor as one storage buffer, and a binding
+/// larger than the device allows is computed wrongly without an error (measured on lavapipe:
+/// BENCHMARKS.md); 128 MiB is wgpu's default `max_storage_buffer_binding_size` and lavapipe's
+/// hardware limit. CPU (host memory) and CUDA (raw device pointers) have none.
+pub fn max_tensor_bytes<B: burn::tensor::backend::Backend>() -> Option<usize> {
+    #[cfg(feature = "wgpu")]
+    {
+        use std::any::TypeId;
+        let b = TypeId::of::<B>();
+        if b == TypeId::of::<Wgpu>() || b == TypeId::of::<WgpuAutodiff>() {
+            return Some(WGPU_MAX_BINDING_BYTES);
+        }
+    }
+    None
+}
+
+/// wgpu's default (and lavapipe's) storage-buffer binding limit.
+pub const WGPU_MAX_BINDING_BYTES: usize = 128 << 20;
+
 use std::sync::{Mutex, MutexGuard};
 
 static SEEDED_RNG: Mutex<()> = Mutex::new(());

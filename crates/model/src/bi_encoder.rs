@@ -68,9 +68,11 @@ impl<B: Backend> BiEncoder<B> {
     /// One embedding per sequence tokenized beforehand (by `tokenizer.encode_texts`, possibly on
     /// another thread), pooled and normalised as `head` says (usually `self.head()`).
     pub fn embed_encoded(&self, sequences: &[Encoded], head: EmbeddingHead) -> Vec<Vec<f32>> {
-        self.run.run(sequences, &self.device, "embedding", |batch| {
-            head.embed(&self.model.bert, batch)
-        })
+        let shape = crate::inference::ActivationShape::of(&self.config);
+        self.run
+            .run(sequences, shape, &self.device, "embedding", |batch| {
+                head.embed(&self.model.bert, batch)
+            })
     }
 
     pub fn save(&self, out: &Path) -> Result<()> {

@@ -101,9 +101,12 @@ impl<B: Backend> CrossEncoder<B> {
                 owners.len()
             )));
         }
-        let rows = self.run.run(sequences, &self.device, "scoring", |batch| {
-            self.model.forward(batch)
-        });
+        let shape = crate::inference::ActivationShape::of(&self.config);
+        let rows = self
+            .run
+            .run(sequences, shape, &self.device, "scoring", |batch| {
+                self.model.forward(batch)
+            });
         let mut out: Vec<Option<Vec<f32>>> = vec![None; pairs];
         for (row, &owner) in rows.into_iter().zip(owners) {
             out[owner] = Some(match out[owner].take() {

@@ -37,9 +37,48 @@ impl Default for BatchingConfig {
     }
 }
 
-/// Groups sequence indices into batches: longest first, each batch as large as the batch size
-/// and token budget allow (a single sequence longer than the budget still gets its own batch).
-pub fn plan_batches(lengths: &[usize], config: &BatchingConfig) -> Vec<Vec<usize>> {
+/// How large a batch's biggest intermediate tensors grow: the attention scores hold
+/// `batch × heads × seq²` values, the widest per-token activation (the feed-forward's
+/// intermediate layer) `batch × seq × widest_row`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivationShape {
+    pub heads: usize,
+    pub widest_row: usize,
+}
+
+impl ActivationShape {
+    /// The shape of a BERT-family encoder.
+    pub fn of(config: &crate::config::BertConfig) -> Self {
+        Self {
+            heads: config.num_attention_heads,
+            widest_row: config.intermediate_size.max(config.hidden_size),
+        }
+    }
+
+    /// Values in the largest activation of `batch` sequences padded to `seq` tokens.
+    pub fn largest(&self, batch: usize, seq: usize) -> usize {
+        batch
+            .saturating_mul(seq)
+            .saturating_mul((self.heads.saturating_mul(seq)).max(self.widest_row))
+    }
+}
+
+/// A bound on one tensor's size on the device (see `rankforge_kernels::backend::max_tensor_bytes`):
+/// batches are cut so that their largest activation holds at most `max_values` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TensorLimit {
+    pub shape: ActivationShape,
+    pub max_values: usize,
+}
+
+/// Groups sequence indices into batches: longest first, each batch as large as the batch size,
+/// the token budget and `limit` allow (a single sequence over a bound still gets its own
+/// batch).
+pub fn plan_batches(
+    lengths: &[usize],
+    config: &BatchingConfig,
+    limit: Option<TensorLimit>,
+) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..lengths.len()).collect();
     order.sort_by(|&a, &b| lengths[b].cmp(&lengths[a]).then(a.cmp(&b)));
     let max_size = config.max_batch_size.max(1);
@@ -53,7 +92,8 @@ pub fn plan_batches(lengths: &[usize], config: &BatchingConfig) -> Vec<Vec<usize
             .max(1);
         if !current.is_empty()
             && (current.len() + 1 > max_size
-                || (current.len() + 1) * padded > config.max_batch_tokens)
+                || (current.len() + 1) * padded > config.max_batch_tokens
+                || limit.is_some_and(|l| l.shape.largest(current.len() + 1, padded) > l.max_values))
         {
             batches.push(std::mem::take(&mut current));
         }
@@ -97,13 +137,14 @@ pub fn collate<B: Backend>(items: &[&Encoded], device: &B::Device) -> BertInput<
 pub fn run_batched<B: Backend>(
     sequences: &[Encoded],
     config: &BatchingConfig,
+    limit: Option<TensorLimit>,
     device: &B::Device,
     progress: Option<&ProgressBar>,
     mut forward: impl FnMut(BertInput<B>) -> Tensor<B, 2>,
 ) -> Vec<Vec<f32>> {
     let lengths: Vec<usize> = sequences.iter().map(Encoded::len).collect();
     let mut rows: Vec<Vec<f32>> = vec![Vec::new(); sequences.len()];
-    for batch in plan_batches(&lengths, config) {
+    for batch in plan_batches(&lengths, config, limit) {
         let items: Vec<&Encoded> = batch.iter().map(|&i| &sequences[i]).collect();
         let output = forward(collate(&items, device));
         let [_, width] = output.dims();
@@ -133,7 +174,7 @@ mod tests {
             max_batch_size: 3,
             max_batch_tokens: 400,
         };
-        let batches = plan_batches(&lengths, &config);
+        let batches = plan_batches(&lengths, &config, None);
         assert_eq!(batches, vec![vec![1, 3], vec![5, 2, 0], vec![4]]);
         for batch in &batches {
             let longest = batch.iter().map(|&i| lengths[i]).max().unwrap();
@@ -152,12 +193,43 @@ mod tests {
                 max_batch_size: 8,
                 max_batch_tokens: 100,
             },
+            None,
         );
         assert_eq!(batches, vec![vec![0], vec![1]]);
     }
 
+    /// The measured lavapipe case: 11 sequences of 512 tokens with 12 heads hold 138 MB of
+    /// attention scores, over a 128 MiB tensor limit; 10 hold 126 MB.
+    #[test]
+    fn a_tensor_limit_cuts_batches_whose_attention_scores_would_not_fit() {
+        let limit = TensorLimit {
+            shape: ActivationShape {
+                heads: 12,
+                widest_row: 1536,
+            },
+            max_values: (128 << 20) / 4,
+        };
+        let batches = plan_batches(&[512; 11], &BatchingConfig::default(), Some(limit));
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [10, 1]);
+        // Short sequences are bounded by the feed-forward rows instead: 64 × 512 tokens × 1536.
+        let wide = TensorLimit {
+            shape: ActivationShape {
+                heads: 1,
+                widest_row: 1536,
+            },
+            max_values: 64 * 512 * 1536,
+        };
+        let config = BatchingConfig {
+            max_batch_size: 1000,
+            max_batch_tokens: usize::MAX,
+        };
+        let batches = plan_batches(&[512; 100], &config, Some(wide));
+        assert_eq!(batches[0].len(), 64);
+        assert_eq!(plan_batches(&[512; 11], &config, None).len(), 1);
+    }
+
     #[test]
     fn empty_input_plans_nothing() {
-        assert!(plan_batches(&[], &BatchingConfig::default()).is_empty());
+        assert!(plan_batches(&[], &BatchingConfig::default(), None).is_empty());
     }
 }

@@ -48,7 +48,7 @@ pub use cross_encoder_model::CrossEncoderModel;
 pub use dense_index::{DenseConfig, DenseIndex, Similarity};
 pub use error::{ModelError, Result};
 pub use hf::{LoadReport, SentenceTransformerSettings};
-pub use inference::{run_batched, BatchingConfig};
+pub use inference::{run_batched, ActivationShape, BatchingConfig, TensorLimit};
 pub use load::{BiEncoderBuilder, CrossEncoderBuilder, DEFAULT_HEAD_SEED};
 pub use pooling::{EmbeddingHead, Pooling};
 pub use rankforge_kernels::precision::Precision;

@@ -12,7 +12,7 @@ use crate::bert::BertInput;
 use crate::config::BertConfig;
 use crate::error::{ModelError, Result};
 use crate::hf;
-use crate::inference::{run_batched, BatchingConfig};
+use crate::inference::{run_batched, ActivationShape, BatchingConfig, TensorLimit};
 use crate::tokenize::{Encoded, TextTokenizer};
 
 /// The most tokens a sequence gets when the model allows more.
@@ -127,10 +127,13 @@ pub fn checked_max_length(requested: Option<usize>, config: &BertConfig) -> Resu
 
 impl RunOptions {
     /// [`run_batched`] under these options, with a progress bar titled `message` for inputs
-    /// long enough to need one.
+    /// long enough to need one. On a backend that bounds one tensor's size
+    /// (`rankforge_kernels::backend::max_tensor_bytes`: wgpu), batches are also cut so that the
+    /// largest activation of a model of `shape` fits.
     pub fn run<B: Backend>(
         &self,
         sequences: &[Encoded],
+        shape: ActivationShape,
         device: &B::Device,
         message: &str,
         forward: impl FnMut(BertInput<B>) -> Tensor<B, 2>,
@@ -140,7 +143,18 @@ impl RunOptions {
             self.progress && sequences.len() > 256,
             message,
         );
-        let rows = run_batched(sequences, &self.batching, device, bar.as_ref(), forward);
+        let limit = rankforge_kernels::backend::max_tensor_bytes::<B>().map(|bytes| TensorLimit {
+            shape,
+            max_values: bytes / std::mem::size_of::<f32>(),
+        });
+        let rows = run_batched(
+            sequences,
+            &self.batching,
+            limit,
+            device,
+            bar.as_ref(),
+            forward,
+        );
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }

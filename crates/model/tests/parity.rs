@@ -199,10 +199,14 @@ fn max_chunk_scores_the_best_window() {
     }
     // The window holding the answer scores highest; max-chunk reports it.
     let per_window: Vec<f32> = {
-        let rows =
-            rankforge_model::run_batched::<B>(&windows, &ce.run.batching, &ce.device, None, |b| {
-                ce.model.forward(b)
-            });
+        let rows = rankforge_model::run_batched::<B>(
+            &windows,
+            &ce.run.batching,
+            None,
+            &ce.device,
+            None,
+            |b| ce.model.forward(b),
+        );
         rows.into_iter().map(|r| r[0]).collect()
     };
     assert_eq!(per_window.len(), windows.len());
