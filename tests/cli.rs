@@ -2,10 +2,8 @@
 //! scripts/reference/model_parity.py), its errors name the file, line and field.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use rankforge_model::backend::Cpu;
-use rankforge_model::CrossEncoder;
 use serde_json::{json, Value};
 
 /// The model crate's test helpers: the parity comparison (lengths and finiteness checked).
@@ -13,64 +11,9 @@ use serde_json::{json, Value};
 mod model_common;
 use model_common::{f32s, max_abs_diff};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn minilm() -> PathBuf {
-    let dir = root().join(".cache/models/all-MiniLM-L6-v2");
-    assert!(
-        dir.join("model.safetensors").is_file(),
-        "run scripts/fetch_model.sh first (scripts/test.sh does)"
-    );
-    dir
-}
-
-fn fixture() -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(root().join("tests/fixtures/model_parity.json")).unwrap(),
-    )
-    .unwrap()
-}
-
-fn rankforge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rankforge"))
-        .args(args)
-        .output()
-        .expect("rankforge runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = rankforge(args);
-    assert!(
-        out.status.success(),
-        "rankforge {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn err(args: &[&str]) -> String {
-    let out = rankforge(args);
-    assert!(!out.status.success(), "rankforge {args:?} should fail");
-    String::from_utf8(out.stderr).unwrap()
-}
-
-fn write_jsonl(path: &Path, rows: &[Value]) {
-    let text: String = rows.iter().map(|r| r.to_string() + "\n").collect();
-    std::fs::write(path, text).unwrap();
-}
-
-fn read_field(path: &Path, field: &str) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()[field].clone())
-        .collect()
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::*;
 
 /// The fixture's (query, document) pairs as a `predict` input file in `dir`.
 fn write_fixture_pairs(dir: &Path, fx: &Value) -> PathBuf {
@@ -83,21 +26,6 @@ fn write_fixture_pairs(dir: &Path, fx: &Value) -> PathBuf {
     let input = dir.join("pairs.jsonl");
     write_jsonl(&input, &rows);
     input
-}
-
-/// The fixture's cross-encoder (MiniLM + seeded head) saved as an HF directory.
-fn fixture_cross_encoder(dir: &Path) -> PathBuf {
-    let fx = fixture();
-    let (mut ce, _) = CrossEncoder::<Cpu>::builder(minilm())
-        .head_seed(0)
-        .load(&Default::default())
-        .unwrap();
-    ce.model = ce
-        .model
-        .set_head(&f32s(&fx["head"]["weight"]), &f32s(&fx["head"]["bias"]));
-    let out = dir.join("ce");
-    ce.save(&out).unwrap();
-    out
 }
 
 #[test]
@@ -896,95 +824,6 @@ fn predict_in_bf16_and_f16_stays_within_one_percent_of_pytorch() {
     assert!(msg.contains("fp8") && msg.contains("bf16"), "{msg}");
 }
 
-/// One TREC line's (query, document, score).
-fn trec_scores(path: &Path) -> Vec<(String, String, f64)> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            assert_eq!(f.len(), 6, "{l}");
-            (f[0].to_string(), f[2].to_string(), f[4].parse().unwrap())
-        })
-        .collect()
-}
-
-/// `id → text` of a BEIR jsonl file (`full`: a corpus's "title text", as every command joins them).
-fn beir_texts(path: &Path, full: bool) -> std::collections::HashMap<String, String> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            let text = v["text"].as_str().unwrap();
-            let title = v["title"].as_str().unwrap_or("");
-            let text = if full && !title.is_empty() {
-                format!("{title} {text}")
-            } else {
-                text.to_string()
-            };
-            (v["_id"].as_str().unwrap().to_string(), text)
-        })
-        .collect()
-}
-
-/// A running `rankforge serve`; dropping it kills and reaps the process, so a
-/// failing assertion never leaves a server behind.
-struct Server {
-    child: std::process::Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `rankforge serve` on a free loopback port, with the address it printed.
-fn spawn_server(model: &Path) -> Server {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rankforge"))
-        .args(["serve", "--port", "0", "--model", model.to_str().unwrap()])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut printed = Vec::new();
-    while let Some(Ok(line)) = lines.next() {
-        if let Some(rest) = line.split("on http://").nth(1) {
-            let addr = rest.split_whitespace().next().unwrap().to_string();
-            // Keep draining stderr so the server never blocks on a full pipe.
-            std::thread::spawn(move || lines.for_each(drop));
-            return Server { child, addr };
-        }
-        printed.push(line);
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("rankforge serve exited before listening: {printed:?}");
-}
-
-/// POSTs `body` as JSON to `http://addr{path}` (HTTP/1.1, one request per connection).
-fn post_json(addr: &str, path: &str, body: &Value) -> Value {
-    use std::io::{Read, Write};
-    let body = body.to_string();
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
-}
-
 /// Issue 27: a model trained at a short length is saved with it, and `predict`, `rerank` and
 /// `serve` on the saved directory (no `--max-length`) reproduce the trainer's own final dev
 /// scores. The sample documents are longer than 32 tokens, so a loader that fell back to the
@@ -995,22 +834,7 @@ fn saved_model_reproduces_the_trainers_dev_scores_in_predict_rerank_and_serve() 
     let sample = root().join("data/sample");
     let out = tmp.path().join("run");
     let config = tmp.path().join("train.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[run]\noutput_dir = {:?}\nseed = 7\n\
-             [model]\nkind = \"cross_encoder\"\nbase = {:?}\nmax_length = 32\n\
-             [data]\ndir = {:?}\nnegatives = 1\nnegative_pool = 5\nmax_dev_queries = 4\n\
-             [train]\nmax_steps = 2\nbatch_size = 2\nlearning_rate = 1e-4\n\
-             [eval]\nevery_steps = 0\ntop_k = 8\n\
-             [checkpoint]\nevery_steps = 0\n\
-             [loss]\nloss = \"listnet\"\n",
-            out.to_str().unwrap(),
-            minilm().to_str().unwrap(),
-            sample.to_str().unwrap()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&config, tiny_train_config(&out, &minilm())).unwrap();
     let report = ok(&["train", "--config", config.to_str().unwrap(), "--quiet"]);
     assert!(report.contains("max length 32 tokens"), "{report}");
     let final_dir = out.join("final");

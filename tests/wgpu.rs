@@ -12,86 +12,17 @@
 //!
 //! `cargo test -p rankforge-cli --features wgpu --test wgpu`
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use rankforge_model::backend::Cpu;
-use rankforge_model::CrossEncoder;
 use serde_json::{json, Value};
 
 #[path = "../crates/model/tests/common/mod.rs"]
 mod model_common;
 use model_common::{f32s, max_abs_diff};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn minilm() -> PathBuf {
-    let dir = root().join(".cache/models/all-MiniLM-L6-v2");
-    assert!(
-        dir.join("model.safetensors").is_file(),
-        "run scripts/fetch_model.sh first (scripts/test.sh does)"
-    );
-    dir
-}
-
-fn fixture() -> Value {
-    let path = root().join("tests/fixtures/model_parity.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// Runs the binary and returns stdout, failing with its stderr.
-fn ok(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_rankforge"))
-        .args(args)
-        .output()
-        .expect("rankforge runs");
-    assert!(
-        out.status.success(),
-        "rankforge {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn write_jsonl(path: &Path, rows: &[Value]) {
-    let text: String = rows.iter().map(|r| r.to_string() + "\n").collect();
-    std::fs::write(path, text).unwrap();
-}
-
-fn read_field(path: &Path, field: &str) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()[field].clone())
-        .collect()
-}
-
-fn scores(path: &Path) -> Vec<f32> {
-    read_field(path, "score")
-        .iter()
-        .map(|v| v.as_f64().unwrap() as f32)
-        .collect()
-}
-
-/// The fixture's cross-encoder (MiniLM + the PyTorch reference's seeded head).
-fn fixture_cross_encoder(dir: &Path) -> PathBuf {
-    let fx = fixture();
-    let (mut ce, _) = CrossEncoder::<Cpu>::builder(minilm())
-        .head_seed(0)
-        .load(&Default::default())
-        .unwrap();
-    ce.model = ce
-        .model
-        .set_head(&f32s(&fx["head"]["weight"]), &f32s(&fx["head"]["bias"]));
-    let out = dir.join("ce");
-    ce.save(&out).unwrap();
-    out
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::*;
 
 /// `predict --raw` with the default batching (32 sequences, 16384 tokens).
 fn predict(model: &Path, input: &Path, output: &Path, device: &str) -> Vec<f32> {
@@ -198,22 +129,7 @@ fn training_steps_on_wgpu_save_a_model_the_cpu_scores_alike() {
     let sample = root().join("data/sample");
     let out = tmp.path().join("run");
     let config = tmp.path().join("train.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[run]\noutput_dir = {:?}\nseed = 7\n\
-             [model]\nkind = \"cross_encoder\"\nbase = {:?}\nmax_length = 32\n\
-             [data]\ndir = {:?}\nnegatives = 1\nnegative_pool = 5\nmax_dev_queries = 4\n\
-             [train]\nmax_steps = 2\nbatch_size = 2\nlearning_rate = 1e-4\nlog_every_steps = 1\n\
-             [eval]\nevery_steps = 0\ntop_k = 8\n\
-             [checkpoint]\nevery_steps = 0\n\
-             [loss]\nloss = \"listnet\"\n",
-            out.to_str().unwrap(),
-            minilm().to_str().unwrap(),
-            sample.to_str().unwrap()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&config, tiny_train_config(&out, &minilm())).unwrap();
     ok(&[
         "train",
         "--config",
@@ -238,8 +154,8 @@ fn training_steps_on_wgpu_save_a_model_the_cpu_scores_alike() {
     // The trainer's own final dev scores (computed on wgpu) against the CPU backend's scores
     // of the saved model on the same pairs.
     let trec = std::fs::read_to_string(out.join("final-dev.trec")).unwrap();
-    let corpus = texts(&sample.join("corpus.jsonl"), true);
-    let queries = texts(&sample.join("queries.jsonl"), false);
+    let corpus = beir_texts(&sample.join("corpus.jsonl"), true);
+    let queries = beir_texts(&sample.join("queries.jsonl"), false);
     let mut rows = Vec::new();
     let mut trainer = Vec::new();
     for line in trec.lines() {
@@ -262,23 +178,4 @@ fn training_steps_on_wgpu_save_a_model_the_cpu_scores_alike() {
     ]);
     let diff = max_abs_diff(&scores(&output), &trainer);
     assert!(diff <= 1e-4, "cpu scores of the wgpu-trained model: {diff}");
-}
-
-/// `id → text` of a BEIR jsonl file (`full`: a corpus's "title text").
-fn texts(path: &Path, full: bool) -> std::collections::HashMap<String, String> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            let text = v["text"].as_str().unwrap();
-            let title = v["title"].as_str().unwrap_or("");
-            let text = if full && !title.is_empty() {
-                format!("{title} {text}")
-            } else {
-                text.to_string()
-            };
-            (v["_id"].as_str().unwrap().to_string(), text)
-        })
-        .collect()
 }

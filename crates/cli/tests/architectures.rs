@@ -4,7 +4,6 @@
 //! kinds), rerank and serve, with the scores transformers / sentence-transformers gave.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 
@@ -12,12 +11,9 @@ use serde_json::{json, Value};
 mod model_common;
 use model_common::{f32s, max_abs_diff};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+#[path = "../../../tests/common/mod.rs"]
+mod common;
+use common::{beir_texts, post_json, rankforge, root, spawn_server, trec_scores, write_jsonl};
 
 fn tiny(name: &str) -> PathBuf {
     root().join("tests/fixtures/tiny-models").join(name)
@@ -28,24 +24,12 @@ fn fixture() -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn rankforge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rankforge"))
-        .args(args)
-        .output()
-        .expect("rankforge runs")
-}
-
 /// Runs rankforge, asserts success, returns stderr (notes and reports).
 fn ok(args: &[&str]) -> String {
     let out = rankforge(args);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "rankforge {args:?} failed: {stderr}");
     stderr + &String::from_utf8_lossy(&out.stdout)
-}
-
-fn write_jsonl(path: &Path, rows: &[Value]) {
-    let text: String = rows.iter().map(|r| r.to_string() + "\n").collect();
-    std::fs::write(path, text).unwrap();
 }
 
 fn read_f32s(path: &Path, field: &str) -> Vec<f32> {
@@ -227,7 +211,7 @@ fn train_then_predict_rerank_and_serve_xlm_roberta_and_electra() {
         assert_eq!(names, original, "{name}: the checkpoint's own tensor names");
 
         // The trainer's final dev scores, reproduced by rerank over its own candidates.
-        let trainer = trec(&out.join("final-dev.trec"));
+        let trainer = trec_scores(&out.join("final-dev.trec"));
         assert_eq!(trainer.len(), 4 * 8);
         let reranked = tmp.path().join(format!("{name}-reranked.trec"));
         ok(&[
@@ -246,7 +230,7 @@ fn train_then_predict_rerank_and_serve_xlm_roberta_and_electra() {
             s(&reranked),
             "--quiet",
         ]);
-        let mut got = trec(&reranked);
+        let mut got = trec_scores(&reranked);
         let mut want = trainer.clone();
         got.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         want.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
@@ -311,88 +295,6 @@ fn train_the_xlm_roberta_bi_encoder() {
         "--quiet",
     ]);
     assert_eq!(std::fs::read_to_string(&output).unwrap().lines().count(), 1);
-}
-
-fn trec(path: &Path) -> Vec<(String, String, f64)> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            (f[0].to_string(), f[2].to_string(), f[4].parse().unwrap())
-        })
-        .collect()
-}
-
-fn beir_texts(path: &Path, full: bool) -> std::collections::HashMap<String, String> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let v: Value = serde_json::from_str(line).unwrap();
-            let text = v["text"].as_str().unwrap_or_default();
-            let title = v["title"].as_str().unwrap_or_default();
-            let joined = if full && !title.is_empty() {
-                format!("{title} {text}")
-            } else {
-                text.to_string()
-            };
-            (v["_id"].as_str().unwrap().to_string(), joined)
-        })
-        .collect()
-}
-
-/// A running `rankforge serve`; dropping it kills and reaps the process.
-struct Server {
-    child: std::process::Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn_server(model: &Path) -> Server {
-    use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rankforge"))
-        .args(["serve", "--port", "0", "--model", s(model)])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut printed = Vec::new();
-    while let Some(Ok(line)) = lines.next() {
-        if let Some(rest) = line.split("on http://").nth(1) {
-            let addr = rest.split_whitespace().next().unwrap().to_string();
-            std::thread::spawn(move || lines.for_each(drop));
-            return Server { child, addr };
-        }
-        printed.push(line);
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("rankforge serve exited before listening: {printed:?}");
-}
-
-fn post_json(addr: &str, path: &str, body: &Value) -> Value {
-    use std::io::{Read, Write};
-    let body = body.to_string();
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
 /// `mine` with the XLM-R bi-encoder (fused retrieval) and the ELECTRA cross-encoder as
