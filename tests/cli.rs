@@ -83,31 +83,7 @@ fn predict_matches_pytorch_logits_and_sentence_transformers_scores() {
 fn embed_matches_sentence_transformers() {
     let tmp = tempfile::tempdir().unwrap();
     let fx = fixture();
-    let rows: Vec<Value> = fx["texts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| json!({ "text": t }))
-        .collect();
-    let input = tmp.path().join("texts.jsonl");
-    write_jsonl(&input, &rows);
-    let output = tmp.path().join("emb.jsonl");
-    ok(&[
-        "embed",
-        "--model",
-        minilm().to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-    ]);
-    let got = read_field(&output, "embedding");
-    let want = fx["embeddings"].as_array().unwrap();
-    assert_eq!(got.len(), want.len());
-    for (i, (got, want)) in got.iter().zip(want).enumerate() {
-        let diff = max_abs_diff(&f32s(got), &f32s(want));
-        assert!(diff <= 1e-5, "embedding {i}: max abs diff {diff}");
-    }
+    assert_embed_matches(tmp.path(), &minilm(), &fx["texts"], &fx["embeddings"], &[]);
 }
 
 #[test]

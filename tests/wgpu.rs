@@ -91,33 +91,8 @@ fn batches_over_the_devices_buffer_limit_are_cut_and_score_right() {
 fn embed_on_wgpu_matches_sentence_transformers() {
     let tmp = tempfile::tempdir().unwrap();
     let fx = fixture();
-    let rows: Vec<Value> = fx["texts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| json!({ "text": t }))
-        .collect();
-    let input = tmp.path().join("texts.jsonl");
-    write_jsonl(&input, &rows);
-    let output = tmp.path().join("emb.jsonl");
-    ok(&[
-        "embed",
-        "--model",
-        minilm().to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-        "--device",
-        "wgpu",
-    ]);
-    let got = read_field(&output, "embedding");
-    let want = fx["embeddings"].as_array().unwrap();
-    assert_eq!(got.len(), want.len());
-    for (i, (got, want)) in got.iter().zip(want).enumerate() {
-        let diff = max_abs_diff(&f32s(got), &f32s(want));
-        assert!(diff <= 1e-5, "embedding {i}: max abs diff {diff}");
-    }
+    let (texts, want) = (&fx["texts"], &fx["embeddings"]);
+    assert_embed_matches(tmp.path(), &minilm(), texts, want, &["--device", "wgpu"]);
 }
 
 /// Two optimizer steps of the cross-encoder on the bundled sample, on wgpu (autodiff through

@@ -209,3 +209,35 @@ pub fn post_json(addr: &str, path: &str, body: &Value) -> Value {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
+
+/// Runs `embed --model MODEL` (plus `extra` flags) on `texts` (a JSON array of strings) in
+/// `dir`, and checks every embedding against `want` (an array of arrays) within 1e-5.
+pub fn assert_embed_matches(dir: &Path, model: &Path, texts: &Value, want: &Value, extra: &[&str]) {
+    let rows: Vec<Value> = texts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| serde_json::json!({ "text": t }))
+        .collect();
+    let input = dir.join("texts.jsonl");
+    write_jsonl(&input, &rows);
+    let output = dir.join("emb.jsonl");
+    let mut args = vec![
+        "embed",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ok(&args);
+    let got = read_field(&output, "embedding");
+    let want = want.as_array().unwrap();
+    assert_eq!(got.len(), want.len());
+    for (i, (got, want)) in got.iter().zip(want).enumerate() {
+        let diff = super::model_common::max_abs_diff(&f32s(got), &f32s(want));
+        assert!(diff <= 1e-5, "embedding {i}: max abs diff {diff}");
+    }
+}

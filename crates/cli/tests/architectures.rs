@@ -13,7 +13,10 @@ use model_common::{f32s, max_abs_diff};
 
 #[path = "../../../tests/common/mod.rs"]
 mod common;
-use common::{beir_texts, post_json, rankforge, root, spawn_server, trec_scores, write_jsonl};
+use common::{
+    assert_embed_matches, beir_texts, post_json, rankforge, root, spawn_server, trec_scores,
+    write_jsonl,
+};
 
 fn tiny(name: &str) -> PathBuf {
     root().join("tests/fixtures/tiny-models").join(name)
@@ -108,36 +111,9 @@ fn predict_matches_transformers_on_xlm_roberta_and_electra() {
 fn embed_and_dense_retrieval_run_on_the_xlm_roberta_bi_encoder() {
     let tmp = tempfile::tempdir().unwrap();
     let fx = fixture();
-    let rows: Vec<Value> = fx["texts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| json!({ "text": t }))
-        .collect();
-    let input = tmp.path().join("texts.jsonl");
-    write_jsonl(&input, &rows);
-    let output = tmp.path().join("emb.jsonl");
     let model = tiny("xlm-roberta-bi");
-    ok(&[
-        "embed",
-        "--model",
-        s(&model),
-        "--input",
-        s(&input),
-        "--output",
-        s(&output),
-    ]);
-    let got: Vec<Value> = std::fs::read_to_string(&output)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["embedding"].clone())
-        .collect();
-    let want = fx["xlm-roberta-bi"]["embeddings"].as_array().unwrap();
-    assert_eq!(got.len(), want.len());
-    for (i, (got, want)) in got.iter().zip(want).enumerate() {
-        let diff = max_abs_diff(&f32s(got), &f32s(want));
-        assert!(diff <= 1e-5, "embedding {i}: {diff}");
-    }
+    let want = &fx["xlm-roberta-bi"]["embeddings"];
+    assert_embed_matches(tmp.path(), &model, &fx["texts"], want, &[]);
 
     let sample = root().join("data/sample");
     let run = tmp.path().join("dense.trec");
