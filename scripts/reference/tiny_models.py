@@ -15,6 +15,15 @@ Writes tests/fixtures/tiny-models/<name>/ (HF directories):
   - electra-ce: ElectraForSequenceClassification (1 label), embedding_size 16 < hidden 32 (so
     `embeddings_project` exists), a lower-casing WordPiece tokenizer (a BERT-style vocabulary
     counted from the sample text), 256 positions.
+  - modernbert-ce: ModernBertForSequenceClassification (1 label, classifier_pooling mean, no
+    biases as in gte-reranker-modernbert-base), 4 layers (0 and 3 global, 1 and 2 local) with a
+    local window of 8 tokens (±4) and separate rotary θ for global and local layers, a byte-level
+    BPE tokenizer with ModernBERT's specials after the vocabulary ([UNK] [CLS] [SEP] [PAD]
+    [MASK]) and `[CLS] q [SEP] d [SEP]` pairs, 128 positions; its fixture also holds the logits
+    with classifier_pooling cls and every layer's hidden states of the longest pair (token 0 and
+    the last non-padding token);
+  - modernbert-bi: a ModernBertModel with every bias (norm, attention, mlp) as a
+    sentence-transformers bi-encoder (cls pooling, Normalize), max_seq_length 128;
 and tests/fixtures/tiny_models.json with, per model: token ids of texts / pairs (one longer than
 the max length), transformers logits, sentence_transformers.CrossEncoder sigmoid scores,
 SentenceTransformer embeddings, the per-layer hidden states of token 0 for one pair, and the
@@ -48,7 +57,13 @@ from transformers import (
     XLMRobertaForSequenceClassification,
     XLMRobertaModel,
     XLMRobertaTokenizerFast,
+    ModernBertConfig,
+    ModernBertForSequenceClassification,
+    ModernBertModel,
+    PreTrainedTokenizerFast,
 )
+from tokenizers import processors
+from tokenizers.models import BPE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT_DIR = os.path.join(ROOT, "tests/fixtures/tiny-models")
@@ -355,6 +370,165 @@ def build_electra(sentences):
     }
 
 
+def modernbert_tokenizer(sentences, max_length):
+    """A byte-level BPE trained on `sentences` (as ModernBERT's OLMo-style tokenizer), with
+    ModernBERT's special tokens appended after the vocabulary and its [CLS]/[SEP] templates."""
+    tok = Tokenizer(BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=900, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+    )
+    tok.train_from_iterator(sentences, trainer)
+    specials = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+    tok.add_special_tokens(specials)
+    ids = {t: tok.token_to_id(t) for t in specials}
+    assert ids["[UNK]"] == tok.get_vocab_size() - 5, ids
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", ids["[CLS]"]), ("[SEP]", ids["[SEP]"])],
+    )
+    hf = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        pad_token="[PAD]",
+        mask_token="[MASK]",
+        model_max_length=max_length,
+        model_input_names=["input_ids", "attention_mask"],
+    )
+    return hf, ids
+
+
+def widen_modernbert(model, seed):
+    """`widen` for ModernBERT's names (its norms are `*norm.weight`)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=gen)
+            if name.endswith("norm.weight"):
+                p.copy_(1.0 + 0.1 * noise)
+            elif name.endswith(".bias"):
+                p.copy_(0.05 * noise)
+            else:
+                p.copy_(0.2 * noise)
+
+
+def modernbert_config(tok, ids, max_length, biases, **extra):
+    return ModernBertConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        intermediate_size=48,
+        max_position_embeddings=max_length,
+        global_attn_every_n_layers=3,
+        local_attention=8,
+        global_rope_theta=160000.0,
+        local_rope_theta=10000.0,
+        norm_eps=1e-5,
+        norm_bias=biases,
+        attention_bias=biases,
+        mlp_bias=biases,
+        classifier_bias=biases,
+        pad_token_id=ids["[PAD]"],
+        cls_token_id=ids["[CLS]"],
+        sep_token_id=ids["[SEP]"],
+        bos_token_id=ids["[CLS]"],
+        eos_token_id=ids["[SEP]"],
+        hidden_activation="gelu",
+        classifier_activation="gelu",
+        **extra,
+    )
+
+
+MODERNBERT_STATE_DIMS = 8
+
+
+def build_modernbert(sentences):
+    name = "modernbert-ce"
+    out = os.path.join(OUT_DIR, name)
+    max_length = 128
+    tok, ids = modernbert_tokenizer(sentences, max_length)
+    torch.manual_seed(40)
+    config = modernbert_config(tok, ids, max_length, False, num_labels=1, classifier_pooling="mean")
+    assert config.layer_types == ["full_attention", "sliding_attention", "sliding_attention", "full_attention"]
+    model = ModernBertForSequenceClassification(config)
+    widen_modernbert(model, 4001)
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    single_ids, pair_ids, logits, _ = reference_outputs(model, tok, max_length)
+    check_same_ids(out, single_ids, pair_ids, max_length)
+    assert max(len(p) for p in pair_ids) == max_length
+    # Every layer's states of the longest pair (the truncated long document: 128 tokens, far
+    # beyond the local window), at token 0 and the last token; transformers' hidden_states are
+    # the embeddings' output and each layer's, the last one after final_norm (it is
+    # last_hidden_state).
+    long_pair = max(range(len(PAIRS)), key=lambda i: len(pair_ids[i]))
+    with torch.no_grad():
+        one = tok(*PAIRS[long_pair], truncation="longest_first", max_length=max_length, return_tensors="pt")
+        outputs = model.model(**one, output_hidden_states=True)
+        states = list(outputs.hidden_states)
+        assert len(states) == config.num_hidden_layers + 1, len(states)
+        assert torch.equal(states[-1], outputs.last_hidden_state)
+        hidden = [[s[0, 0, :MODERNBERT_STATE_DIMS].tolist(), s[0, -1, :MODERNBERT_STATE_DIMS].tolist()] for s in states]
+        # The same weights with [CLS] pooling.
+        model.config.classifier_pooling = "cls"
+        batch = tok(
+            [q for q, _ in PAIRS],
+            [d for _, d in PAIRS],
+            padding=True,
+            truncation="longest_first",
+            max_length=max_length,
+            return_tensors="pt",
+        )
+        logits_cls = model(**batch).logits[:, 0].tolist()
+        model.config.classifier_pooling = "mean"
+    scores, ce_length = ce_scores(out)
+    assert ce_length == max_length, ce_length
+    ce = {
+        "dir": f"tests/fixtures/tiny-models/{name}",
+        "max_length": max_length,
+        "text_ids": single_ids,
+        "pair_ids": pair_ids,
+        "logits": logits,
+        "logits_cls_pooling": logits_cls,
+        "st_cross_encoder_scores": scores,
+        "hidden_pair": long_pair,
+        "hidden_states_first_last": hidden,
+    }
+
+    # The bi-encoder: a ModernBertModel with every bias, CLS pooling and Normalize.
+    bi_name = "modernbert-bi"
+    bi_out = os.path.join(OUT_DIR, bi_name)
+    torch.manual_seed(41)
+    body = ModernBertModel(modernbert_config(tok, ids, max_length, True))
+    widen_modernbert(body, 4101)
+    tmp = os.path.join(OUT_DIR, ".modernbert-bi-body")
+    body.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    transformer = models.Transformer(tmp, max_seq_length=max_length)
+    pooling = models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode="cls")
+    st = SentenceTransformer(modules=[transformer, pooling, models.Normalize()], device="cpu")
+    st.save(bi_out)
+    shutil.rmtree(tmp)
+    st = SentenceTransformer(bi_out, device="cpu")
+    assert st.max_seq_length == max_length, st.max_seq_length
+    embeddings = st.encode(TEXTS, batch_size=4, convert_to_numpy=True).tolist()
+    bi_ids = [st.tokenizer(t, truncation="longest_first", max_length=max_length)["input_ids"] for t in TEXTS]
+    assert bi_ids == single_ids
+    bi = {
+        "dir": f"tests/fixtures/tiny-models/{bi_name}",
+        "max_length": max_length,
+        "text_ids": bi_ids,
+        "embeddings": embeddings,
+    }
+    return ce, bi
+
+
 def main():
     sentences = sample_text()
     print(f"training tokenizers on {len(sentences)} sentences")
@@ -363,6 +537,7 @@ def main():
     os.makedirs(OUT_DIR)
     xlmr_ce, xlmr_bi = build_xlm_roberta(sentences)
     electra = build_electra(sentences)
+    modernbert_ce, modernbert_bi = build_modernbert(sentences)
     fixture = {
         "generated_by": "scripts/reference/tiny_models.py",
         "texts": TEXTS,
@@ -373,11 +548,13 @@ def main():
         "xlm-roberta-ce": xlmr_ce,
         "xlm-roberta-bi": xlmr_bi,
         "electra-ce": electra,
+        "modernbert-ce": modernbert_ce,
+        "modernbert-bi": modernbert_bi,
     }
     with open(FIXTURE, "w") as f:
         json.dump(fixture, f)
         f.write("\n")
-    for name in ("xlm-roberta-ce", "xlm-roberta-bi", "electra-ce"):
+    for name in ("xlm-roberta-ce", "xlm-roberta-bi", "electra-ce", "modernbert-ce", "modernbert-bi"):
         size = sum(
             os.path.getsize(os.path.join(d, f))
             for d, _, fs in os.walk(os.path.join(OUT_DIR, name))
