@@ -28,6 +28,15 @@ impl<B: Backend> LayerNorm<B> {
         }
     }
 
+    /// As [`Self::new`], without β when `bias` is false (ModernBERT's `norm_bias`).
+    pub fn new_with_bias(width: usize, epsilon: f64, bias: bool, device: &B::Device) -> Self {
+        let mut norm = Self::new(width, epsilon, device);
+        if !bias {
+            norm.beta = None;
+        }
+        norm
+    }
+
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
         rankforge_kernels::layer_norm(
             x,

@@ -24,6 +24,14 @@ impl<B: Backend> Linear<B> {
         Self { weight, bias }
     }
 
+    /// As [`Self::new`], without a bias when `bias` is false (ModernBERT's `attention_bias`,
+    /// `mlp_bias`, `classifier_bias`).
+    pub fn new_with_bias(d_in: usize, d_out: usize, bias: bool, device: &B::Device) -> Self {
+        let burn::nn::Linear { weight, bias } =
+            LinearConfig::new(d_in, d_out).with_bias(bias).init(device);
+        Self { weight, bias }
+    }
+
     /// The output width.
     pub fn d_out(&self) -> usize {
         self.weight.dims()[1]

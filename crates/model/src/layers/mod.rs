@@ -13,6 +13,11 @@
 //! | [`FeedForwardUp`] | the feed-forward's expanding projection and its activation |
 //! | [`ResidualNorm`] | dense → dropout → + residual → LayerNorm (post-norm blocks) |
 //! | [`SelfAttention`] | multi-head self-attention with key padding, as two steps ([`SelfAttention::project`], [`SelfAttention::attend`]) so position schemes that rotate queries and keys fit between them |
+//! | [`FusedQkvAttention`] | the same with one fused `[hidden] → [3·hidden]` projection and an output projection (ModernBERT's `Wqkv`, `Wo`) |
+//! | [`AttentionMasks`] | key padding, or key padding within a sliding window ([`AttentionMasks::windowed`]: local attention) |
+//! | [`Rotary`] | rotary position embeddings of queries and keys (one θ per instance) |
+//! | [`GatedFeedForward`] | GeGLU: `wo(act(a) ⊙ g)`, `[a, g] = wi(x)` |
+//! | [`pre_norm_residual`] | `x + block(norm(x))` (pre-norm blocks) |
 
 mod activation;
 mod attention;
@@ -20,10 +25,14 @@ mod dropout;
 mod feed_forward;
 mod layer_norm;
 mod linear;
+mod rotary;
 
 pub use activation::Activation;
-pub use attention::{AttentionMasks, Projections, SelfAttention};
+pub use attention::{
+    scaled_dot_product, AttentionMasks, FusedQkvAttention, Projections, SelfAttention,
+};
 pub use dropout::Dropout;
-pub use feed_forward::{FeedForwardUp, ResidualNorm};
+pub use feed_forward::{pre_norm_residual, FeedForwardUp, GatedFeedForward, ResidualNorm};
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
+pub use rotary::Rotary;
