@@ -88,6 +88,18 @@ impl BertConfig {
         let architecture = match model_type {
             // A config without `model_type` is read as BERT (as rankforge always has).
             None => Architecture::Bert,
+            // A different body: `crate::modernbert` runs it, the BERT-body loaders do not.
+            Some(name) if name == crate::modernbert_config::ModernBertConfig::MODEL_TYPE => {
+                return Err(ModelError::Unsupported {
+                    path: path.into(),
+                    message: format!(
+                        "model_type `{name}` in the cross-encoder / bi-encoder builders (ModernBERT \
+                         runs through rankforge_model::modernbert, not yet behind the builders; \
+                         supported here: {})",
+                        Architecture::supported()
+                    ),
+                });
+            }
             Some(name) => {
                 Architecture::from_model_type(name).ok_or_else(|| ModelError::Unsupported {
                     path: path.into(),

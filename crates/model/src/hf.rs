@@ -200,7 +200,7 @@ fn apply_weights<B: Backend, M: ModuleSnapshot<B>>(
         .collect())
 }
 
-fn file_in(dir: &Path, name: &str) -> Result<PathBuf> {
+pub(crate) fn file_in(dir: &Path, name: &str) -> Result<PathBuf> {
     let path = dir.join(name);
     if path.is_file() {
         Ok(path)
@@ -299,7 +299,7 @@ pub struct SentenceTransformerSettings {
     pub max_seq_length: Option<usize>,
 }
 
-fn read_json(path: &Path) -> Result<Value> {
+pub(crate) fn read_json(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).map_err(io_err(path))?;
     serde_json::from_str(&text).map_err(|e| ModelError::Config {
         path: path.into(),
@@ -432,7 +432,10 @@ pub fn load_bi_encoder<B: Backend>(
 /// Writes into a sibling temporary directory, fsyncs it and swaps it in
 /// ([`rankforge_data::atomic::replace_dir`]), so a crash never leaves a half-written model
 /// where a good one was.
-fn write_dir_atomically(out: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+pub(crate) fn write_dir_atomically(
+    out: &Path,
+    write: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
     let parent = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -505,7 +508,7 @@ pub fn saved_max_length(dir: &Path) -> Result<Option<(usize, SavedLengthSource)>
 /// Writes `max_length` as `model_max_length` into `dir/tokenizer_config.json` (created if the
 /// tokenizer had none), where sentence-transformers' CrossEncoder and transformers' tokenizers
 /// read a model's length.
-fn record_model_max_length(dir: &Path, max_length: usize) -> Result<()> {
+pub(crate) fn record_model_max_length(dir: &Path, max_length: usize) -> Result<()> {
     let path = dir.join("tokenizer_config.json");
     let mut config = if path.is_file() {
         match read_json(&path)? {
@@ -525,7 +528,7 @@ fn record_model_max_length(dir: &Path, max_length: usize) -> Result<()> {
     write_json(&path, &Value::Object(config))
 }
 
-fn copy_tokenizer_files(tokenizer_dir: &Path, out: &Path) -> Result<()> {
+pub(crate) fn copy_tokenizer_files(tokenizer_dir: &Path, out: &Path) -> Result<()> {
     let mut copied = 0;
     for name in TOKENIZER_FILES {
         let src = tokenizer_dir.join(name);
@@ -543,7 +546,7 @@ fn copy_tokenizer_files(tokenizer_dir: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn write_json(path: &Path, value: &Value) -> Result<()> {
+pub(crate) fn write_json(path: &Path, value: &Value) -> Result<()> {
     let text = serde_json::to_string_pretty(value).expect("JSON values serialise");
     std::fs::write(path, text + "\n").map_err(io_err(path))
 }
@@ -563,7 +566,7 @@ fn save_weights<B: Backend, M: ModuleSnapshot<B>>(
         })
 }
 
-fn versions() -> Value {
+pub(crate) fn versions() -> Value {
     json!({ "rankforge": env!("CARGO_PKG_VERSION") })
 }
 
@@ -622,6 +625,26 @@ pub fn save_bi_encoder<B: Backend>(
     let mut json_config = config.to_json();
     let arch = config.architecture;
     json_config.insert("architectures".into(), json!([arch.base_model()]));
+    let max_seq_length = settings
+        .max_seq_length
+        .unwrap_or(config.max_positions().min(512));
+    write_dir_atomically(out, |dir| {
+        save_weights(model, &dir.join(WEIGHTS_FILE), arch, false)?;
+        write_json(&dir.join(CONFIG_FILE), &Value::Object(json_config))?;
+        write_sentence_transformer_files(dir, config.hidden_size, settings, max_seq_length)?;
+        copy_tokenizer_files(tokenizer_dir, dir)
+    })
+}
+
+/// The sentence-transformers files of a bi-encoder directory (Transformer → Pooling →
+/// optional Normalize): `modules.json`, `1_Pooling/config.json`, `2_Normalize/`,
+/// `sentence_bert_config.json`, `config_sentence_transformers.json`.
+pub(crate) fn write_sentence_transformer_files(
+    dir: &Path,
+    hidden_size: usize,
+    settings: &SentenceTransformerSettings,
+    max_seq_length: usize,
+) -> Result<()> {
     let mut modules = vec![
         json!({"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}),
         json!({"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}),
@@ -631,36 +654,30 @@ pub fn save_bi_encoder<B: Backend>(
     }
     let pooling = settings.head.pooling;
     let pooling_config = json!({
-        "word_embedding_dimension": config.hidden_size,
+        "word_embedding_dimension": hidden_size,
         "pooling_mode_cls_token": pooling == Pooling::Cls,
         "pooling_mode_mean_tokens": pooling == Pooling::Mean,
         "pooling_mode_max_tokens": pooling == Pooling::Max,
         "pooling_mode_mean_sqrt_len_tokens": false,
     });
-    let max_seq_length = settings
-        .max_seq_length
-        .unwrap_or(config.max_positions().min(512));
-    write_dir_atomically(out, |dir| {
-        save_weights(model, &dir.join(WEIGHTS_FILE), arch, false)?;
-        write_json(&dir.join(CONFIG_FILE), &Value::Object(json_config))?;
-        write_json(&dir.join("modules.json"), &Value::Array(modules))?;
-        let pooling_dir = dir.join("1_Pooling");
-        std::fs::create_dir_all(&pooling_dir).map_err(io_err(&pooling_dir))?;
-        write_json(&pooling_dir.join("config.json"), &pooling_config)?;
-        if settings.head.normalize {
-            let normalize_dir = dir.join("2_Normalize");
-            std::fs::create_dir_all(&normalize_dir).map_err(io_err(&normalize_dir))?;
-        }
-        write_json(
-            &dir.join("sentence_bert_config.json"),
-            &json!({"max_seq_length": max_seq_length, "do_lower_case": false}),
-        )?;
-        write_json(
-            &dir.join("config_sentence_transformers.json"),
-            &json!({"__version__": versions(), "prompts": {}, "default_prompt_name": null, "similarity_fn_name": "cosine"}),
-        )?;
-        copy_tokenizer_files(tokenizer_dir, dir)
-    })
+    write_json(&dir.join("modules.json"), &Value::Array(modules))?;
+
+    let pooling_dir = dir.join("1_Pooling");
+    std::fs::create_dir_all(&pooling_dir).map_err(io_err(&pooling_dir))?;
+    write_json(&pooling_dir.join("config.json"), &pooling_config)?;
+    if settings.head.normalize {
+        let normalize_dir = dir.join("2_Normalize");
+        std::fs::create_dir_all(&normalize_dir).map_err(io_err(&normalize_dir))?;
+    }
+    write_json(
+        &dir.join("sentence_bert_config.json"),
+        &json!({"max_seq_length": max_seq_length, "do_lower_case": false}),
+    )?;
+    write_json(
+        &dir.join("config_sentence_transformers.json"),
+        &json!({"__version__": versions(), "prompts": {}, "default_prompt_name": null, "similarity_fn_name": "cosine"}),
+    )?;
+    Ok(())
 }
 
 /// Names of the tensors of a saved file (HF names), for checks and tests.

@@ -15,6 +15,7 @@
 //! | [`bert`], [`config`], [`architecture`] | the encoder, its `config.json`, and what each family changes in it |
 //! | [`cross_encoder_model`], [`bi_encoder`] (`BiEncoderModel`), [`pooling`] | the trainable modules: encoder + head, encoder + pooling |
 //! | [`cross_encoder`], [`bi_encoder`] | ready-to-use wrappers (model + tokenizer + settings) |
+//! | [`modernbert`], [`modernbert_config`] | the ModernBERT encoder (pre-norm, rotary, global / local attention, GeGLU), its classifier, `config.json`, load and save; not yet behind the builders |
 //! | [`load`] | the builders every consumer loads through |
 //! | [`hf`] | Hugging Face / sentence-transformers files in and out |
 //! | [`tokenize`], [`inference`] | tokenization and the one batched inference path |
@@ -34,6 +35,8 @@ pub mod hf;
 pub mod inference;
 pub mod layers;
 pub mod load;
+pub mod modernbert;
+pub mod modernbert_config;
 pub mod pooling;
 pub mod rerank;
 pub mod run_options;

@@ -1,0 +1,547 @@
+//! The ModernBERT encoder (Warner et al. 2024; transformers' `modeling_modernbert.py`) built from
+//! [`crate::layers`], with the checkpoint's field names (`Wqkv`, `Wo`, `Wi` are `wqkv`, `wo`,
+//! `wi` here; loading and saving rename them):
+//!
+//! - embeddings: `tok_embeddings` → `norm` → `drop` (no position or token-type embeddings);
+//! - N pre-norm layers: `x + attn(attn_norm(x))` (layer 0 has no `attn_norm`: the embeddings end
+//!   in a norm), then `x + mlp(mlp_norm(x))`; `attn` is a fused `Wqkv` projection, rotary
+//!   positions on queries and keys, attention over all tokens (global layers, `layer_id % n ==
+//!   0` for `global_attn_every_n_layers` n, or `layer_types` `full_attention`) or over the tokens
+//!   at most `local_attention / 2` away (local layers), and `Wo`; `mlp` is GeGLU (`Wi` to
+//!   2 × intermediate, `act(input) ⊙ gate`, `Wo`). Global and local layers have their own
+//!   rotary base (`global_rope_theta`, `local_rope_theta`);
+//! - `final_norm`;
+//! - [`ModernBertForSequenceClassification`]: `classifier_pooling` (`cls` or the mean of the
+//!   non-padding tokens) → `head.dense` → `classifier_activation` → `head.norm` → `drop` →
+//!   `classifier`.
+//!
+//! Biases follow `norm_bias`, `attention_bias`, `mlp_bias`, `classifier_bias` (all false in the
+//! released checkpoints; the classifier always has one). Padded batches run as transformers'
+//! eager/SDPA path does (padding keys masked), not the unpadded flash-attention path, which
+//! gives the same outputs for the real tokens.
+//!
+//! Loading and saving ([`load_cross_encoder`], [`load_bi_encoder`], [`save_cross_encoder`],
+//! [`save_bi_encoder`]) use the checkpoint's tensor names, so transformers and
+//! sentence-transformers read a saved directory as `ModernBertForSequenceClassification` /
+//! `ModernBertModel`.
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::nn::{Embedding, EmbeddingConfig};
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use burn_store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use serde_json::{json, Value};
+
+use crate::bert::{cls_vectors, BertInput};
+use crate::error::{ModelError, Result};
+use crate::hf::{self, LoadReport, SentenceTransformerSettings};
+use crate::layers::{
+    pre_norm_residual, Activation, AttentionMasks, Dropout, FusedQkvAttention, GatedFeedForward,
+    LayerNorm, Linear, Rotary,
+};
+use crate::modernbert_config::ModernBertConfig;
+use crate::pooling::{l2_normalize, EmbeddingHead, Pooling};
+
+fn activation(name: &str) -> Activation {
+    Activation::from_hidden_act(name).expect("a validated config names a supported activation")
+}
+
+/// `tok_embeddings` → `norm` → `drop`.
+#[derive(Module, Debug)]
+pub struct ModernBertEmbeddings<B: Backend> {
+    pub tok_embeddings: Embedding<B>,
+    pub norm: LayerNorm<B>,
+    pub drop: Dropout,
+}
+
+/// One pre-norm layer (transformers' `ModernBertEncoderLayer`).
+#[derive(Module, Debug)]
+pub struct ModernBertLayer<B: Backend> {
+    /// `None` in layer 0 (transformers' `nn.Identity`).
+    pub attn_norm: Option<LayerNorm<B>>,
+    pub attn: FusedQkvAttention<B>,
+    pub mlp_norm: LayerNorm<B>,
+    pub mlp: GatedFeedForward<B>,
+    /// Global (all tokens) or local (the sliding window) attention.
+    #[module(skip)]
+    global: bool,
+}
+
+impl<B: Backend> ModernBertLayer<B> {
+    pub fn is_global(&self) -> bool {
+        self.global
+    }
+
+    fn forward(&self, x: Tensor<B, 3>, context: &LayerContext<B>) -> Tensor<B, 3> {
+        let (rotary, tables, masks) = if self.global {
+            (
+                &context.global_rotary,
+                &context.global_tables,
+                &context.global_masks,
+            )
+        } else {
+            (
+                &context.local_rotary,
+                &context.local_tables,
+                &context.local_masks,
+            )
+        };
+        let x = pre_norm_residual(x, self.attn_norm.as_ref(), |h| {
+            let (q, k, v) = self.attn.project(h);
+            let (q, k) = (rotary.apply(q, tables), rotary.apply(k, tables));
+            self.attn.attend((q, k, v), masks)
+        });
+        pre_norm_residual(x, Some(&self.mlp_norm), |h| self.mlp.forward(h))
+    }
+}
+
+/// What every layer of one batch shares: the masks and rotary tables of both layer kinds.
+struct LayerContext<B: Backend> {
+    global_masks: AttentionMasks<B>,
+    local_masks: AttentionMasks<B>,
+    global_rotary: Rotary,
+    local_rotary: Rotary,
+    global_tables: (Tensor<B, 2>, Tensor<B, 2>),
+    local_tables: (Tensor<B, 2>, Tensor<B, 2>),
+}
+
+/// transformers' `ModernBertModel`.
+#[derive(Module, Debug)]
+pub struct ModernBertModel<B: Backend> {
+    pub embeddings: ModernBertEmbeddings<B>,
+    pub layers: Vec<ModernBertLayer<B>>,
+    pub final_norm: LayerNorm<B>,
+    #[module(skip)]
+    global_rotary: Rotary,
+    #[module(skip)]
+    local_rotary: Rotary,
+    #[module(skip)]
+    half_window: usize,
+}
+
+impl<B: Backend> ModernBertModel<B> {
+    /// A randomly initialised encoder (weights are normally loaded over it); `config` has been
+    /// validated.
+    pub fn new(config: &ModernBertConfig, device: &B::Device) -> Self {
+        let h = config.hidden_size;
+        let norm = |device: &B::Device| {
+            LayerNorm::new_with_bias(h, config.norm_eps, config.norm_bias, device)
+        };
+        let types = config
+            .layer_types()
+            .expect("a validated config has valid layer types");
+        let head_dim = config.head_dim();
+        Self {
+            embeddings: ModernBertEmbeddings {
+                tok_embeddings: EmbeddingConfig::new(config.vocab_size, h).init(device),
+                norm: norm(device),
+                drop: Dropout::new(config.embedding_dropout),
+            },
+            layers: types
+                .into_iter()
+                .enumerate()
+                .map(|(i, global)| ModernBertLayer {
+                    attn_norm: (i > 0).then(|| norm(device)),
+                    attn: FusedQkvAttention::new(
+                        h,
+                        config.num_attention_heads,
+                        config.attention_bias,
+                        config.attention_dropout,
+                        device,
+                    ),
+                    mlp_norm: norm(device),
+                    mlp: GatedFeedForward::new(
+                        h,
+                        config.intermediate_size,
+                        config.mlp_bias,
+                        activation(&config.hidden_activation),
+                        config.mlp_dropout,
+                        device,
+                    ),
+                    global,
+                })
+                .collect(),
+            final_norm: norm(device),
+            global_rotary: Rotary::new(config.rope_theta(true), head_dim),
+            local_rotary: Rotary::new(config.rope_theta(false), head_dim),
+            half_window: config.half_window(),
+        }
+    }
+
+    /// The half window of the local layers (`local_attention / 2`).
+    pub fn half_window(&self) -> usize {
+        self.half_window
+    }
+
+    /// Sets the half window of the local layers (tests: a window as wide as the sequence makes
+    /// every layer global).
+    pub fn set_half_window(&mut self, half_window: usize) {
+        self.half_window = half_window;
+    }
+
+    /// The rotary bases of global and local layers.
+    pub fn rope_thetas(&self) -> (f64, f64) {
+        (self.global_rotary.theta, self.local_rotary.theta)
+    }
+
+    /// Sets the rotary bases of global and local layers (tests).
+    pub fn set_rope_thetas(&mut self, global: f64, local: f64) {
+        self.global_rotary.theta = global;
+        self.local_rotary.theta = local;
+    }
+
+    /// Last hidden states `[batch, seq, hidden]` (after `final_norm`).
+    pub fn forward(&self, input: BertInput<B>) -> Tensor<B, 3> {
+        self.forward_visiting(input, |_| {})
+    }
+
+    /// The embeddings' output, every layer's output, and the output of `final_norm`
+    /// (`num_layers + 2` states; transformers' `hidden_states` are the same but for the last
+    /// layer's, which it replaces by the normed one).
+    pub fn hidden_states(&self, input: BertInput<B>) -> Vec<Tensor<B, 3>> {
+        let mut states = Vec::with_capacity(self.layers.len() + 2);
+        let last = self.forward_visiting(input, |x| states.push(x.clone()));
+        states.push(last);
+        states
+    }
+
+    fn forward_visiting(
+        &self,
+        input: BertInput<B>,
+        mut visit: impl FnMut(&Tensor<B, 3>),
+    ) -> Tensor<B, 3> {
+        let [_, seq] = input.input_ids.dims();
+        let device = input.input_ids.device();
+        let context = LayerContext {
+            global_masks: AttentionMasks::new(input.padding_mask.clone()),
+            local_masks: AttentionMasks::windowed(input.padding_mask, self.half_window),
+            global_tables: self.global_rotary.tables(seq, &device),
+            local_tables: self.local_rotary.tables(seq, &device),
+            global_rotary: self.global_rotary.clone(),
+            local_rotary: self.local_rotary.clone(),
+        };
+        let embeddings = &self.embeddings;
+        let mut x = embeddings.drop.forward(
+            embeddings
+                .norm
+                .forward(embeddings.tok_embeddings.forward(input.input_ids)),
+        );
+        visit(&x);
+        for layer in &self.layers {
+            x = layer.forward(x, &context);
+            visit(&x);
+        }
+        self.final_norm.forward(x)
+    }
+}
+
+/// `head.dense` → act → `head.norm` (transformers' `ModernBertPredictionHead`).
+#[derive(Module, Debug)]
+pub struct ModernBertPredictionHead<B: Backend> {
+    pub dense: Linear<B>,
+    pub norm: LayerNorm<B>,
+    #[module(skip)]
+    activation: Activation,
+}
+
+/// transformers' `ModernBertForSequenceClassification`.
+#[derive(Module, Debug)]
+pub struct ModernBertForSequenceClassification<B: Backend> {
+    pub model: ModernBertModel<B>,
+    pub head: ModernBertPredictionHead<B>,
+    pub drop: Dropout,
+    pub classifier: Linear<B>,
+    #[module(skip)]
+    pooling: Pooling,
+}
+
+impl<B: Backend> ModernBertForSequenceClassification<B> {
+    pub fn new(config: &ModernBertConfig, num_labels: usize, device: &B::Device) -> Self {
+        let h = config.hidden_size;
+        Self {
+            model: ModernBertModel::new(config, device),
+            head: ModernBertPredictionHead {
+                dense: Linear::new_with_bias(h, h, config.classifier_bias, device),
+                norm: LayerNorm::new_with_bias(h, config.norm_eps, config.norm_bias, device),
+                activation: activation(&config.classifier_activation),
+            },
+            drop: Dropout::new(config.classifier_dropout),
+            classifier: Linear::new(h, num_labels, device),
+            pooling: config
+                .pooling()
+                .expect("a validated config has a supported pooling"),
+        }
+    }
+
+    pub fn num_labels(&self) -> usize {
+        self.classifier.d_out()
+    }
+
+    /// `cls` or `mean`.
+    pub fn pooling(&self) -> Pooling {
+        self.pooling
+    }
+
+    pub fn set_pooling(&mut self, pooling: Pooling) {
+        assert!(
+            matches!(pooling, Pooling::Cls | Pooling::Mean),
+            "ModernBERT's classifier pools by cls or mean"
+        );
+        self.pooling = pooling;
+    }
+
+    /// Logits `[batch, num_labels]`.
+    pub fn forward(&self, input: BertInput<B>) -> Tensor<B, 2> {
+        let mask = input.padding_mask.clone();
+        let hidden = self.model.forward(input);
+        let pooled = match self.pooling {
+            Pooling::Cls => cls_vectors(hidden),
+            _ => Pooling::Mean.apply(hidden, mask),
+        };
+        let head = &self.head;
+        let features = head
+            .norm
+            .forward(head.activation.forward(head.dense.forward(pooled)));
+        self.classifier.forward(self.drop.forward(features))
+    }
+}
+
+/// Sentence embeddings `[batch, dim]`: the encoder's last hidden states pooled and optionally
+/// normalised as `head` says (sentence-transformers' Transformer → Pooling → Normalize).
+pub fn embed<B: Backend>(
+    model: &ModernBertModel<B>,
+    head: EmbeddingHead,
+    input: BertInput<B>,
+) -> Tensor<B, 2> {
+    let mask = input.padding_mask.clone();
+    let pooled = head.pooling.apply(model.forward(input), mask);
+    if head.normalize {
+        l2_normalize(pooled)
+    } else {
+        pooled
+    }
+}
+
+/// Checkpoint name → module path: the fused projections' capitals.
+fn store_for_loading(path: &Path) -> SafetensorsStore {
+    SafetensorsStore::from_file(path)
+        .with_from_adapter(PyTorchToBurnAdapter)
+        .with_key_remapping(r"\.Wqkv\.", ".wqkv.")
+        .with_key_remapping(r"\.Wo\.", ".wo.")
+        .with_key_remapping(r"\.Wi\.", ".wi.")
+        .allow_partial(true)
+}
+
+fn store_for_saving(path: &Path) -> SafetensorsStore {
+    SafetensorsStore::from_file(path)
+        .with_to_adapter(BurnToPyTorchAdapter)
+        .with_key_remapping(r"\.wqkv\.", ".Wqkv.")
+        .with_key_remapping(r"\.wo\.", ".Wo.")
+        .with_key_remapping(r"\.wi\.", ".Wi.")
+        .clear_metadata()
+        // transformers refuses safetensors files without format = pt.
+        .metadata("format", "pt")
+        .overwrite(true)
+}
+
+/// Checkpoint name of a module path.
+pub fn hf_tensor_name(module_path: &str) -> String {
+    module_path
+        .replace(".wqkv.", ".Wqkv.")
+        .replace(".wo.", ".Wo.")
+        .replace(".wi.", ".Wi.")
+}
+
+/// Loads `path` into `module`; every tensor of the module must be there with its shape. Returns
+/// the checkpoint's tensors the module does not use.
+fn load_weights<B: Backend, M: ModuleSnapshot<B>>(
+    module: &mut M,
+    path: &Path,
+) -> Result<Vec<String>> {
+    let weights_err = |message: String| ModelError::Weights {
+        path: path.into(),
+        message,
+    };
+    let mut store = store_for_loading(path);
+    let result = module
+        .load_from(&mut store)
+        .map_err(|e| weights_err(e.to_string()))?;
+    if !result.errors.is_empty() {
+        let messages: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
+        return Err(weights_err(messages.join("; ")));
+    }
+    if !result.missing.is_empty() {
+        return Err(ModelError::MissingTensors {
+            path: path.into(),
+            names: result
+                .missing
+                .iter()
+                .map(|(name, _)| hf_tensor_name(name))
+                .collect(),
+        });
+    }
+    // LayerNorm weight/bias are applied as gamma/beta and listed as unused too; they are not.
+    let applied_alias = |name: &str| {
+        let alias = name
+            .strip_suffix(".weight")
+            .map(|p| format!("{p}.gamma"))
+            .or_else(|| name.strip_suffix(".bias").map(|p| format!("{p}.beta")));
+        alias.is_some_and(|a| result.applied.contains(&a))
+    };
+    Ok(result
+        .unused
+        .iter()
+        .filter(|name| !applied_alias(name))
+        .map(|name| hf_tensor_name(name))
+        .collect())
+}
+
+fn classifier_rows(path: &Path) -> Result<Option<usize>> {
+    let bytes = std::fs::read(path).map_err(crate::error::io_err(path))?;
+    let (_, metadata) =
+        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| ModelError::Weights {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+    Ok(metadata
+        .tensors()
+        .get("classifier.weight")
+        .map(|info| info.shape[0]))
+}
+
+/// A `ModernBertForSequenceClassification` directory: its model and config. The classifier
+/// must be in the checkpoint (a new head for a bare encoder is not made here).
+pub fn load_cross_encoder<B: Backend>(
+    dir: &Path,
+    device: &B::Device,
+) -> Result<(
+    ModernBertForSequenceClassification<B>,
+    ModernBertConfig,
+    LoadReport,
+)> {
+    let config = ModernBertConfig::from_file(&hf::file_in(dir, hf::CONFIG_FILE)?)?;
+    let weights = hf::file_in(dir, hf::WEIGHTS_FILE)?;
+    let num_labels = classifier_rows(&weights)?.ok_or_else(|| ModelError::MissingTensors {
+        path: weights.clone(),
+        names: vec!["classifier.weight".into()],
+    })?;
+    let mut model = ModernBertForSequenceClassification::new(&config, num_labels, device);
+    let unused = load_weights(&mut model, &weights)?;
+    let report = LoadReport {
+        unused,
+        source: dir.to_path_buf(),
+        ..Default::default()
+    };
+    Ok((model, config, report))
+}
+
+/// A `ModernBertModel` directory (a sentence-transformers bi-encoder or a bare encoder): the
+/// encoder, its config and its sentence-transformers settings (`max_seq_length` from
+/// `sentence_bert_config.json`, else the tokenizer's `model_max_length`).
+pub fn load_bi_encoder<B: Backend>(
+    dir: &Path,
+    device: &B::Device,
+) -> Result<(
+    ModernBertModel<B>,
+    ModernBertConfig,
+    SentenceTransformerSettings,
+    LoadReport,
+)> {
+    let config = ModernBertConfig::from_file(&hf::file_in(dir, hf::CONFIG_FILE)?)?;
+    let weights = hf::file_in(dir, hf::WEIGHTS_FILE)?;
+    let mut model = ModernBertModel::new(&config, device);
+    let unused = load_weights(&mut model, &weights)?;
+    let mut settings = hf::read_sentence_transformer_settings(dir)?;
+    // sentence-transformers 5+ saves the length as the tokenizer's `model_max_length` only.
+    if settings.max_seq_length.is_none() {
+        settings.max_seq_length = hf::saved_max_length(dir)?
+            .filter(|(_, from)| *from == hf::SavedLengthSource::TokenizerConfig)
+            .map(|(n, _)| n);
+    }
+    let report = LoadReport {
+        unused,
+        source: dir.to_path_buf(),
+        ..Default::default()
+    };
+    Ok((model, config, settings, report))
+}
+
+fn save_weights<B: Backend, M: ModuleSnapshot<B>>(module: &M, path: &Path) -> Result<()> {
+    module
+        .save_into(&mut store_for_saving(path))
+        .map_err(|e| ModelError::Weights {
+            path: path.into(),
+            message: e.to_string(),
+        })
+}
+
+/// Saves a cross-encoder as a `ModernBertForSequenceClassification` directory that transformers
+/// and `sentence_transformers.CrossEncoder` load unchanged; `tokenizer_dir` supplies the
+/// tokenizer files, `max_length` is recorded as `model_max_length`.
+pub fn save_cross_encoder<B: Backend>(
+    model: &ModernBertForSequenceClassification<B>,
+    config: &ModernBertConfig,
+    tokenizer_dir: &Path,
+    max_length: usize,
+    out: &Path,
+) -> Result<()> {
+    let num_labels = model.num_labels();
+    let mut json_config = config.to_json();
+    json_config.insert(
+        "architectures".into(),
+        json!([ModernBertConfig::SEQUENCE_CLASSIFIER]),
+    );
+    json_config.insert("classifier_pooling".into(), json!(model.pooling().as_str()));
+    if config.num_labels() != Some(num_labels) {
+        let id2label: serde_json::Map<String, Value> = (0..num_labels)
+            .map(|i| (i.to_string(), json!(format!("LABEL_{i}"))))
+            .collect();
+        let label2id: serde_json::Map<String, Value> = (0..num_labels)
+            .map(|i| (format!("LABEL_{i}"), json!(i)))
+            .collect();
+        json_config.insert("id2label".into(), Value::Object(id2label));
+        json_config.insert("label2id".into(), Value::Object(label2id));
+    }
+    hf::write_dir_atomically(out, |dir| {
+        save_weights(model, &dir.join(hf::WEIGHTS_FILE))?;
+        hf::write_json(&dir.join(hf::CONFIG_FILE), &Value::Object(json_config))?;
+        let activation = if num_labels == 1 {
+            "torch.nn.modules.activation.Sigmoid"
+        } else {
+            "torch.nn.modules.linear.Identity"
+        };
+        hf::write_json(
+            &dir.join("config_sentence_transformers.json"),
+            &json!({ "__version__": hf::versions(), "activation_fn": activation, "model_type": "CrossEncoder", "max_length": max_length }),
+        )?;
+        hf::copy_tokenizer_files(tokenizer_dir, dir)?;
+        hf::record_model_max_length(dir, max_length)
+    })
+}
+
+/// Saves a bi-encoder as a sentence-transformers directory (`ModernBertModel` → Pooling →
+/// Normalize).
+pub fn save_bi_encoder<B: Backend>(
+    model: &ModernBertModel<B>,
+    config: &ModernBertConfig,
+    settings: &SentenceTransformerSettings,
+    tokenizer_dir: &Path,
+    out: &Path,
+) -> Result<()> {
+    let mut json_config = config.to_json();
+    json_config.insert(
+        "architectures".into(),
+        json!([ModernBertConfig::BASE_MODEL]),
+    );
+    let max_seq_length = settings
+        .max_seq_length
+        .unwrap_or(config.max_positions().min(512));
+    hf::write_dir_atomically(out, |dir| {
+        save_weights(model, &dir.join(hf::WEIGHTS_FILE))?;
+        hf::write_json(&dir.join(hf::CONFIG_FILE), &Value::Object(json_config))?;
+        hf::write_sentence_transformer_files(dir, config.hidden_size, settings, max_seq_length)?;
+        hf::copy_tokenizer_files(tokenizer_dir, dir)
+    })
+}
