@@ -191,11 +191,20 @@ fn bad_chart_data_is_an_error_not_a_panic() {
     );
     assert!(!path.exists());
 
-    let unwritable = dir.join("no-such-dir").join("chart.png");
+    // A missing directory is created (as for every output); a file in the way of one is not.
+    let in_new_dir = dir.join("new-dir").join("chart.png");
+    BarChart::new("t", vec!["a".into()])
+        .with_series("s", vec![1.0])
+        .write_png(&in_new_dir)
+        .unwrap();
+    assert!(in_new_dir.is_file());
+    let blocker = dir.join("a-file");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let unwritable = blocker.join("chart.png");
     let err = BarChart::new("t", vec!["a".into()])
         .with_series("s", vec![1.0])
         .write_png(&unwritable)
         .unwrap_err();
-    assert!(matches!(err, EvalError::Plot { .. }), "{err:?}");
+    assert!(matches!(err, EvalError::Io { .. }), "{err:?}");
     assert!(err.to_string().contains("chart.png"), "{err}");
 }
