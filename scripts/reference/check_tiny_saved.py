@@ -9,6 +9,12 @@ rankforge's own logits of a head it made:
   - SentenceTransformer on the saved bi-encoder: encode == fixture embeddings;
   - the bi-encoder's body with rankforge's new dense head: transformers' logits == rankforge's.
 
+When SAVED_DIR holds modernbert-ce / modernbert-bi (saved by crates/model/tests/modernbert.rs with
+RANKFORGE_KEEP_MODERNBERT_SAVED=SAVED_DIR), they are checked the same way:
+ModernBertForSequenceClassification logits and CrossEncoder scores, ModernBertModel +
+SentenceTransformer embeddings. The XLM-RoBERTa / ELECTRA part runs when its directories are
+there; at least one part must.
+
 usage: scripts/reference/check_tiny_saved.sh   (saves with rankforge, then runs this)
        check_tiny_saved.py SAVED_DIR
 """
@@ -46,8 +52,8 @@ def hf_logits(dir_, max_length):
 
 
 report = {}
-for name, cls in [("xlm-roberta-ce", "XLMRobertaForSequenceClassification"),
-                  ("electra-ce", "ElectraForSequenceClassification")]:
+
+def check_cross_encoder(name, cls):
     dir_ = os.path.join(saved, name)
     want = fx[name]
     got_cls, logits = hf_logits(dir_, want["max_length"])
@@ -61,25 +67,41 @@ for name, cls in [("xlm-roberta-ce", "XLMRobertaForSequenceClassification"),
                     "cross_encoder_max_abs_diff": score_diff, "max_length": ce.max_length}
     assert logit_diff <= TOL and score_diff <= TOL, report[name]
 
-bi_dir = os.path.join(saved, "xlm-roberta-bi")
-_, info = AutoModel.from_pretrained(bi_dir, output_loading_info=True)
-assert not {k: v for k, v in info.items() if v}, info
-st = SentenceTransformer(bi_dir, device="cpu")
-emb = st.encode(fx["texts"], batch_size=4)
-bi_diff = float(np.max(np.abs(emb - np.array(fx["xlm-roberta-bi"]["embeddings"]))))
-report["xlm-roberta-bi"] = {"embeddings_max_abs_diff": bi_diff, "max_seq_length": st.max_seq_length}
-assert st.max_seq_length == fx["xlm-roberta-bi"]["max_length"], st.max_seq_length
-assert bi_diff <= TOL, report["xlm-roberta-bi"]
 
-new_head = os.path.join(saved, "xlm-roberta-bi-as-ce")
-ours = np.array(json.load(open(new_head + "-logits.json")))
-max_length = CrossEncoder(new_head, device="cpu").max_length
-got_cls, logits = hf_logits(new_head, max_length)
-head_diff = float(np.max(np.abs(logits - ours)))
-report["xlm-roberta-bi-as-ce"] = {"class": got_cls, "max_length": max_length,
-                                  "logits_vs_rankforge_max_abs_diff": head_diff,
-                                  "logit_scale": float(np.max(np.abs(ours)))}
-assert head_diff <= TOL * max(1.0, float(np.max(np.abs(ours)))), report["xlm-roberta-bi-as-ce"]
+def check_bi_encoder(name):
+    bi_dir = os.path.join(saved, name)
+    _, info = AutoModel.from_pretrained(bi_dir, output_loading_info=True)
+    assert not {k: v for k, v in info.items() if v}, info
+    st = SentenceTransformer(bi_dir, device="cpu")
+    emb = st.encode(fx["texts"], batch_size=4)
+    bi_diff = float(np.max(np.abs(emb - np.array(fx[name]["embeddings"]))))
+    report[name] = {"embeddings_max_abs_diff": bi_diff, "max_seq_length": st.max_seq_length}
+    assert st.max_seq_length == fx[name]["max_length"], st.max_seq_length
+    assert bi_diff <= TOL, report[name]
+
+
+checked = []
+if os.path.isdir(os.path.join(saved, "modernbert-ce")):
+    check_cross_encoder("modernbert-ce", "ModernBertForSequenceClassification")
+    check_bi_encoder("modernbert-bi")
+    checked.append("ModernBERT")
+if os.path.isdir(os.path.join(saved, "xlm-roberta-ce")):
+    for name, cls in [("xlm-roberta-ce", "XLMRobertaForSequenceClassification"),
+                      ("electra-ce", "ElectraForSequenceClassification")]:
+        check_cross_encoder(name, cls)
+    check_bi_encoder("xlm-roberta-bi")
+
+    new_head = os.path.join(saved, "xlm-roberta-bi-as-ce")
+    ours = np.array(json.load(open(new_head + "-logits.json")))
+    max_length = CrossEncoder(new_head, device="cpu").max_length
+    got_cls, logits = hf_logits(new_head, max_length)
+    head_diff = float(np.max(np.abs(logits - ours)))
+    report["xlm-roberta-bi-as-ce"] = {"class": got_cls, "max_length": max_length,
+                                      "logits_vs_rankforge_max_abs_diff": head_diff,
+                                      "logit_scale": float(np.max(np.abs(ours)))}
+    assert head_diff <= TOL * max(1.0, float(np.max(np.abs(ours)))), report["xlm-roberta-bi-as-ce"]
+    checked.append("XLM-RoBERTa and ELECTRA")
+assert checked, f"{saved}: no saved tiny model directories"
 print(json.dumps(report, indent=1))
-print("OK: transformers and sentence-transformers load rankforge's saved XLM-RoBERTa and ELECTRA "
-      "directories unchanged")
+print("OK: transformers and sentence-transformers load rankforge's saved "
+      f"{' and '.join(checked)} directories unchanged")
