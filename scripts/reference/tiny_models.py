@@ -21,7 +21,7 @@ Writes tests/fixtures/tiny-models/<name>/ (HF directories):
     BPE tokenizer with ModernBERT's specials after the vocabulary ([UNK] [CLS] [SEP] [PAD]
     [MASK]) and `[CLS] q [SEP] d [SEP]` pairs, 128 positions; its fixture also holds the logits
     with classifier_pooling cls and every layer's hidden states of the longest pair (token 0 and
-    the last non-padding token);
+    the last non-padding token) and the gradients of every parameter, as for the others;
   - modernbert-bi: a ModernBertModel with every bias (norm, attention, mlp) as a
     sentence-transformers bi-encoder (cls pooling, Normalize), max_seq_length 128;
 and tests/fixtures/tiny_models.json with, per model: token ids of texts / pairs (one longer than
@@ -460,6 +460,7 @@ def build_modernbert(sentences):
     widen_modernbert(model, 4001)
     model.save_pretrained(out)
     tok.save_pretrained(out)
+    grads = gradients(model, tok, max_length)
     single_ids, pair_ids, logits, _ = reference_outputs(model, tok, max_length)
     check_same_ids(out, single_ids, pair_ids, max_length)
     assert max(len(p) for p in pair_ids) == max_length
@@ -499,6 +500,7 @@ def build_modernbert(sentences):
         "st_cross_encoder_scores": scores,
         "hidden_pair": long_pair,
         "hidden_states_first_last": hidden,
+        "gradients": grads,
     }
 
     # The bi-encoder: a ModernBertModel with every bias, CLS pooling and Normalize.

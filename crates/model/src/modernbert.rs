@@ -545,3 +545,79 @@ pub fn save_bi_encoder<B: Backend>(
         hf::copy_tokenizer_files(tokenizer_dir, dir)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{Cpu, CpuAutodiff};
+    use crate::inference::collate;
+    use crate::Encoded;
+
+    fn config(dropout: f64, biases: bool) -> ModernBertConfig {
+        let raw = json!({
+            "norm_bias": biases, "attention_bias": biases, "mlp_bias": biases,
+            "model_type": "modernbert", "vocab_size": 20, "hidden_size": 16,
+            "intermediate_size": 24, "num_hidden_layers": 3, "num_attention_heads": 2,
+            "local_attention": 4, "global_attn_every_n_layers": 3,
+            "attention_dropout": dropout, "mlp_dropout": dropout, "embedding_dropout": dropout
+        });
+        let Value::Object(raw) = raw else {
+            unreachable!()
+        };
+        ModernBertConfig::from_json(raw, Path::new("config.json")).unwrap()
+    }
+
+    fn input() -> Encoded {
+        Encoded {
+            ids: vec![1, 5, 9, 2, 7, 3, 2, 4, 4, 6],
+            type_ids: vec![0; 10],
+        }
+    }
+
+    /// The global layer (layer 0 of 3) takes the fused attention kernels, training and
+    /// inference; the local layers run burn's composition with the window mask. With biases,
+    /// every linear layer and norm takes its kernel; without (the released checkpoints), they
+    /// run burn's composition (`rankforge_kernels::linear` / `layer_norm` fuse the bias).
+    #[test]
+    fn global_layers_take_the_fused_attention_and_local_layers_do_not() {
+        let device = Default::default();
+        for biases in [true, false] {
+            let config = config(0.1, biases);
+            let layers = config.num_hidden_layers;
+            let _rng = crate::backend::seeded_rng_section();
+            let model = ModernBertModel::<CpuAutodiff>::new(&config, &device);
+            assert_eq!(
+                model
+                    .layers
+                    .iter()
+                    .map(|l| l.is_global())
+                    .collect::<Vec<_>>(),
+                [true, false, false]
+            );
+            rankforge_kernels::trace::taken();
+            let _ = model.forward(collate::<CpuAutodiff>(&[&input()], &device));
+            let taken = rankforge_kernels::trace::taken();
+            let count = |kernel: &str| taken.iter().filter(|&&k| k == kernel).count();
+            let with_bias = |n: usize| if biases { n } else { 0 };
+            assert_eq!(count("attention_training"), 1, "{taken:?}");
+            assert_eq!(count("gelu"), layers, "{taken:?}");
+            assert_eq!(count("linear"), with_bias(4 * layers), "{taken:?}");
+            // embeddings, attn_norm (not in layer 0), mlp_norm, final_norm
+            assert_eq!(
+                count("layer_norm"),
+                with_bias(1 + (layers - 1) + layers + 1),
+                "{taken:?}"
+            );
+            let inference = burn::module::AutodiffModule::valid(&model);
+            let _ = inference.forward(collate::<Cpu>(&[&input()], &device));
+            let taken = rankforge_kernels::trace::taken();
+            let count = |kernel: &str| taken.iter().filter(|&&k| k == kernel).count();
+            assert_eq!(count("attention_inference"), 1, "{taken:?}");
+            assert_eq!(
+                count("linear_inference"),
+                with_bias(4 * layers),
+                "{taken:?}"
+            );
+        }
+    }
+}
