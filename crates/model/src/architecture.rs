@@ -19,6 +19,12 @@
 //! The tokenizer needs nothing per family: `tokenizer.json` carries the model (WordPiece,
 //! SentencePiece Unigram) and the pair template (`[CLS] q [SEP] d [SEP]`,
 //! `<s> q </s></s> d </s>`).
+//!
+//! ModernBERT (`modernbert`) is not a variant here: its body differs (pre-norm, rotary
+//! positions, global / local attention, GeGLU, no token types or position table), so it is a
+//! file of its own, [`crate::modernbert`], with its config reader [`crate::modernbert_config`].
+//! The cross-encoder / bi-encoder builders do not take it yet: [`crate::BertConfig`] refuses
+//! `model_type` `modernbert` with a message that says so.
 
 use serde::{Deserialize, Serialize};
 
