@@ -431,71 +431,10 @@ fn training_gradients_match_pytorch_for_every_parameter() {
     assert_logits_match("autodiff forward", &got, &f32s(&fx[CE]["logits"])[..n]);
 
     let grads = out.powi_scalar(2).sum().backward();
-    let mut collect = CollectGrads {
-        grads: &grads,
-        path: Vec::new(),
-        found: Vec::new(),
-    };
-    model.visit(&mut collect);
     let want = fx[CE]["gradients"].as_object().unwrap();
-    let mut checked = std::collections::BTreeSet::new();
-    let mut worst = 0.0f64;
-    for (path, values) in collect.found {
-        let hf_name = modernbert::hf_tensor_name(&path)
+    assert_gradients_match(CE, &model, &grads, want, |path| {
+        modernbert::hf_tensor_name(path)
             .replace("norm.gamma", "norm.weight")
-            .replace("norm.beta", "norm.bias");
-        let reference = want
-            .get(&hf_name)
-            .unwrap_or_else(|| panic!("{path} ({hf_name}) not in the fixture"));
-        let norm = values.iter().map(|x| x * x).sum::<f64>().sqrt();
-        let sum: f64 = values.iter().sum();
-        let want_norm = reference["norm"].as_f64().unwrap();
-        let want_sum = reference["sum"].as_f64().unwrap();
-        let tol = (1e-4 * want_norm).max(1e-6);
-        assert!(
-            (norm - want_norm).abs() <= tol && (sum - want_sum).abs() <= tol,
-            "{hf_name}: norm {norm} vs {want_norm}, sum {sum} vs {want_sum}"
-        );
-        if let Some(first) = reference.get("first") {
-            let first: Vec<f32> = f32s(first);
-            let ours: Vec<f32> = values[..first.len()].iter().map(|&x| x as f32).collect();
-            let diff = max_abs_diff(&ours, &first);
-            assert!(diff as f64 <= tol, "{hf_name}: first values {diff}");
-        }
-        worst = worst.max((norm - want_norm).abs() / want_norm.max(1e-2));
-        checked.insert(hf_name);
-    }
-    eprintln!("gradient norms within {worst:e} (relative) of PyTorch's");
-    let all: std::collections::BTreeSet<String> = want.keys().cloned().collect();
-    assert_eq!(checked, all, "every PyTorch parameter checked");
-}
-
-/// Every float parameter's gradient, with its module path, flattened (as f64).
-struct CollectGrads<'a> {
-    grads: &'a <rankforge_model::backend::CpuAutodiff as burn::tensor::backend::AutodiffBackend>::Gradients,
-    path: Vec<String>,
-    found: Vec<(String, Vec<f64>)>,
-}
-
-impl burn::module::ModuleVisitor<rankforge_model::backend::CpuAutodiff> for CollectGrads<'_> {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-
-    fn visit_float<const D: usize>(
-        &mut self,
-        param: &burn::module::Param<Tensor<rankforge_model::backend::CpuAutodiff, D>>,
-    ) {
-        let path = self.path.join(".");
-        let grad = param
-            .val()
-            .grad(self.grads)
-            .unwrap_or_else(|| panic!("{path}: no gradient"));
-        let values: Vec<f64> = grad.into_data().convert::<f64>().into_vec().unwrap();
-        self.found.push((path, values));
-    }
+            .replace("norm.beta", "norm.bias")
+    });
 }
