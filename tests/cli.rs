@@ -54,10 +54,7 @@ fn predict_matches_pytorch_logits_and_sentence_transformers_scores() {
         "5",
         "--quiet",
     ]);
-    let logits: Vec<f32> = read_field(&output, "score")
-        .iter()
-        .map(|v| v.as_f64().unwrap() as f32)
-        .collect();
+    let logits: Vec<f32> = scores(&output);
     let want = f32s(&fx["logits"]);
     let scale = want.iter().fold(1.0f32, |m, x| m.max(x.abs()));
     let diff = max_abs_diff(&logits, &want);
@@ -68,11 +65,8 @@ fn predict_matches_pytorch_logits_and_sentence_transformers_scores() {
     ok(&[
         "predict", "--model", m, "--input", i, "--output", o, "--quiet",
     ]);
-    let scores: Vec<f32> = read_field(&output, "score")
-        .iter()
-        .map(|v| v.as_f64().unwrap() as f32)
-        .collect();
-    let diff = max_abs_diff(&scores, &f32s(&fx["st_cross_encoder_scores"]));
+    let st_scores: Vec<f32> = scores(&output);
+    let diff = max_abs_diff(&st_scores, &f32s(&fx["st_cross_encoder_scores"]));
     assert!(
         diff <= 1e-5,
         "scores vs sentence-transformers: max abs diff {diff}"
@@ -779,10 +773,7 @@ fn predict_in_bf16_and_f16_stays_within_one_percent_of_pytorch() {
             "--precision",
             precision,
         ]);
-        let got: Vec<f32> = read_field(&output, "score")
-            .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect();
+        let got: Vec<f32> = scores(&output);
         let diff = max_abs_diff(&got, &want);
         assert!(diff <= 1e-2 * scale, "{precision}: {diff} (scale {scale})");
     }
@@ -865,7 +856,7 @@ fn saved_model_reproduces_the_trainers_dev_scores_in_predict_rerank_and_serve() 
         .map(|(q, d, _)| json!({"query": queries[q], "document": corpus[d]}))
         .collect();
     write_jsonl(&pairs, &rows);
-    let scores = tmp.path().join("scores.jsonl");
+    let scored = tmp.path().join("scores.jsonl");
     let predicted = rankforge(&[
         "predict",
         "--model",
@@ -873,15 +864,12 @@ fn saved_model_reproduces_the_trainers_dev_scores_in_predict_rerank_and_serve() 
         "--input",
         pairs.to_str().unwrap(),
         "--output",
-        scores.to_str().unwrap(),
+        scored.to_str().unwrap(),
     ]);
     let notes = String::from_utf8_lossy(&predicted.stderr);
     assert!(predicted.status.success(), "{notes}");
     assert!(notes.contains("max length 32 tokens"), "{notes}");
-    let predicted: Vec<f32> = read_field(&scores, "score")
-        .iter()
-        .map(|v| v.as_f64().unwrap() as f32)
-        .collect();
+    let predicted: Vec<f32> = scores(&scored);
     let trained: Vec<f32> = trainer.iter().map(|t| t.2 as f32).collect();
     let diff = max_abs_diff(&predicted, &trained);
     assert!(diff <= 1e-6, "predict vs trainer: max abs diff {diff}");

@@ -154,7 +154,9 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-fn sync_tree(path: &Path) -> std::io::Result<()> {
+/// fsyncs every file under `path` (or `path` itself when it is a file) and the directories,
+/// so that a rename that publishes it never exposes data still in the page cache only.
+pub fn sync_tree(path: &Path) -> std::io::Result<()> {
     if path.is_dir() {
         for entry in std::fs::read_dir(path)? {
             sync_tree(&entry?.path())?;
@@ -208,7 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn check_writable_refuses_a_directory_and_a_read_only_parent() {
+    fn check_writable_refuses_a_directory_and_a_place_no_file_can_be_made() {
         let dir = tempfile::tempdir().unwrap();
         assert!(check_writable(dir.path()).is_err());
         assert!(check_writable(dir.path().join("a/b/out.jsonl")).is_ok());

@@ -67,20 +67,23 @@ fn default_layer_norm_eps() -> f64 {
 
 /// ELECTRA's `embedding_size` when `config.json` omits it (transformers' `ElectraConfig`).
 const ELECTRA_DEFAULT_EMBEDDING_SIZE: usize = 128;
+/// The JSON object of a `config.json` (errors name the file).
+pub fn read_config_json(path: &Path) -> Result<Map<String, Value>> {
+    let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+    serde_json::from_str(&text).map_err(|e| ModelError::Config {
+        path: path.into(),
+        field: "(document)".into(),
+        message: e.to_string(),
+    })
+}
+
 /// XLM-RoBERTa's `pad_token_id` when `config.json` omits it (transformers' `XLMRobertaConfig`).
 const XLM_ROBERTA_DEFAULT_PAD: usize = 1;
 
 impl BertConfig {
     /// Reads and validates `config.json`; refuses architectures rankforge does not implement.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
-        let raw: Map<String, Value> =
-            serde_json::from_str(&text).map_err(|e| ModelError::Config {
-                path: path.into(),
-                field: "(document)".into(),
-                message: e.to_string(),
-            })?;
-        Self::from_json(raw, path)
+        Self::from_json(read_config_json(path)?, path)
     }
 
     pub fn from_json(raw: Map<String, Value>, path: &Path) -> Result<Self> {

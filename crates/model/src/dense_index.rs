@@ -6,7 +6,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
@@ -154,17 +154,22 @@ fn read_cache(path: &Path, key: &str, expected_docs: usize) -> Cached {
 }
 
 fn write_cache(path: &Path, key: &str, docs: usize, dim: usize, values: &[f32]) -> Result<()> {
-    let mut body = Vec::with_capacity(HEADER_LEN + values.len() * 4 + CHECKSUM_LEN);
-    body.extend_from_slice(CACHE_MAGIC);
-    body.extend_from_slice(key.as_bytes());
-    body.extend_from_slice(&(docs as u64).to_le_bytes());
-    body.extend_from_slice(&(dim as u64).to_le_bytes());
-    for v in values {
-        body.extend_from_slice(&v.to_le_bytes());
-    }
-    let checksum = blake3::hash(&body);
-    body.extend_from_slice(checksum.as_bytes());
-    rankforge_data::write_atomic(path, &body).map_err(io_err(path))
+    // Streamed through the hasher into the atomic file: no second copy of the embeddings.
+    let mut out = rankforge_data::AtomicFile::create(path).map_err(io_err(path))?;
+    let mut hasher = blake3::Hasher::new();
+    let mut put = |bytes: &[u8]| -> std::io::Result<()> {
+        hasher.update(bytes);
+        out.write_all(bytes)
+    };
+    put(CACHE_MAGIC)
+        .and_then(|()| put(key.as_bytes()))
+        .and_then(|()| put(&(docs as u64).to_le_bytes()))
+        .and_then(|()| put(&(dim as u64).to_le_bytes()))
+        .and_then(|()| values.iter().try_for_each(|v| put(&v.to_le_bytes())))
+        .map_err(io_err(path))?;
+    out.write_all(hasher.finalize().as_bytes())
+        .and_then(|()| out.commit())
+        .map_err(io_err(path))
 }
 
 impl<'a, B: Backend> DenseIndex<'a, B> {

@@ -55,7 +55,7 @@ pub use inference::{run_batched, ActivationShape, BatchingConfig, TensorLimit};
 pub use load::{BiEncoderBuilder, CrossEncoderBuilder, DEFAULT_HEAD_SEED};
 pub use pooling::{EmbeddingHead, Pooling};
 pub use rankforge_kernels::precision::Precision;
-pub use rerank::rerank_run;
+pub use rerank::{rerank_run, RerankCandidates};
 pub use run_options::{tokenizer_for_model, Activation, RunOptions};
 pub use tokenize::{
     Encoded, LongDocMode, LongDocSettings, PairWindows, TextTokenizer, DEFAULT_MAX_WINDOWS,

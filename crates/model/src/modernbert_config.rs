@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::error::{io_err, ModelError, Result};
+use crate::error::{ModelError, Result};
 use crate::layers::Activation;
 use crate::pooling::Pooling;
 
@@ -92,14 +92,7 @@ impl ModernBertConfig {
 
     /// Reads and validates `config.json`.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
-        let raw: Map<String, Value> =
-            serde_json::from_str(&text).map_err(|e| ModelError::Config {
-                path: path.into(),
-                field: "(document)".into(),
-                message: e.to_string(),
-            })?;
-        Self::from_json(raw, path)
+        Self::from_json(crate::config::read_config_json(path)?, path)
     }
 
     pub fn from_json(raw: Map<String, Value>, path: &Path) -> Result<Self> {

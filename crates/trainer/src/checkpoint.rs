@@ -76,7 +76,7 @@ pub fn write_checkpoint(
     let state_json = serde_json::to_string_pretty(state).expect("state serialises");
     let state_path = tmp.join(STATE_FILE);
     std::fs::write(&state_path, state_json).map_err(io_err(&state_path))?;
-    sync_tree(&tmp).map_err(io_err(&tmp))?;
+    rankforge_data::atomic::sync_tree(&tmp).map_err(io_err(&tmp))?;
     let old = output_dir.join(format!("{CHECKPOINT_DIR}.old"));
     if old.exists() {
         std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
@@ -89,24 +89,6 @@ pub fn write_checkpoint(
         std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
     }
     Ok(target)
-}
-
-/// fsyncs every file under `dir` and the directories themselves, so that the rename that
-/// publishes `dir` never exposes data still in the page cache only.
-fn sync_tree(dir: &Path) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            sync_tree(&path)?;
-        } else {
-            std::fs::File::open(&path)?.sync_all()?;
-        }
-    }
-    // Not every filesystem lets a directory be opened for fsync; the files above are what matter.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 /// Deletes the partial checkpoint and model directories (`checkpoint.tmp-<pid>`,

@@ -78,17 +78,16 @@ pub fn prepare_fresh_run(output_dir: &Path, overwrite: bool) -> Result<Vec<PathB
             .filter_map(|p| p.file_name())
             .map(|n| n.to_string_lossy().into_owned())
             .collect();
-        let resumable = output_dir.join(CHECKPOINT_DIR).is_dir()
-            || output_dir.join(format!("{CHECKPOINT_DIR}.old")).is_dir();
+        let resumable = crate::checkpoint::find_checkpoint(output_dir).is_some();
         return Err(TrainError::Other(format!(
-            "{} already holds a run ({}): `--resume` continues it{}, `--overwrite` deletes it \
-             and starts again, or set run.output_dir to a new directory",
+            "{} already holds a run ({}): {}`--overwrite` deletes it and starts again, or set \
+             run.output_dir to a new directory",
             output_dir.display(),
             names.join(", "),
             if resumable {
-                ""
+                "`--resume` continues it, "
             } else {
-                " (it has no checkpoint, so only a finished run's final evaluation is redone)"
+                "it has no checkpoint to resume from; "
             }
         )));
     }
@@ -125,7 +124,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("--resume") && err.contains("--overwrite") && err.contains("best"),
+            err.contains("--overwrite") && err.contains("best") && err.contains("no checkpoint"),
             "{err}"
         );
         assert!(dir.path().join("best").exists(), "refusing deletes nothing");

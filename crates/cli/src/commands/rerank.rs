@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
 use rankforge_data::{Corpus, Queries, Run};
+use rankforge_model::RerankCandidates;
 
 use super::common::ModelArgs;
 use super::long_doc::LongDocArgs;
@@ -49,10 +50,20 @@ fn rerank<B: Backend>(device: &B::Device, args: &RerankArgs) -> Result<()> {
     let corpus = Corpus::read_beir(&args.corpus)?;
     let queries = Queries::read_beir(&args.queries)?;
     let run = Run::read(&args.run)?;
-    check_run_ids(args, &corpus, &queries, &run)?;
+    // Every id is looked up before the model loads, so an unknown one fails at once.
+    let candidates =
+        RerankCandidates::gather(&corpus, &queries, &run, args.top_k).with_context(|| {
+            format!(
+                "{} against {} and {}",
+                args.run.display(),
+                args.queries.display(),
+                args.corpus.display()
+            )
+        })?;
     let scorer = load_cross_encoder::<B>(device, &args.model, &args.long_doc, args.raw)?;
     let started = std::time::Instant::now();
-    let reranked = rankforge_model::rerank_run(&scorer, &corpus, &queries, &run, args.top_k)
+    let reranked = candidates
+        .score(&scorer)
         .with_context(|| format!("reranking {}", args.run.display()))?;
     reranked.write(&args.output, &args.tag)?;
     let pairs: usize = reranked.iter().map(|(_, d)| d.len()).sum();
@@ -63,34 +74,5 @@ fn rerank<B: Backend>(device: &B::Device, args: &RerankArgs) -> Result<()> {
         pairs as f64 / secs.max(1e-9),
         args.output.display()
     );
-    Ok(())
-}
-
-/// Every query of the run, and every document of its top k, must be in the queries file and
-/// the corpus: checked before the model loads, with an error naming the files.
-fn check_run_ids(args: &RerankArgs, corpus: &Corpus, queries: &Queries, run: &Run) -> Result<()> {
-    for (query_id, docs) in run.iter() {
-        if queries.get(query_id).is_none() {
-            anyhow::bail!(
-                "{}: query `{query_id}` is not in the queries file {}",
-                args.run.display(),
-                args.queries.display()
-            );
-        }
-        let mut docs = docs.to_vec();
-        rankforge_data::sort_trec(&mut docs);
-        if let Some(missing) = docs
-            .iter()
-            .take(args.top_k)
-            .find(|d| corpus.get(&d.doc_id).is_none())
-        {
-            anyhow::bail!(
-                "{}: document `{}` (query `{query_id}`) is not in the corpus {}",
-                args.run.display(),
-                missing.doc_id,
-                args.corpus.display()
-            );
-        }
-    }
     Ok(())
 }
