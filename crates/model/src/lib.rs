@@ -26,6 +26,7 @@
 pub mod architecture;
 pub mod bert;
 pub mod bi_encoder;
+pub mod colbert;
 pub mod config;
 pub mod cross_encoder;
 pub mod cross_encoder_model;
