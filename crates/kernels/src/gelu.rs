@@ -70,8 +70,9 @@ fn derivative_from_erf(x: f32, e: f32) -> f32 {
     0.5 * (1.0 + e) + x * (inv_sqrt_2pi * crate::vector_math::exp(-0.5 * x * x))
 }
 
+/// GELU of one value (the erf form); inlined into the int8 / bf16 GEMM epilogues.
 #[inline(always)]
-fn gelu_scalar(x: f32) -> f32 {
+pub(crate) fn gelu_scalar(x: f32) -> f32 {
     gelu_from_erf(x, erf_scaled(x))
 }
 
