@@ -1,0 +1,417 @@
+//! ColBERT directories in and out.
+//!
+//! - **PyLate** (a sentence-transformers directory): `modules.json` = Transformer (the encoder's
+//!   `config.json` / `model.safetensors` / tokenizer at the root, bare tensor names) + a
+//!   `pylate.models.Dense.Dense` in `1_Dense/` (`config.json`: in/out features, no bias,
+//!   identity activation, no residual; `model.safetensors`: `linear.weight [dim, hidden]`);
+//!   `config_sentence_transformers.json` holds the [`ColBertSettings`].
+//! - **Stanford ColBERT** (colbert-ai's `HF_ColBERT.save_pretrained`): `config.json` with
+//!   `architectures: ["HF_ColBERT"]`, one `model.safetensors` with the encoder under its
+//!   transformers prefix (`bert.` …) and the projection as `linear.weight`, the tokenizer, and
+//!   `artifact.metadata` (the flat `ColBERTConfig`).
+//!
+//! Weights go through burn-store with the PyTorch adapters and the same key renames as the
+//! crate's other loaders (`hf`): the encoder lands under `bert.`, the projection under
+//! `projection.`. Saving writes PyLate's format.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::backend::Backend;
+use burn_store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use serde_json::{json, Value};
+
+use super::settings::ColBertSettings;
+use super::tokenize::ColBertTokenizer;
+use super::{ColBert, ColBertModel};
+use crate::architecture::Architecture;
+use crate::config::{read_config_json, BertConfig};
+use crate::error::{io_err, ModelError, Result};
+use crate::hf::{self, LoadReport};
+use crate::run_options::RunOptions;
+
+/// Which tool's layout a ColBERT directory has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColBertFormat {
+    PyLate,
+    Stanford,
+}
+
+const STANFORD_METADATA: &str = "artifact.metadata";
+const STANFORD_ARCHITECTURE: &str = "HF_ColBERT";
+const PYLATE_DENSE: &str = "pylate.models.Dense.Dense";
+const IDENTITY: &str = "torch.nn.modules.linear.Identity";
+
+fn architectures(config: &serde_json::Map<String, Value>) -> Vec<String> {
+    config
+        .get("architectures")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl ColBertFormat {
+    /// Stanford when the directory has `artifact.metadata` or its `config.json` names
+    /// `HF_ColBERT`; PyLate when it has `modules.json`; otherwise not a ColBERT directory.
+    pub fn detect(dir: &Path) -> Result<Self> {
+        let config = hf::file_in(dir, hf::CONFIG_FILE)?;
+        if dir.join(STANFORD_METADATA).is_file()
+            || architectures(&read_config_json(&config)?)
+                .iter()
+                .any(|a| a == STANFORD_ARCHITECTURE)
+        {
+            return Ok(Self::Stanford);
+        }
+        if dir.join("modules.json").is_file() {
+            return Ok(Self::PyLate);
+        }
+        Err(ModelError::Unsupported {
+            path: dir.into(),
+            message: "not a ColBERT directory: neither PyLate's modules.json (Transformer + \
+                      Dense) nor Stanford ColBERT's artifact.metadata / HF_ColBERT config"
+                .into(),
+        })
+    }
+}
+
+/// Loads tensors of `path` into `model`: the encoder's under `bert.` (from the family's prefix
+/// or from bare names), `linear.*` as `projection.*`. Returns the module paths left missing and
+/// the file's tensors the model does not use.
+fn load_file<B: Backend>(
+    model: &mut ColBertModel<B>,
+    path: &Path,
+    arch: Architecture,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let mut store = SafetensorsStore::from_file(path)
+        .with_from_adapter(PyTorchToBurnAdapter)
+        .with_key_remapping(
+            r"^(embeddings|embeddings_project|encoder|pooler)\.",
+            "bert.$1.",
+        )
+        .with_key_remapping(r"^linear\.", "projection.")
+        .with_key_remapping(r"\.attention\.self\.", ".attention.self_attn.")
+        .with_key_remapping(r"LayerNorm\.gamma$", "LayerNorm.weight")
+        .with_key_remapping(r"LayerNorm\.beta$", "LayerNorm.bias")
+        .with_key_remapping(r"\.LayerNorm\.", ".layer_norm.");
+    if arch != Architecture::Bert {
+        store = store.with_key_remapping(format!(r"^{}\.", arch.weight_prefix()), "bert.");
+    }
+    let mut store = store.allow_partial(true);
+    let result = model
+        .load_from(&mut store)
+        .map_err(|e| ModelError::Weights {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+    if !result.errors.is_empty() {
+        let messages: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
+        return Err(ModelError::Weights {
+            path: path.into(),
+            message: messages.join("; "),
+        });
+    }
+    // burn-store lists tensors applied through the adapter's alias (LayerNorm weight/bias ↔
+    // gamma/beta) as unused too; they are not.
+    let applied_alias = |name: &str| {
+        let alias = name
+            .strip_suffix(".weight")
+            .map(|p| format!("{p}.gamma"))
+            .or_else(|| name.strip_suffix(".bias").map(|p| format!("{p}.beta")));
+        alias.is_some_and(|a| result.applied.contains(&a))
+    };
+    let unused = result
+        .unused
+        .iter()
+        .filter(|n| !applied_alias(n) && !n.ends_with("embeddings.position_ids"))
+        .cloned()
+        .collect();
+    let missing = result.missing.iter().map(|(n, _)| n.clone()).collect();
+    Ok((missing, unused))
+}
+
+fn has_pooler(weights: &Path) -> Result<bool> {
+    Ok(hf::safetensors_names(weights)?
+        .iter()
+        .any(|n| n.contains("pooler.")))
+}
+
+/// `[rows, cols]` of tensor `name` in a safetensors file.
+fn tensor_shape(path: &Path, name: &str) -> Result<Vec<usize>> {
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let (_, metadata) =
+        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| ModelError::Weights {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+    metadata
+        .tensors()
+        .get(name)
+        .map(|info| info.shape.clone())
+        .ok_or_else(|| ModelError::MissingTensors {
+            path: path.into(),
+            names: vec![name.into()],
+        })
+}
+
+fn projection_dim(path: &Path, hidden: usize) -> Result<usize> {
+    match tensor_shape(path, "linear.weight")?.as_slice() {
+        [dim, h] if *h == hidden => Ok(*dim),
+        shape => Err(ModelError::Weights {
+            path: path.into(),
+            message: format!("linear.weight has shape {shape:?}, expected [dim, {hidden}]"),
+        }),
+    }
+}
+
+fn missing_error(path: &Path, names: Vec<String>) -> ModelError {
+    ModelError::MissingTensors {
+        path: path.into(),
+        names,
+    }
+}
+
+/// The `1_Dense` module of a PyLate directory: its folder, after checking that it is the one
+/// projection rankforge runs (no bias, identity activation, no residual).
+fn pylate_dense_dir(dir: &Path) -> Result<PathBuf> {
+    let path = dir.join("modules.json");
+    let modules = hf::read_json(&path)?;
+    let modules = modules.as_array().cloned().unwrap_or_default();
+    let dense: Vec<&Value> = modules
+        .iter()
+        .filter(|m| {
+            m.get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.ends_with(".Dense"))
+        })
+        .collect();
+    let unsupported = |message: String| ModelError::Unsupported {
+        path: path.clone(),
+        message,
+    };
+    let others: Vec<&str> = modules
+        .iter()
+        .filter_map(|m| m.get("type").and_then(Value::as_str))
+        .filter(|t| !t.ends_with(".Dense") && !t.ends_with(".Transformer"))
+        .collect();
+    if dense.len() != 1 || !others.is_empty() {
+        return Err(unsupported(format!(
+            "a ColBERT of one Transformer and one Dense module is supported; this one has {} \
+             Dense module(s){}",
+            dense.len(),
+            if others.is_empty() {
+                String::new()
+            } else {
+                format!(" and {}", others.join(", "))
+            }
+        )));
+    }
+    let dense_dir = dir.join(
+        dense[0]
+            .get("path")
+            .and_then(Value::as_str)
+            .unwrap_or("1_Dense"),
+    );
+    let config_path = dense_dir.join(hf::CONFIG_FILE);
+    let config = hf::read_json(&config_path)?;
+    let bias = config.get("bias").and_then(Value::as_bool).unwrap_or(true);
+    let activation = config
+        .get("activation_function")
+        .and_then(Value::as_str)
+        .unwrap_or(IDENTITY);
+    let residual = config
+        .get("use_residual")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if bias || activation != IDENTITY || residual {
+        return Err(ModelError::Unsupported {
+            path: config_path,
+            message: format!(
+                "a projection without bias, identity activation and no residual is supported \
+                 (bias {bias}, activation {activation}, use_residual {residual})"
+            ),
+        });
+    }
+    Ok(dense_dir)
+}
+
+pub(super) fn load<B: Backend>(dir: &Path, device: &B::Device) -> Result<(ColBert<B>, LoadReport)> {
+    let format = ColBertFormat::detect(dir)?;
+    let config_path = hf::file_in(dir, hf::CONFIG_FILE)?;
+    let weights = hf::file_in(dir, hf::WEIGHTS_FILE)?;
+    let mut raw = read_config_json(&config_path)?;
+    let (model, settings, unused) = match format {
+        ColBertFormat::Stanford => {
+            // `HF_ColBERT` is not a transformers class: read the body's config without it.
+            if architectures(&raw)
+                .iter()
+                .any(|a| a == STANFORD_ARCHITECTURE)
+            {
+                raw.remove("architectures");
+            }
+            let config = BertConfig::from_json(raw, &config_path)?;
+            let metadata_path = dir.join(STANFORD_METADATA);
+            let settings = if metadata_path.is_file() {
+                ColBertSettings::from_stanford(&hf::read_json(&metadata_path)?, &metadata_path)?
+            } else {
+                ColBertSettings::from_stanford(&json!({}), &metadata_path)?
+            };
+            let dim = projection_dim(&weights, config.hidden_size)?;
+            let mut model = ColBertModel::new(&config, dim, has_pooler(&weights)?, device);
+            let (missing, unused) = load_file(&mut model, &weights, config.architecture)?;
+            if !missing.is_empty() {
+                return Err(missing_error(&weights, missing));
+            }
+            (model, (config, settings), unused)
+        }
+        ColBertFormat::PyLate => {
+            let config = BertConfig::from_json(raw, &config_path)?;
+            let settings_path = dir.join("config_sentence_transformers.json");
+            let settings = if settings_path.is_file() {
+                ColBertSettings::from_pylate(&hf::read_json(&settings_path)?, &settings_path)?
+            } else {
+                ColBertSettings::default()
+            };
+            let dense_dir = pylate_dense_dir(dir)?;
+            let dense_weights = hf::file_in(&dense_dir, hf::WEIGHTS_FILE)?;
+            let dim = projection_dim(&dense_weights, config.hidden_size)?;
+            let mut model = ColBertModel::new(&config, dim, has_pooler(&weights)?, device);
+            let arch = config.architecture;
+            let (missing, mut unused) = load_file(&mut model, &weights, arch)?;
+            let missing: Vec<String> = missing
+                .into_iter()
+                .filter(|n| !n.starts_with("projection."))
+                .collect();
+            if !missing.is_empty() {
+                return Err(missing_error(&weights, missing));
+            }
+            let (missing, dense_unused) = load_file(&mut model, &dense_weights, arch)?;
+            if missing.iter().any(|n| n.starts_with("projection.")) {
+                return Err(missing_error(&dense_weights, vec!["linear.weight".into()]));
+            }
+            unused.extend(dense_unused);
+            (model, (config, settings), unused)
+        }
+    };
+    let (config, settings) = settings;
+    let tokenizer = ColBertTokenizer::from_dir(dir, &settings)?;
+    let probe = crate::tokenize::TextTokenizer::from_file(&dir.join(hf::TOKENIZER_FILE), 8)?;
+    crate::run_options::check_vocab_fits(
+        &probe,
+        &dir.join(hf::TOKENIZER_FILE),
+        &config,
+        &config_path,
+    )?;
+    let report = LoadReport {
+        unused,
+        source: dir.to_path_buf(),
+        ..Default::default()
+    };
+    Ok((
+        ColBert {
+            model,
+            config,
+            tokenizer,
+            device: device.clone(),
+            run: RunOptions::default(),
+            source_dir: dir.to_path_buf(),
+            format,
+        },
+        report,
+    ))
+}
+
+/// Writes `model`'s tensors that `keep` selects (module paths) with `rename` applied, in
+/// PyTorch's layout.
+fn save_tensors<B: Backend>(
+    model: &ColBertModel<B>,
+    path: &Path,
+    keep: &str,
+    rename: (&str, &str),
+) -> Result<()> {
+    let mut store = SafetensorsStore::from_file(path)
+        .with_to_adapter(BurnToPyTorchAdapter)
+        .with_regex(keep)
+        .with_key_remapping(r"\.attention\.self_attn\.", ".attention.self.")
+        .with_key_remapping(r"\.layer_norm\.", ".LayerNorm.")
+        .with_key_remapping(rename.0, rename.1)
+        .clear_metadata()
+        // transformers refuses safetensors files without format = pt.
+        .metadata("format", "pt")
+        .overwrite(true);
+    model
+        .save_into(&mut store)
+        .map_err(|e| ModelError::Weights {
+            path: path.into(),
+            message: e.to_string(),
+        })
+}
+
+/// PyLate's directory: the encoder as a sentence-transformers Transformer at the root (bare
+/// tensor names, `architectures` the family's base model), the projection in `1_Dense/`, the
+/// settings in `config_sentence_transformers.json`, the tokenizer files of `tokenizer_dir`.
+pub(super) fn save_pylate<B: Backend>(
+    model: &ColBertModel<B>,
+    config: &BertConfig,
+    settings: &ColBertSettings,
+    tokenizer_dir: &Path,
+    out: &Path,
+) -> Result<()> {
+    let mut json_config = config.to_json();
+    json_config.insert(
+        "architectures".into(),
+        json!([config.architecture.base_model()]),
+    );
+    let mut st_config = json!({
+        "model_type": "ColBERT",
+        "__version__": hf::versions(),
+        "prompts": {"query": "", "document": ""},
+        "default_prompt_name": null,
+        "similarity_fn_name": "MaxSim",
+    });
+    if let (Value::Object(target), Value::Object(keys)) =
+        (&mut st_config, settings.to_pylate_json())
+    {
+        target.extend(keys);
+    }
+    let hidden = config.hidden_size;
+    let dim = model.dim();
+    hf::write_dir_atomically(out, |dir| {
+        save_tensors(
+            model,
+            &dir.join(hf::WEIGHTS_FILE),
+            r"^bert\.",
+            (r"^bert\.", ""),
+        )?;
+        hf::write_json(&dir.join(hf::CONFIG_FILE), &Value::Object(json_config))?;
+        let dense = dir.join("1_Dense");
+        std::fs::create_dir_all(&dense).map_err(io_err(&dense))?;
+        save_tensors(
+            model,
+            &dense.join(hf::WEIGHTS_FILE),
+            r"^projection\.",
+            (r"^projection\.", "linear."),
+        )?;
+        hf::write_json(
+            &dense.join(hf::CONFIG_FILE),
+            &json!({"in_features": hidden, "out_features": dim, "bias": false,
+                    "activation_function": IDENTITY, "use_residual": false}),
+        )?;
+        hf::write_json(
+            &dir.join("modules.json"),
+            &json!([
+                {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                {"idx": 1, "name": "1", "path": "1_Dense", "type": PYLATE_DENSE},
+            ]),
+        )?;
+        hf::write_json(
+            &dir.join("sentence_bert_config.json"),
+            &json!({"max_seq_length": config.max_positions().min(512), "do_lower_case": false}),
+        )?;
+        hf::write_json(&dir.join("config_sentence_transformers.json"), &st_config)?;
+        hf::copy_tokenizer_files(tokenizer_dir, dir)
+    })
+}

@@ -1,0 +1,296 @@
+//! ColBERT against PyLate (issue 26): the tiny random model of `scripts/reference/colbert.py`
+//! in PyLate's format (`tests/fixtures/colbert/pylate-tiny`) and Stanford ColBERT's
+//! (`stanford-tiny`, the same weights), and `tests/fixtures/colbert.json`: token ids exactly,
+//! vectors within 1e-5, MaxSim scores within 1e-5 of their scale, both formats alike, and a
+//! save → reload round trip.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{fixture, max_abs_diff, repo_root, B};
+use rankforge_model::colbert::{maxsim, ColBert, ColBertFormat, ColBertTokenizer, TokenVectors};
+use serde_json::Value;
+
+fn dir(name: &str) -> PathBuf {
+    repo_root().join("tests/fixtures/colbert").join(name)
+}
+
+fn load(name: &str) -> ColBert<B> {
+    let (model, report) = ColBert::<B>::load(dir(name), &Default::default()).unwrap();
+    assert!(
+        report.unused.is_empty(),
+        "{name}: unused tensors {:?}",
+        report.unused
+    );
+    model
+}
+
+fn texts<'a>(entries: &'a [Value]) -> Vec<&'a str> {
+    entries
+        .iter()
+        .map(|e| e["text"].as_str().unwrap())
+        .collect()
+}
+
+fn ints(v: &Value) -> Vec<u32> {
+    common::u32s(v)
+}
+
+fn flags(v: &Value) -> Vec<bool> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() == 1)
+        .collect()
+}
+
+/// The fixture's scores (query × document), PyLate's.
+fn reference_scores(f: &Value) -> Vec<f32> {
+    f["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| common::f32s(row))
+        .collect()
+}
+
+fn score_grid(queries: &[TokenVectors], documents: &[TokenVectors]) -> Vec<f32> {
+    queries
+        .iter()
+        .flat_map(|q| documents.iter().map(move |d| maxsim(q, d, None, None)))
+        .collect()
+}
+
+fn scale(values: &[f32]) -> f32 {
+    values.iter().fold(1.0f32, |m, x| m.max(x.abs()))
+}
+
+/// Ids, attention and scored tokens of queries and documents, exactly as PyLate's.
+fn assert_tokenization(label: &str, tokenizer: &ColBertTokenizer, f: &Value) {
+    let queries = f["queries"].as_array().unwrap();
+    for (ours, want) in tokenizer
+        .encode_queries(&texts(queries))
+        .unwrap()
+        .iter()
+        .zip(queries)
+    {
+        assert_eq!(
+            ours.ids,
+            ints(&want["input_ids"]),
+            "{label}: query {}",
+            want["text"]
+        );
+        assert_eq!(
+            ours.attention,
+            flags(&want["attention_mask"]),
+            "{label}: {}",
+            want["text"]
+        );
+        assert!(
+            ours.scored.iter().all(|&s| s),
+            "every query vector is scored"
+        );
+    }
+    let documents = f["documents"].as_array().unwrap();
+    for (ours, want) in tokenizer
+        .encode_documents(&texts(documents))
+        .unwrap()
+        .iter()
+        .zip(documents)
+    {
+        assert_eq!(
+            ours.ids,
+            ints(&want["input_ids"]),
+            "{label}: document {}",
+            want["text"]
+        );
+        assert_eq!(
+            ours.attention,
+            flags(&want["attention_mask"]),
+            "{label}: {}",
+            want["text"]
+        );
+        assert_eq!(
+            ours.scored,
+            flags(&want["scored"]),
+            "{label}: scored {}",
+            want["text"]
+        );
+    }
+}
+
+#[test]
+fn both_formats_are_detected_and_read_alike() {
+    let f = fixture("colbert.json");
+    let pylate = load("pylate-tiny");
+    let stanford = load("stanford-tiny");
+    assert_eq!(pylate.format, ColBertFormat::PyLate);
+    assert_eq!(stanford.format, ColBertFormat::Stanford);
+    assert_eq!(pylate.settings(), stanford.settings());
+    let s = pylate.settings();
+    let want = &f["settings"];
+    assert_eq!(s.query_prefix, want["query_prefix"].as_str().unwrap());
+    assert_eq!(s.document_prefix, want["document_prefix"].as_str().unwrap());
+    assert_eq!(
+        s.query_length as u64,
+        want["query_length"].as_u64().unwrap()
+    );
+    assert_eq!(
+        s.document_length as u64,
+        want["document_length"].as_u64().unwrap()
+    );
+    assert_eq!(pylate.model.dim() as u64, want["dim"].as_u64().unwrap());
+    assert_eq!(pylate.tokenizer.skiplist_ids(), ints(&want["skiplist_ids"]));
+    assert_eq!(
+        pylate.tokenizer.mask_id() as u64,
+        want["mask_token_id"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn tokenization_matches_pylate_exactly() {
+    let f = fixture("colbert.json");
+    // The fixture shows each case: a query expanded with [MASK] (not attended), one
+    // truncated, documents truncated, one of punctuation only, skiplist and [UNK] tokens.
+    let queries = f["queries"].as_array().unwrap();
+    assert!(queries
+        .iter()
+        .any(|q| flags(&q["attention_mask"]).contains(&false)));
+    let documents = f["documents"].as_array().unwrap();
+    assert!(documents.iter().any(|d| ints(&d["input_ids"]).contains(&1)));
+    assert_tokenization("pylate", &load("pylate-tiny").tokenizer, &f);
+    assert_tokenization("stanford", &load("stanford-tiny").tokenizer, &f);
+}
+
+#[test]
+fn vectors_and_scores_match_pylate_in_both_formats() {
+    let f = fixture("colbert.json");
+    let queries = f["queries"].as_array().unwrap();
+    let documents = f["documents"].as_array().unwrap();
+    let want_scores = reference_scores(&f);
+    for name in ["pylate-tiny", "stanford-tiny"] {
+        let mut model = load(name);
+        // Small batches, so that queries and documents of different lengths share some.
+        model.run.batching.max_batch_size = 3;
+        let q = model.encode_queries(&texts(queries)).unwrap();
+        let d = model.encode_documents(&texts(documents)).unwrap();
+        let mut worst = 0.0f32;
+        for (ours, want) in q.iter().zip(queries).chain(d.iter().zip(documents)) {
+            let want = common::f32s(&want["vectors"]);
+            worst = worst.max(max_abs_diff(&ours.data, &want));
+        }
+        assert!(worst <= 1e-5, "{name}: vectors differ by {worst}");
+        let scores = score_grid(&q, &d);
+        let diff = max_abs_diff(&scores, &want_scores);
+        assert!(
+            diff <= 1e-5 * scale(&want_scores),
+            "{name}: scores differ by {diff}"
+        );
+        eprintln!("{name}: vectors within {worst:e}, scores within {diff:e} of PyLate's");
+        // The convenience path gives the same numbers.
+        let one = model
+            .score(queries[0]["text"].as_str().unwrap(), &texts(documents))
+            .unwrap();
+        assert!(max_abs_diff(&one, &scores[..documents.len()]) <= 1e-6);
+    }
+}
+
+#[test]
+fn attending_to_expansion_tokens_matches_pylate() {
+    let f = fixture("colbert.json");
+    let mut model = load("pylate-tiny");
+    let mut settings = model.settings().clone();
+    settings.attend_to_expansion_tokens = true;
+    model.tokenizer = ColBertTokenizer::from_dir(&dir("pylate-tiny"), &settings).unwrap();
+    let entries = f["attend_to_expansion_tokens"].as_array().unwrap();
+    let encoded = model.tokenizer.encode_queries(&texts(entries)).unwrap();
+    for (ours, want) in encoded.iter().zip(entries) {
+        assert_eq!(ours.ids, ints(&want["input_ids"]));
+        assert_eq!(ours.attention, flags(&want["attention_mask"]));
+    }
+    let vectors = model.encode_queries(&texts(entries)).unwrap();
+    for (ours, want) in vectors.iter().zip(entries) {
+        let diff = max_abs_diff(&ours.data, &common::f32s(&want["vectors"]));
+        assert!(diff <= 1e-5, "attended expansion: vectors differ by {diff}");
+    }
+}
+
+#[test]
+fn saved_directory_reloads_with_the_same_scores_in_pylate_format() {
+    let f = fixture("colbert.json");
+    let queries = f["queries"].as_array().unwrap();
+    let documents = f["documents"].as_array().unwrap();
+    let want_scores = reference_scores(&f);
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["pylate-tiny", "stanford-tiny"] {
+        let out = tmp.path().join(name);
+        load(name).save(&out).unwrap();
+        for file in [
+            "config.json",
+            "model.safetensors",
+            "modules.json",
+            "config_sentence_transformers.json",
+            "sentence_bert_config.json",
+            "tokenizer.json",
+            "1_Dense/config.json",
+            "1_Dense/model.safetensors",
+        ] {
+            assert!(out.join(file).is_file(), "{name}: {file} not saved");
+        }
+        let body = rankforge_model::hf::safetensors_names(&out.join("model.safetensors")).unwrap();
+        assert!(
+            body.contains("embeddings.word_embeddings.weight"),
+            "{body:?}"
+        );
+        assert!(
+            body.contains("encoder.layer.0.attention.self.query.weight"),
+            "{body:?}"
+        );
+        assert!(body
+            .iter()
+            .all(|n| !n.starts_with("bert.") && !n.contains("linear")));
+        let dense =
+            rankforge_model::hf::safetensors_names(&out.join("1_Dense/model.safetensors")).unwrap();
+        assert_eq!(dense.into_iter().collect::<Vec<_>>(), ["linear.weight"]);
+
+        let (reloaded, report) = ColBert::<B>::load(&out, &Default::default()).unwrap();
+        assert!(report.unused.is_empty(), "{:?}", report.unused);
+        assert_eq!(reloaded.format, ColBertFormat::PyLate);
+        assert_eq!(reloaded.settings(), load(name).settings());
+        let q = reloaded.encode_queries(&texts(queries)).unwrap();
+        let d = reloaded.encode_documents(&texts(documents)).unwrap();
+        let diff = max_abs_diff(&score_grid(&q, &d), &want_scores);
+        assert!(
+            diff <= 1e-5 * scale(&want_scores),
+            "{name} saved: scores differ by {diff}"
+        );
+    }
+}
+
+#[test]
+fn a_directory_of_neither_format_is_refused_with_its_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        dir("pylate-tiny").join("config.json"),
+        tmp.path().join("config.json"),
+    )
+    .unwrap();
+    let err = ColBert::<B>::load(tmp.path(), &Default::default()).unwrap_err();
+    assert!(err.to_string().contains("not a ColBERT directory"), "{err}");
+}
+
+#[test]
+fn maxsim_takes_each_query_vectors_best_match_and_skips_masked_entries() {
+    let q = TokenVectors::new(2, vec![1.0, 0.0, 0.0, 1.0]);
+    let d = TokenVectors::new(2, vec![0.5, 0.5, 0.9, -0.1, -1.0, 0.0]);
+    assert!((maxsim(&q, &d, None, None) - (0.9 + 0.5)).abs() < 1e-6);
+    // Without the second document vector, the first is the best for both.
+    let mask = [true, false, true];
+    assert!((maxsim(&q, &d, None, Some(&mask)) - 1.0).abs() < 1e-6);
+    // A masked query vector adds nothing; an all-negative row keeps its (negative) best.
+    let only_second = [false, true];
+    let neg = TokenVectors::new(2, vec![-1.0, 0.0]);
+    assert!((maxsim(&q, &neg, Some(&only_second), None) - 0.0).abs() < 1e-6);
+    assert!((maxsim(&q, &neg, None, None) - (-1.0)).abs() < 1e-6);
+}
