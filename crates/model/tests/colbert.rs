@@ -223,8 +223,11 @@ fn saved_directory_reloads_with_the_same_scores_in_pylate_format() {
     let documents = f["documents"].as_array().unwrap();
     let want_scores = reference_scores(&f);
     let tmp = tempfile::tempdir().unwrap();
+    // scripts/reference/check_colbert_saved.sh keeps the saved directories there and loads
+    // them with PyLate.
+    let keep = std::env::var_os("RANKFORGE_KEEP_COLBERT_SAVED").map(PathBuf::from);
     for name in ["pylate-tiny", "stanford-tiny"] {
-        let out = tmp.path().join(name);
+        let out = keep.as_deref().unwrap_or(tmp.path()).join(name);
         load(name).save(&out).unwrap();
         for file in [
             "config.json",

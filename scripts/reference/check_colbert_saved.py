@@ -1,0 +1,75 @@
+"""Loads the ColBERT directories rankforge saved (crates/model/tests/colbert.rs with
+RANKFORGE_KEEP_COLBERT_SAVED=SAVED_DIR: the tiny PyLate model and the tiny Stanford model, both
+re-saved in PyLate's format) with `pylate.models.ColBERT(dir)`, unchanged, and compares with
+tests/fixtures/colbert.json:
+
+  - the encoder's tensors are exactly those of transformers' model (no missing or unexpected
+    name), the projection is PyLate's Dense without bias;
+  - the settings (prefixes, lengths, expansion, skiplist) are the fixture's;
+  - token ids of queries and documents are the fixture's exactly;
+  - query and document vectors, and the MaxSim scores of every query × document, are within
+    1e-5 (vectors) and 1e-5 of their scale (scores); the largest differences are printed.
+
+usage: scripts/reference/check_colbert_saved.sh   (saves with rankforge, then runs this)
+       check_colbert_saved.py SAVED_DIR
+"""
+import json
+import os
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import torch
+from safetensors import safe_open
+
+from pylate import models
+from pylate.scores import colbert_scores
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def check(path, fixture):
+    model = models.ColBERT(path, device="cpu")
+    assert len(model) == 2 and type(model[1]).__name__ == "Dense", [type(m) for m in model]
+    assert model[1].linear.bias is None, "projection without bias"
+    with safe_open(os.path.join(path, "model.safetensors"), framework="pt") as f:
+        saved = set(f.keys())
+    expected = set(model[0].auto_model.state_dict().keys())
+    assert saved == expected, (sorted(saved - expected), sorted(expected - saved))
+    settings = fixture["settings"]
+    for key in ("query_prefix", "document_prefix", "query_length", "document_length"):
+        assert getattr(model, key) == settings[key], (key, getattr(model, key), settings[key])
+    assert sorted(set(model.skiplist)) == settings["skiplist_ids"]
+    queries = [q["text"] for q in fixture["queries"]]
+    documents = [d["text"] for d in fixture["documents"]]
+    for entry in fixture["queries"]:
+        assert model.tokenize([entry["text"]], is_query=True)["input_ids"][0].tolist() == entry["input_ids"]
+    for entry in fixture["documents"]:
+        assert model.tokenize([entry["text"]], is_query=False)["input_ids"][0].tolist() == entry["input_ids"]
+    q = model.encode(queries, is_query=True, convert_to_tensor=True)
+    d = model.encode(documents, is_query=False, convert_to_tensor=True)
+    vec_diff = 0.0
+    for ours, entry in list(zip(q, fixture["queries"])) + list(zip(d, fixture["documents"])):
+        want = torch.tensor(entry["vectors"]).reshape(ours.shape)
+        vec_diff = max(vec_diff, float((ours - want).abs().max()))
+    scores = torch.tensor([[float(colbert_scores(qi[None], dj[None])[0, 0]) for dj in d] for qi in q])
+    want = torch.tensor(fixture["scores"])
+    score_diff = float((scores - want).abs().max())
+    scale = float(want.abs().max())
+    assert vec_diff <= 1e-5, vec_diff
+    assert score_diff <= 1e-5 * scale, score_diff
+    print(f"{os.path.basename(path)}: PyLate loads rankforge's save; vectors within {vec_diff:.2e}, "
+          f"MaxSim scores within {score_diff:.2e} (scale {scale:.1f}) of the fixture")
+
+
+def main():
+    saved = sys.argv[1]
+    with open(os.path.join(ROOT, "tests/fixtures/colbert.json")) as f:
+        fixture = json.load(f)
+    names = [n for n in ("pylate-tiny", "stanford-tiny") if os.path.isdir(os.path.join(saved, n))]
+    assert names, f"no saved ColBERT directory in {saved}"
+    for name in names:
+        check(os.path.join(saved, name), fixture)
+
+
+if __name__ == "__main__":
+    main()
