@@ -29,8 +29,9 @@ Writes:
     one unpadded document); query outputs with attend_to_expansion_tokens = true; and one
     training step for each of PyLate's `Contrastive` (in-batch + one hard negative per query,
     temperature 0.5) and `Distillation` (KL on teacher scores, student scores min-max normalised
-    per query, PyLate's default) losses: the score matrix the loss sees, the loss, and the
-    gradients of a few named parameters (dropout is 0).
+    per query, PyLate's default) losses: the score matrix the loss sees, the loss, its gradient
+    with respect to that score matrix, and the gradients of a few named parameters (dropout
+    is 0).
 
 Weights are drawn wider than transformers' init (std 0.2, random LayerNorm gains and biases) so
 that vectors differ clearly from token to token and a swapped tensor shows.
@@ -303,7 +304,8 @@ def train_step(model, loss_fn, features, labels=None):
 
     def recording(*args, **kwargs):
         out = inner(*args, **kwargs)
-        scores["matrix"] = out.detach().clone()
+        out.retain_grad()
+        scores["matrix"] = out
         return out
 
     loss_fn.score_metric = recording
@@ -313,7 +315,13 @@ def train_step(model, loss_fn, features, labels=None):
     params = dict(model.named_parameters())
     grads = {name: {"shape": list(params[name].shape), "values": g(params[name].grad)} for name in GRADIENT_PARAMETERS}
     model.eval()
-    return {"scores": [g(row) for row in scores["matrix"]], "loss": float(loss.detach()), "gradients": grads}
+    matrix = scores["matrix"]
+    return {
+        "scores": [g(row) for row in matrix.detach()],
+        "score_gradients": [g(row) for row in matrix.grad],
+        "loss": float(loss.detach()),
+        "gradients": grads,
+    }
 
 
 def main():

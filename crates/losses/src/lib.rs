@@ -15,6 +15,11 @@
 //! | `margin_mse`      | [`margin_mse`]       | scores, teacher scores, positive first | query + positive + negatives scored by a teacher (scale-free distillation) |
 //! | `distill_kl`      | [`distill_kl`]       | scores, teacher scores             | group distillation, FlagEmbedding-style (KL or soft cross-entropy, temperature) |
 //!
+//! ColBERT (late interaction) has PyLate's two losses, called directly (not yet in the
+//! [`LossConfig`] registry): [`colbert_contrastive`] (scores of each query against every
+//! document of the batch, in-batch + hard negatives, temperature) and [`colbert_distillation`]
+//! (KL towards teacher scores, student scores min-max normalised per query).
+//!
 //! # Using a loss
 //! ```
 //! use burn::backend::Flex;
@@ -60,6 +65,8 @@
 //! - **Targets** (labels, teacher scores) never receive gradient.
 
 pub mod bce;
+pub mod colbert_contrastive;
+pub mod colbert_distillation;
 pub mod config;
 pub mod distill_kl;
 pub mod error;
