@@ -66,7 +66,7 @@ impl ColbertContrastiveConfig {
         if n == 0 {
             return Err(invalid(NAME, "documents_per_query", "must be at least 1"));
         }
-        if queries == 0 || columns % n != 0 || columns / n < queries {
+        if queries == 0 || !columns.is_multiple_of(n) || columns / n < queries {
             return Err(LossError::ShapeMismatch {
                 loss: NAME,
                 input: InputKind::Scores,

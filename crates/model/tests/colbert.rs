@@ -297,3 +297,219 @@ fn maxsim_takes_each_query_vectors_best_match_and_skips_masked_entries() {
     assert!((maxsim(&q, &neg, Some(&only_second), None) - 0.0).abs() < 1e-6);
     assert!((maxsim(&q, &neg, None, None) - (-1.0)).abs() < 1e-6);
 }
+
+type Ad = rankforge_model::backend::CpuAutodiff;
+
+/// A document padded to `length` as PyLate's training collator pads (`pad=True`): mask-token
+/// ids, neither attended to nor scored.
+fn padded(
+    mut doc: rankforge_model::colbert::ColBertEncoded,
+    length: usize,
+    pad_id: u32,
+) -> rankforge_model::colbert::ColBertEncoded {
+    doc.ids.resize(length, pad_id);
+    doc.attention.resize(length, false);
+    doc.scored.resize(length, false);
+    doc
+}
+
+/// The training forward of `documents` (padded to the document length) and their scoring mask.
+fn training_documents(
+    model: &ColBert<Ad>,
+    documents: &[&str],
+) -> (
+    burn::tensor::Tensor<Ad, 3>,
+    burn::tensor::Tensor<Ad, 2, burn::tensor::Bool>,
+) {
+    use rankforge_model::colbert::collate_colbert;
+    let length = model.settings().document_length;
+    let docs: Vec<_> = model
+        .tokenizer
+        .encode_documents(documents)
+        .unwrap()
+        .into_iter()
+        .map(|d| padded(d, length, model.tokenizer.mask_id()))
+        .collect();
+    let refs: Vec<_> = docs.iter().collect();
+    let vectors = model.model.forward(collate_colbert(&refs, &model.device));
+    let flags: Vec<bool> = docs.iter().flat_map(|d| d.scored.clone()).collect();
+    let mask = burn::tensor::Tensor::from_data(
+        burn::tensor::TensorData::new(flags, [docs.len(), length]),
+        &model.device,
+    );
+    (vectors, mask)
+}
+
+fn training_queries(model: &ColBert<Ad>, queries: &[&str]) -> burn::tensor::Tensor<Ad, 3> {
+    let encoded = model.tokenizer.encode_queries(queries).unwrap();
+    let refs: Vec<_> = encoded.iter().collect();
+    model
+        .model
+        .forward(rankforge_model::colbert::collate_colbert(
+            &refs,
+            &model.device,
+        ))
+}
+
+fn tensor_values<const D: usize>(t: burn::tensor::Tensor<B, D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().to_vec::<f32>().unwrap()
+}
+
+/// Backpropagates `Σ scores · dL/dscores` (PyLate's gradient of the loss with respect to the
+/// score matrix, from the fixture): by the chain rule the parameters then get PyLate's
+/// gradients of the loss itself, which the fixture holds for a few named parameters. The loss
+/// side (dL/dscores) is checked in rankforge-losses (colbert_contrastive / colbert_distillation).
+fn assert_parameter_gradients(
+    label: &str,
+    model: &ColBert<Ad>,
+    scores: burn::tensor::Tensor<Ad, 2>,
+    case: &Value,
+) {
+    let want_scores: Vec<f32> = case["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| common::f32s(r))
+        .collect();
+    let diff = max_abs_diff(&tensor_values(scores.clone().inner()), &want_scores);
+    assert!(
+        diff <= 1e-5 * scale(&want_scores),
+        "{label}: training scores differ by {diff}"
+    );
+    let dims = scores.dims();
+    let upstream: Vec<f32> = case["score_gradients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| common::f32s(r))
+        .collect();
+    let upstream = burn::tensor::Tensor::<Ad, 2>::from_data(
+        burn::tensor::TensorData::new(upstream, dims),
+        &model.device,
+    );
+    let grads = (scores * upstream).sum().backward();
+    let bert = &model.model.bert;
+    let layer0 = &bert.encoder.layer[0];
+    let layer1 = &bert.encoder.layer[1];
+    // (PyLate's name, our gradient in PyTorch's layout)
+    let ours: Vec<(&str, Vec<f32>)> = vec![
+        (
+            "1.linear.weight",
+            tensor_values(
+                model
+                    .model
+                    .projection
+                    .weight
+                    .grad(&grads)
+                    .unwrap()
+                    .transpose(),
+            ),
+        ),
+        (
+            "0.auto_model.encoder.layer.1.output.dense.bias",
+            tensor_values(
+                layer1
+                    .output
+                    .dense
+                    .bias
+                    .as_ref()
+                    .unwrap()
+                    .grad(&grads)
+                    .unwrap(),
+            ),
+        ),
+        (
+            "0.auto_model.encoder.layer.0.attention.self.query.weight",
+            tensor_values(
+                layer0
+                    .attention
+                    .self_attn
+                    .query
+                    .weight
+                    .grad(&grads)
+                    .unwrap()
+                    .transpose(),
+            ),
+        ),
+        (
+            "0.auto_model.embeddings.LayerNorm.weight",
+            tensor_values(bert.embeddings.layer_norm.gamma.grad(&grads).unwrap()),
+        ),
+        (
+            "0.auto_model.embeddings.position_embeddings.weight",
+            tensor_values(
+                bert.embeddings
+                    .position_embeddings
+                    .weight
+                    .grad(&grads)
+                    .unwrap(),
+            ),
+        ),
+    ];
+    let want = case["gradients"].as_object().unwrap();
+    assert_eq!(
+        want.len(),
+        ours.len(),
+        "{label}: every fixture gradient checked"
+    );
+    for (name, values) in ours {
+        let reference = common::f32s(&want[name]["values"]);
+        let diff = max_abs_diff(&values, &reference);
+        let tol = 1e-4 * scale(&reference).max(1e-2);
+        assert!(
+            diff <= tol,
+            "{label} {name}: gradient differs by {diff} (tolerance {tol})"
+        );
+        eprintln!("{label} {name}: within {diff:e} of PyLate's");
+    }
+}
+
+#[test]
+fn contrastive_training_step_gives_pylates_gradients() {
+    let f = fixture("colbert.json");
+    let case = &f["contrastive"];
+    let (model, _) = ColBert::<Ad>::load(dir("pylate-tiny"), &Default::default()).unwrap();
+    let batch = case["batch"].as_array().unwrap();
+    let queries: Vec<&str> = batch.iter().map(|b| b["query"].as_str().unwrap()).collect();
+    // Query-major: query j's positive, then its hard negative.
+    let documents: Vec<&str> = batch
+        .iter()
+        .flat_map(|b| {
+            [
+                b["positive"].as_str().unwrap(),
+                b["negative"].as_str().unwrap(),
+            ]
+        })
+        .collect();
+    let q = training_queries(&model, &queries);
+    let (d, mask) = training_documents(&model, &documents);
+    let scores = rankforge_model::colbert::maxsim_scores(q, d, mask);
+    assert_parameter_gradients("contrastive", &model, scores, case);
+}
+
+#[test]
+fn distillation_training_step_gives_pylates_gradients() {
+    let f = fixture("colbert.json");
+    let case = &f["distillation"];
+    let (model, _) = ColBert::<Ad>::load(dir("pylate-tiny"), &Default::default()).unwrap();
+    let batch = case["batch"].as_array().unwrap();
+    let queries: Vec<&str> = batch.iter().map(|b| b["query"].as_str().unwrap()).collect();
+    let q = training_queries(&model, &queries);
+    // Each query against its own candidates only.
+    let rows: Vec<burn::tensor::Tensor<Ad, 2>> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let docs: Vec<&str> = b["documents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_str().unwrap())
+                .collect();
+            let (d, mask) = training_documents(&model, &docs);
+            rankforge_model::colbert::maxsim_scores(q.clone().narrow(0, i, 1), d, mask)
+        })
+        .collect();
+    let scores = burn::tensor::Tensor::cat(rows, 0);
+    assert_parameter_gradients("distillation", &model, scores, case);
+}

@@ -14,7 +14,7 @@ pub struct TokenVectors {
 impl TokenVectors {
     pub fn new(dim: usize, data: Vec<f32>) -> Self {
         assert!(
-            dim > 0 && data.len() % dim == 0,
+            dim > 0 && data.len().is_multiple_of(dim),
             "{} values in rows of {dim}",
             data.len()
         );
