@@ -26,7 +26,7 @@ fn load(name: &str) -> ColBert<B> {
     model
 }
 
-fn texts<'a>(entries: &'a [Value]) -> Vec<&'a str> {
+fn texts(entries: &[Value]) -> Vec<&str> {
     entries
         .iter()
         .map(|e| e["text"].as_str().unwrap())
@@ -51,7 +51,7 @@ fn reference_scores(f: &Value) -> Vec<f32> {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|row| common::f32s(row))
+        .flat_map(common::f32s)
         .collect()
 }
 
@@ -369,7 +369,7 @@ fn assert_parameter_gradients(
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|r| common::f32s(r))
+        .flat_map(common::f32s)
         .collect();
     let diff = max_abs_diff(&tensor_values(scores.clone().inner()), &want_scores);
     assert!(
@@ -381,7 +381,7 @@ fn assert_parameter_gradients(
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|r| common::f32s(r))
+        .flat_map(common::f32s)
         .collect();
     let upstream = burn::tensor::Tensor::<Ad, 2>::from_data(
         burn::tensor::TensorData::new(upstream, dims),
@@ -512,4 +512,33 @@ fn distillation_training_step_gives_pylates_gradients() {
         .collect();
     let scores = burn::tensor::Tensor::cat(rows, 0);
     assert_parameter_gradients("distillation", &model, scores, case);
+}
+
+/// Without query expansion (PyLate's `do_query_expansion = false`) a query is not padded and
+/// only its own tokens are scored; the expanded ids are the same ids followed by [MASK]s.
+#[test]
+fn without_expansion_queries_keep_their_own_tokens() {
+    let f = fixture("colbert.json");
+    let model = load("pylate-tiny");
+    let mut settings = model.settings().clone();
+    settings.do_query_expansion = false;
+    let tokenizer = ColBertTokenizer::from_dir(&dir("pylate-tiny"), &settings).unwrap();
+    let queries = f["queries"].as_array().unwrap();
+    for (ours, want) in tokenizer
+        .encode_queries(&texts(queries))
+        .unwrap()
+        .iter()
+        .zip(queries)
+    {
+        let expanded = ints(&want["input_ids"]);
+        let attended = flags(&want["attention_mask"]);
+        let own: Vec<u32> = expanded
+            .iter()
+            .zip(&attended)
+            .filter(|(_, &a)| a)
+            .map(|(&id, _)| id)
+            .collect();
+        assert_eq!(ours.ids, own);
+        assert!(ours.attention.iter().chain(&ours.scored).all(|&x| x));
+    }
 }

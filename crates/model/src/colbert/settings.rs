@@ -149,13 +149,14 @@ impl ColBertSettings {
                 &self.document_prefix,
             ),
         ] {
-            // [CLS], the prefix and [SEP] leave room for at least one text token.
-            let least = 3 + usize::from(!prefix.is_empty());
+            // The text is tokenized (with [CLS] and [SEP]) at `length` less the prefix, and the
+            // crate's tokenizer cuts at no fewer than 8 tokens.
+            let least = 8 + usize::from(!prefix.is_empty());
             if length < least {
                 return Err(field_error(
                     path,
                     field,
-                    &format!("{length} leaves no room for text (at least {least})"),
+                    &format!("{length} is too short (at least {least} tokens with this prefix)"),
                 ));
             }
         }
@@ -197,7 +198,7 @@ mod tests {
         let err = ColBertSettings::from_pylate(&json!({"query_length": "x"}), path).unwrap_err();
         assert!(err.to_string().contains("query_length"), "{err}");
         let err = ColBertSettings::from_pylate(&json!({"document_length": 3}), path).unwrap_err();
-        assert!(err.to_string().contains("no room"), "{err}");
+        assert!(err.to_string().contains("too short"), "{err}");
     }
 
     #[test]
