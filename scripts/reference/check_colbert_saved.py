@@ -1,6 +1,7 @@
 """Loads the ColBERT directories rankforge saved (crates/model/tests/colbert.rs with
 RANKFORGE_KEEP_COLBERT_SAVED=SAVED_DIR: the tiny PyLate model and the tiny Stanford model, both
-re-saved in PyLate's format) with `pylate.models.ColBERT(dir)`, unchanged, and compares with
+re-saved in PyLate's format, and the tiny model with PyLate's default "[Q] " / "[D] " prefix
+tokens) with `pylate.models.ColBERT(dir)`, unchanged, and compares with
 tests/fixtures/colbert.json:
 
   - the encoder's tensors are exactly those of transformers' model (no missing or unexpected
@@ -27,7 +28,8 @@ from pylate.scores import colbert_scores
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def check(path, fixture):
+def check(path, fixture, reference):
+    """`reference`: the fixture's part for this model (the main model's, or `default_prefix`)."""
     model = models.ColBERT(path, device="cpu")
     assert len(model) == 2 and type(model[1]).__name__ == "Dense", [type(m) for m in model]
     assert model[1].linear.bias is None, "projection without bias"
@@ -35,29 +37,35 @@ def check(path, fixture):
         saved = set(f.keys())
     expected = set(model[0].auto_model.state_dict().keys())
     assert saved == expected, (sorted(saved - expected), sorted(expected - saved))
-    settings = fixture["settings"]
-    for key in ("query_prefix", "document_prefix", "query_length", "document_length"):
+    settings = reference["settings"]
+    for key in ("query_prefix", "document_prefix", "query_prefix_id", "document_prefix_id"):
         assert getattr(model, key) == settings[key], (key, getattr(model, key), settings[key])
-    assert sorted(set(model.skiplist)) == settings["skiplist_ids"]
-    queries = [q["text"] for q in fixture["queries"]]
-    documents = [d["text"] for d in fixture["documents"]]
-    for entry in fixture["queries"]:
+    for key in ("query_length", "document_length"):
+        assert getattr(model, key) == fixture["settings"][key], key
+    assert sorted(set(model.skiplist)) == fixture["settings"]["skiplist_ids"]
+    queries = [q["text"] for q in reference["queries"]]
+    documents = [d["text"] for d in reference["documents"]]
+    for entry in reference["queries"]:
         assert model.tokenize([entry["text"]], is_query=True)["input_ids"][0].tolist() == entry["input_ids"]
-    for entry in fixture["documents"]:
+    for entry in reference["documents"]:
         assert model.tokenize([entry["text"]], is_query=False)["input_ids"][0].tolist() == entry["input_ids"]
     q = model.encode(queries, is_query=True, convert_to_tensor=True)
     d = model.encode(documents, is_query=False, convert_to_tensor=True)
-    vec_diff = 0.0
-    for ours, entry in list(zip(q, fixture["queries"])) + list(zip(d, fixture["documents"])):
+    vec_diff, compared = 0.0, 0
+    for ours, entry in list(zip(q, reference["queries"])) + list(zip(d, reference["documents"])):
+        if "vectors" not in entry:
+            continue
         want = torch.tensor(entry["vectors"]).reshape(ours.shape)
         vec_diff = max(vec_diff, float((ours - want).abs().max()))
+        compared += 1
     scores = torch.tensor([[float(colbert_scores(qi[None], dj[None])[0, 0]) for dj in d] for qi in q])
-    want = torch.tensor(fixture["scores"])
+    want = torch.tensor(reference["scores"])
     score_diff = float((scores - want).abs().max())
     scale = float(want.abs().max())
     assert vec_diff <= 1e-5, vec_diff
     assert score_diff <= 1e-5 * scale, score_diff
-    print(f"{os.path.basename(path)}: PyLate loads rankforge's save; vectors within {vec_diff:.2e}, "
+    vectors = f"vectors within {vec_diff:.2e}, " if compared else ""
+    print(f"{os.path.basename(path)}: PyLate loads rankforge's save; {vectors}"
           f"MaxSim scores within {score_diff:.2e} (scale {scale:.1f}) of the fixture")
 
 
@@ -65,10 +73,15 @@ def main():
     saved = sys.argv[1]
     with open(os.path.join(ROOT, "tests/fixtures/colbert.json")) as f:
         fixture = json.load(f)
-    names = [n for n in ("pylate-tiny", "stanford-tiny") if os.path.isdir(os.path.join(saved, n))]
+    references = {
+        "pylate-tiny": fixture,
+        "stanford-tiny": fixture,
+        "pylate-default-prefix-tiny": fixture["default_prefix"],
+    }
+    names = [n for n in references if os.path.isdir(os.path.join(saved, n))]
     assert names, f"no saved ColBERT directory in {saved}"
     for name in names:
-        check(os.path.join(saved, name), fixture)
+        check(os.path.join(saved, name), fixture, references[name])
 
 
 if __name__ == "__main__":

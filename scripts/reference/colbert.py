@@ -15,6 +15,9 @@ skiplist, so [UNK] tokens are skipped too, and the fixture shows it.
 Writes:
   - tests/fixtures/colbert/pylate-tiny/: the model as `ColBERT.save` writes it (model card
     removed), which `pylate.models.ColBERT(dir)` loads;
+  - tests/fixtures/colbert/pylate-default-prefix-tiny/: the same body with PyLate's default
+    prefixes "[Q] " / "[D] ", which PyLate adds to the tokenizer (the word embedding grows by
+    two rows) and its own projection, for the most common PyLate layout;
   - tests/fixtures/colbert/stanford-tiny/: the same weights as colbert-ai's `HF_ColBERT` saves
     them: `config.json` (architectures ["HF_ColBERT"]), `model.safetensors` with the encoder under
     `bert.` and the projection as `linear.weight`, the tokenizer files, and `artifact.metadata`
@@ -26,7 +29,7 @@ Writes:
     vectors as `ColBERT.encode` returns them (queries: all query_length vectors; documents: the
     scored ones, i.e. without skiplist tokens, plus the mask over the document's tokens);
     MaxSim scores for every query × document (`pylate.scores.colbert_scores` on one query and
-    one unpadded document); query outputs with attend_to_expansion_tokens = true; and one
+    one unpadded document); the ids and scores of the default-prefix model; query outputs with attend_to_expansion_tokens = true; and one
     training step for each of PyLate's `Contrastive` (in-batch + one hard negative per query,
     temperature 0.5) and `Distillation` (KL on teacher scores, student scores min-max normalised
     per query, PyLate's default) losses: the score matrix the loss sees, the loss, its gradient
@@ -59,6 +62,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 OUT = os.path.join(ROOT, "tests/fixtures/colbert")
 PYLATE_DIR = os.path.join(OUT, "pylate-tiny")
 STANFORD_DIR = os.path.join(OUT, "stanford-tiny")
+DEFAULT_PREFIX_DIR = os.path.join(OUT, "pylate-default-prefix-tiny")
 FIXTURE = os.path.join(ROOT, "tests/fixtures/colbert.json")
 torch.set_num_threads(2)
 
@@ -217,6 +221,18 @@ def build():
         shutil.rmtree(path, ignore_errors=True)
     model.save(PYLATE_DIR)
     os.remove(os.path.join(PYLATE_DIR, "README.md"))
+
+    # PyLate's default prefixes: "[Q] " and "[D] " are added to the tokenizer and the word
+    # embedding grows by two rows (drawn by transformers' mean resizing, seeded).
+    shutil.rmtree(DEFAULT_PREFIX_DIR, ignore_errors=True)
+    torch.manual_seed(4)
+    default = models.ColBERT(
+        base, device="cpu", embedding_size=DIM, query_length=QUERY_LENGTH, document_length=DOCUMENT_LENGTH
+    )
+    assert len(default.tokenizer) == len(tok) + 2, len(default.tokenizer)
+    widen(default[1], 5)
+    default.save(DEFAULT_PREFIX_DIR)
+    os.remove(os.path.join(DEFAULT_PREFIX_DIR, "README.md"))
     shutil.rmtree(workdir)
     return model
 
@@ -394,6 +410,19 @@ def main():
         }
     )
 
+    default = models.ColBERT(DEFAULT_PREFIX_DIR, device="cpu")
+    default_prefix = {
+        "settings": {
+            "query_prefix": default.query_prefix,
+            "document_prefix": default.document_prefix,
+            "query_prefix_id": default.query_prefix_id,
+            "document_prefix_id": default.document_prefix_id,
+        },
+        "queries": [{"text": t, **tokenized(default, t, True)} for t in QUERIES],
+        "documents": [{"text": t, **tokenized(default, t, False)} for t in DOCUMENTS],
+        "scores": [g(row) for row in score_grid(default)],
+    }
+
     fixture = {
         "about": "scripts/reference/colbert.py: tiny random PyLate ColBERT (tests/fixtures/colbert/), "
         "its tokenization, vectors, MaxSim scores and one step of each loss",
@@ -418,6 +447,7 @@ def main():
         "scores": [g(row) for row in scores],
         "stanford_max_abs_diff": diff,
         "attend_to_expansion_tokens": attend,
+        "default_prefix": default_prefix,
         "contrastive": contrastive,
         "distillation": distillation,
     }

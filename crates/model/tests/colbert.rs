@@ -542,3 +542,63 @@ fn without_expansion_queries_keep_their_own_tokens() {
         assert!(ours.attention.iter().chain(&ours.scored).all(|&x| x));
     }
 }
+
+/// PyLate's default prefixes `[Q] ` / `[D] `: tokens PyLate added to the tokenizer (ids past
+/// the original vocabulary, the word embedding grown to match), looked up whole, trailing space
+/// included; ids exact, scores as PyLate's, and the same after a save and reload.
+#[test]
+fn default_prefix_tokens_added_by_pylate_are_found_and_scored_alike() {
+    let f = fixture("colbert.json");
+    let case = &f["default_prefix"];
+    let model = load("pylate-default-prefix-tiny");
+    assert_eq!(model.settings().query_prefix, "[Q] ");
+    assert_eq!(model.settings().document_prefix, "[D] ");
+    let queries = case["queries"].as_array().unwrap();
+    let documents = case["documents"].as_array().unwrap();
+    for (ours, want) in model
+        .tokenizer
+        .encode_queries(&texts(queries))
+        .unwrap()
+        .iter()
+        .zip(queries)
+    {
+        assert_eq!(ours.ids, ints(&want["input_ids"]), "query {}", want["text"]);
+        assert_eq!(ours.attention, flags(&want["attention_mask"]));
+    }
+    for (ours, want) in model
+        .tokenizer
+        .encode_documents(&texts(documents))
+        .unwrap()
+        .iter()
+        .zip(documents)
+    {
+        assert_eq!(
+            ours.ids,
+            ints(&want["input_ids"]),
+            "document {}",
+            want["text"]
+        );
+    }
+    let want_scores: Vec<f32> = case["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(common::f32s)
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    // scripts/reference/check_colbert_saved.sh loads this one with PyLate too.
+    let out = std::env::var_os("RANKFORGE_KEEP_COLBERT_SAVED")
+        .map(|d| PathBuf::from(d).join("pylate-default-prefix-tiny"))
+        .unwrap_or_else(|| tmp.path().join("saved"));
+    model.save(&out).unwrap();
+    let (reloaded, _) = ColBert::<B>::load(&out, &Default::default()).unwrap();
+    for (label, m) in [("loaded", &model), ("saved and reloaded", &reloaded)] {
+        let q = m.encode_queries(&texts(queries)).unwrap();
+        let d = m.encode_documents(&texts(documents)).unwrap();
+        let diff = max_abs_diff(&score_grid(&q, &d), &want_scores);
+        assert!(
+            diff <= 1e-5 * scale(&want_scores),
+            "{label}: scores differ by {diff}"
+        );
+    }
+}
