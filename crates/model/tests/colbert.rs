@@ -602,3 +602,19 @@ fn default_prefix_tokens_added_by_pylate_are_found_and_scored_alike() {
         );
     }
 }
+
+/// A PyLate directory that also keeps Stanford's `artifact.metadata` (as converted models
+/// sometimes do) is read as PyLate, as PyLate reads it.
+#[test]
+fn pylate_modules_win_over_stanford_leftovers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("both");
+    load("pylate-tiny").save(&out).unwrap();
+    std::fs::copy(
+        dir("stanford-tiny").join("artifact.metadata"),
+        out.join("artifact.metadata"),
+    )
+    .unwrap();
+    let model = ColBert::<B>::load(&out, &Default::default()).unwrap().0;
+    assert_eq!(model.format, ColBertFormat::PyLate);
+}

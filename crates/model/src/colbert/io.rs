@@ -55,10 +55,27 @@ fn architectures(config: &serde_json::Map<String, Value>) -> Vec<String> {
 }
 
 impl ColBertFormat {
-    /// Stanford when the directory has `artifact.metadata` or its `config.json` names
-    /// `HF_ColBERT`; PyLate when it has `modules.json`; otherwise not a ColBERT directory.
+    /// As PyLate decides: PyLate when `modules.json` lists a Dense module (even beside
+    /// Stanford files, which converted models sometimes keep); otherwise Stanford when the
+    /// directory has `artifact.metadata` or its `config.json` names `HF_ColBERT`; otherwise
+    /// PyLate if `modules.json` exists (loading then says what it lacks); else not a ColBERT
+    /// directory.
     pub fn detect(dir: &Path) -> Result<Self> {
         let config = hf::file_in(dir, hf::CONFIG_FILE)?;
+        let modules = dir.join("modules.json");
+        if modules.is_file() {
+            let listed = hf::read_json(&modules)?;
+            let has_dense = listed.as_array().is_some_and(|modules| {
+                modules.iter().any(|m| {
+                    m.get("type")
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| t.ends_with(".Dense"))
+                })
+            });
+            if has_dense {
+                return Ok(Self::PyLate);
+            }
+        }
         if dir.join(STANFORD_METADATA).is_file()
             || architectures(&read_config_json(&config)?)
                 .iter()
@@ -66,7 +83,7 @@ impl ColBertFormat {
         {
             return Ok(Self::Stanford);
         }
-        if dir.join("modules.json").is_file() {
+        if modules.is_file() {
             return Ok(Self::PyLate);
         }
         Err(ModelError::Unsupported {
