@@ -1,5 +1,5 @@
-//! The `rankforge` binary on the families beyond BERT (issue 20): the tiny XLM-RoBERTa and
-//! ELECTRA checkpoints of `tests/fixtures/tiny-models/` (built by
+//! The `rankforge` binary on the families beyond BERT (issue 20): the tiny XLM-RoBERTa, ELECTRA
+//! and ModernBERT checkpoints of `tests/fixtures/tiny-models/` (built by
 //! `scripts/reference/tiny_models.py`) through predict, embed, dense retrieval, train (both
 //! kinds), rerank and serve, with the scores transformers / sentence-transformers gave.
 
@@ -64,12 +64,12 @@ fn s(path: &Path) -> &str {
 }
 
 #[test]
-fn predict_matches_transformers_on_xlm_roberta_and_electra() {
+fn predict_matches_transformers_on_every_family() {
     let tmp = tempfile::tempdir().unwrap();
     let fx = fixture();
     let input = fixture_pairs(tmp.path(), &fx);
     let output = tmp.path().join("scores.jsonl");
-    for name in ["xlm-roberta-ce", "electra-ce"] {
+    for name in ["xlm-roberta-ce", "electra-ce", "modernbert-ce"] {
         let model = tiny(name);
         let notes = ok(&[
             "predict",
@@ -108,12 +108,14 @@ fn predict_matches_transformers_on_xlm_roberta_and_electra() {
 }
 
 #[test]
-fn embed_and_dense_retrieval_run_on_the_xlm_roberta_bi_encoder() {
+fn embed_and_dense_retrieval_run_on_the_xlm_roberta_and_modernbert_bi_encoders() {
     let tmp = tempfile::tempdir().unwrap();
     let fx = fixture();
+    for name in ["modernbert-bi", "xlm-roberta-bi"] {
+        let want = &fx[name]["embeddings"];
+        assert_embed_matches(tmp.path(), &tiny(name), &fx["texts"], want, &[]);
+    }
     let model = tiny("xlm-roberta-bi");
-    let want = &fx["xlm-roberta-bi"]["embeddings"];
-    assert_embed_matches(tmp.path(), &model, &fx["texts"], want, &[]);
 
     let sample = root().join("data/sample");
     let run = tmp.path().join("dense.trec");
@@ -164,12 +166,13 @@ fn train_config(dir: &Path, name: &str, kind: &str, base: &Path, loss: &str) -> 
 /// its family (config.json, tensor names), and predict, rerank and serve on it give the trainer's
 /// own dev scores.
 #[test]
-fn train_then_predict_rerank_and_serve_xlm_roberta_and_electra() {
+fn train_then_predict_rerank_and_serve_every_family() {
     let tmp = tempfile::tempdir().unwrap();
     let sample = root().join("data/sample");
     for (name, class) in [
         ("xlm-roberta-ce", "XLMRobertaForSequenceClassification"),
         ("electra-ce", "ElectraForSequenceClassification"),
+        ("modernbert-ce", "ModernBertForSequenceClassification"),
     ] {
         let config = train_config(tmp.path(), name, "cross_encoder", &tiny(name), "listnet");
         let report = ok(&["train", "--config", s(&config), "--quiet"]);
@@ -239,44 +242,45 @@ fn train_then_predict_rerank_and_serve_xlm_roberta_and_electra() {
     }
 }
 
-/// The XLM-R bi-encoder fine-tunes too, and is saved as a sentence-transformers directory of
-/// XLMRobertaModel that embed reads back.
+/// The XLM-R and ModernBERT bi-encoders fine-tune too, and are saved as sentence-transformers
+/// directories of their family's base model that embed reads back.
 #[test]
-fn train_the_xlm_roberta_bi_encoder() {
+fn train_the_xlm_roberta_and_modernbert_bi_encoders() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = train_config(
-        tmp.path(),
-        "bi",
-        "bi_encoder",
-        &tiny("xlm-roberta-bi"),
-        "infonce",
-    );
-    ok(&["train", "--config", s(&config), "--quiet"]);
-    let saved = tmp.path().join("bi/final");
-    let saved_config: Value =
-        serde_json::from_str(&std::fs::read_to_string(saved.join("config.json")).unwrap()).unwrap();
-    assert_eq!(saved_config["architectures"][0], "XLMRobertaModel");
-    assert!(saved.join("modules.json").is_file());
-    let input = tmp.path().join("texts.jsonl");
-    write_jsonl(&input, &[json!({"text": "how to finish a table"})]);
-    let output = tmp.path().join("emb.jsonl");
-    ok(&[
-        "embed",
-        "--model",
-        s(&saved),
-        "--input",
-        s(&input),
-        "--output",
-        s(&output),
-        "--quiet",
-    ]);
-    assert_eq!(std::fs::read_to_string(&output).unwrap().lines().count(), 1);
+    for (name, class) in [
+        ("xlm-roberta-bi", "XLMRobertaModel"),
+        ("modernbert-bi", "ModernBertModel"),
+    ] {
+        let config = train_config(tmp.path(), name, "bi_encoder", &tiny(name), "infonce");
+        ok(&["train", "--config", s(&config), "--quiet"]);
+        let saved = tmp.path().join(name).join("final");
+        let saved_config: Value =
+            serde_json::from_str(&std::fs::read_to_string(saved.join("config.json")).unwrap())
+                .unwrap();
+        assert_eq!(saved_config["architectures"][0], class);
+        assert!(saved.join("modules.json").is_file());
+        let input = tmp.path().join("texts.jsonl");
+        write_jsonl(&input, &[json!({"text": "how to finish a table"})]);
+        let output = tmp.path().join("emb.jsonl");
+        ok(&[
+            "embed",
+            "--model",
+            s(&saved),
+            "--input",
+            s(&input),
+            "--output",
+            s(&output),
+            "--quiet",
+        ]);
+        assert_eq!(std::fs::read_to_string(&output).unwrap().lines().count(), 1);
+    }
 }
 
 /// `mine` with the XLM-R bi-encoder (fused retrieval) and the ELECTRA cross-encoder as
-/// rescorer, and `evaluate` with both tiny cross-encoders as rerankers, on the sample data.
+/// rescorer, then with the ModernBERT pair (dense retrieval), and `evaluate` with the three
+/// tiny cross-encoders as rerankers, on the sample data.
 #[test]
-fn mine_and_evaluate_with_xlm_roberta_and_electra() {
+fn mine_and_evaluate_with_every_family() {
     let tmp = tempfile::tempdir().unwrap();
     let sample = root().join("data/sample");
     let mined = tmp.path().join("mined.jsonl");
@@ -306,6 +310,30 @@ fn mine_and_evaluate_with_xlm_roberta_and_electra() {
     ]);
     let rows = std::fs::read_to_string(&mined).unwrap().lines().count();
     assert!(rows > 0, "mined nothing");
+    ok(&[
+        "mine",
+        "--corpus",
+        s(&sample.join("corpus.jsonl")),
+        "--queries",
+        s(&sample.join("queries.jsonl")),
+        "--qrels",
+        s(&sample.join("qrels/train.tsv")),
+        "--retriever",
+        "dense",
+        "--model",
+        s(&tiny("modernbert-bi")),
+        "--rescorer",
+        s(&tiny("modernbert-ce")),
+        "--num-negatives",
+        "2",
+        "--range-max",
+        "10",
+        "--output",
+        s(&mined),
+        "--quiet",
+    ]);
+    let rows = std::fs::read_to_string(&mined).unwrap().lines().count();
+    assert!(rows > 0, "mined nothing with ModernBERT");
 
     let out_dir = tmp.path().join("report");
     let config = tmp.path().join("eval.toml");
@@ -316,20 +344,28 @@ fn mine_and_evaluate_with_xlm_roberta_and_electra() {
              metrics = [\"ndcg@10\"]\n\
              [first_stage]\ntop_k = 5\n\
              [[rerankers]]\nname = \"xlmr\"\nmodel = {:?}\nmax_length = 64\n\
-             [[rerankers]]\nname = \"electra\"\nmodel = {:?}\nmax_length = 64\n",
+             [[rerankers]]\nname = \"electra\"\nmodel = {:?}\nmax_length = 64\n\
+             [[rerankers]]\nname = \"modernbert\"\nmodel = {:?}\nmax_length = 64\n",
             s(&sample),
             s(&out_dir),
             s(&tiny("xlm-roberta-ce")),
             s(&tiny("electra-ce")),
+            s(&tiny("modernbert-ce")),
         ),
     )
     .unwrap();
     let table = ok(&["evaluate", "--config", s(&config), "--quiet"]);
     assert!(
-        table.contains("bm25+xlmr") && table.contains("bm25+electra"),
+        table.contains("bm25+xlmr")
+            && table.contains("bm25+electra")
+            && table.contains("bm25+modernbert"),
         "{table}"
     );
-    for run in ["bm25_xlmr.trec", "bm25_electra.trec"] {
+    for run in [
+        "bm25_xlmr.trec",
+        "bm25_electra.trec",
+        "bm25_modernbert.trec",
+    ] {
         let lines = std::fs::read_to_string(out_dir.join(run)).unwrap();
         assert!(lines.lines().count() > 0, "{run} is empty");
     }

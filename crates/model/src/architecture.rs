@@ -22,9 +22,9 @@
 //!
 //! ModernBERT (`modernbert`) is not a variant here: its body differs (pre-norm, rotary
 //! positions, global / local attention, GeGLU, no token types or position table), so it is a
-//! file of its own, [`crate::modernbert`], with its config reader [`crate::modernbert_config`].
-//! The cross-encoder / bi-encoder builders do not take it yet: [`crate::BertConfig`] refuses
-//! `model_type` `modernbert` with a message that says so.
+//! file of its own, [`crate::modernbert`], with its config reader [`crate::modernbert_config`];
+//! [`crate::EncoderConfig`] chooses between the two bodies, and the cross-encoder and
+//! bi-encoder models are enums over them.
 
 use serde::{Deserialize, Serialize};
 

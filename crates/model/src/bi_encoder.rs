@@ -7,25 +7,70 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 
-use crate::bert::BertModel;
-use crate::config::BertConfig;
+use burn::tensor::Tensor;
+
+use crate::bert::{BertInput, BertModel};
+use crate::encoder_config::EncoderConfig;
 use crate::error::Result;
 use crate::hf::{self, SentenceTransformerSettings};
+use crate::modernbert::{self, ModernBertModel};
 use crate::pooling::EmbeddingHead;
 use crate::run_options::RunOptions;
 use crate::tokenize::{Encoded, TextTokenizer};
 
-/// The bi-encoder's trainable part: the encoder (kept under `bert.` like the cross-encoder's).
+/// The bi-encoder's trainable part: the encoder body of the config's family.
 #[derive(Module, Debug)]
-pub struct BiEncoderModel<B: Backend> {
+pub enum BiEncoderModel<B: Backend> {
+    /// BERT, XLM-RoBERTa or ELECTRA.
+    Bert(BertBiEncoderModel<B>),
+    ModernBert(ModernBertModel<B>),
+}
+
+/// A BERT-family bi-encoder: the encoder, kept under `bert.` like the cross-encoder's.
+#[derive(Module, Debug)]
+pub struct BertBiEncoderModel<B: Backend> {
     pub bert: BertModel<B>,
+}
+
+impl<B: Backend> BiEncoderModel<B> {
+    /// Sentence embeddings `[batch, dim]`: the last hidden states pooled and optionally
+    /// normalised as `head` says (sentence-transformers' Transformer → Pooling → Normalize).
+    pub fn embed(&self, head: EmbeddingHead, input: BertInput<B>) -> Tensor<B, 2> {
+        match self {
+            BiEncoderModel::Bert(m) => head.embed(&m.bert, input),
+            BiEncoderModel::ModernBert(m) => modernbert::embed(m, head, input),
+        }
+    }
+
+    /// The float type the weights are in (f32, or a half type after a cast).
+    pub fn float_dtype(&self) -> burn::tensor::DType {
+        match self {
+            BiEncoderModel::Bert(m) => m.bert.embeddings.word_embeddings.weight.val().dtype(),
+            BiEncoderModel::ModernBert(m) => m.embeddings.tok_embeddings.weight.val().dtype(),
+        }
+    }
+
+    /// The BERT-family encoder, if this is one.
+    pub fn as_bert(&self) -> Option<&BertModel<B>> {
+        match self {
+            BiEncoderModel::Bert(m) => Some(&m.bert),
+            BiEncoderModel::ModernBert(_) => None,
+        }
+    }
+
+    pub fn as_bert_mut(&mut self) -> Option<&mut BertModel<B>> {
+        match self {
+            BiEncoderModel::Bert(m) => Some(&mut m.bert),
+            BiEncoderModel::ModernBert(_) => None,
+        }
+    }
 }
 
 /// A bi-encoder ready to embed.
 #[derive(Debug)]
 pub struct BiEncoder<B: Backend> {
     pub model: BiEncoderModel<B>,
-    pub config: BertConfig,
+    pub config: EncoderConfig,
     pub settings: SentenceTransformerSettings,
     pub tokenizer: TextTokenizer,
     pub device: B::Device,
@@ -38,7 +83,7 @@ impl<B: Backend> BiEncoder<B> {
     /// sentence-transformers settings and tokenizer.
     pub fn from_parts(
         model: BiEncoderModel<B>,
-        config: BertConfig,
+        config: EncoderConfig,
         settings: SentenceTransformerSettings,
         tokenizer: TextTokenizer,
         source_dir: &Path,
@@ -71,7 +116,7 @@ impl<B: Backend> BiEncoder<B> {
         let shape = crate::inference::ActivationShape::of(&self.config);
         self.run
             .run(sequences, shape, &self.device, "embedding", |batch| {
-                head.embed(&self.model.bert, batch)
+                self.model.embed(head, batch)
             })
     }
 

@@ -91,15 +91,13 @@ impl BertConfig {
         let architecture = match model_type {
             // A config without `model_type` is read as BERT (as rankforge always has).
             None => Architecture::Bert,
-            // A different body: `crate::modernbert` runs it, the BERT-body loaders do not.
+            // A different body: `EncoderConfig` reads it as a `ModernBertConfig`.
             Some(name) if name == crate::modernbert_config::ModernBertConfig::MODEL_TYPE => {
                 return Err(ModelError::Unsupported {
                     path: path.into(),
                     message: format!(
-                        "model_type `{name}` in the cross-encoder / bi-encoder builders (ModernBERT \
-                         runs through rankforge_model::modernbert, not yet behind the builders; \
-                         supported here: {})",
-                        Architecture::supported()
+                        "model_type `{name}` as a BERT-family config (read it with \
+                         rankforge_model::EncoderConfig, which runs it as ModernBERT)"
                     ),
                 });
             }
@@ -108,7 +106,7 @@ impl BertConfig {
                     path: path.into(),
                     message: format!(
                         "model_type `{name}` (supported: {})",
-                        Architecture::supported()
+                        crate::EncoderConfig::supported()
                     ),
                 })?
             }
@@ -140,7 +138,7 @@ impl BertConfig {
                     return Err(unsupported(format!(
                         "architecture `{arch}` with model_type `{}` (supported: {})",
                         self.architecture.model_type(),
-                        Architecture::supported()
+                        crate::EncoderConfig::supported()
                     )));
                 }
             }

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use burn::tensor::backend::Backend;
 
-use crate::config::BertConfig;
 use crate::cross_encoder_model::CrossEncoderModel;
+use crate::encoder_config::EncoderConfig;
 use crate::error::{ModelError, Result};
 use crate::hf;
 use crate::run_options::{Activation, RunOptions};
@@ -17,7 +17,7 @@ use crate::tokenize::{Encoded, LongDocMode, TextTokenizer, DEFAULT_MAX_WINDOWS};
 #[derive(Debug)]
 pub struct CrossEncoder<B: Backend> {
     pub model: CrossEncoderModel<B>,
-    pub config: BertConfig,
+    pub config: EncoderConfig,
     pub tokenizer: TextTokenizer,
     pub device: B::Device,
     pub activation: Activation,
@@ -36,7 +36,7 @@ impl<B: Backend> CrossEncoder<B> {
     /// tokenizer; `source_dir` holds the tokenizer files copied along on save.
     pub fn from_parts(
         model: CrossEncoderModel<B>,
-        config: BertConfig,
+        config: EncoderConfig,
         tokenizer: TextTokenizer,
         source_dir: &Path,
         device: B::Device,

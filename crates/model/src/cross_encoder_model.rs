@@ -1,5 +1,8 @@
 //! The cross-encoder: `[CLS] query [SEP] document [SEP]` → encoder → score head → logits,
-//! exactly transformers' `*ForSequenceClassification` of the family ([`HeadKind`]):
+//! exactly transformers' `*ForSequenceClassification` of the family. [`CrossEncoderModel`] is
+//! one of two bodies with their heads: [`BertCrossEncoderModel`] for the BERT family
+//! ([`HeadKind`]), and ModernBERT's [`ModernBertForSequenceClassification`]. The BERT family's
+//! heads:
 //!
 //! - BERT: pooler (`tanh(dense(h₀))`) → dropout → `classifier`;
 //! - XLM-RoBERTa: dropout → `classifier.dense` → tanh → dropout → `classifier.out_proj`;
@@ -18,10 +21,114 @@ use rand_distr::{Distribution, Normal};
 pub use crate::architecture::HeadKind;
 use crate::bert::{cls_vectors, BertInput, BertModel, BertPooler};
 use crate::config::BertConfig;
+use crate::encoder_config::EncoderConfig;
 use crate::layers::{Dropout, Linear};
+use crate::modernbert::ModernBertForSequenceClassification;
 
+/// A cross-encoder's trainable part: an encoder body and its score head. burn sees the variant
+/// as one more level of the module tree (`Bert.bert.encoder…`); weights are loaded and saved
+/// per variant with the checkpoint's own names (see [`crate::hf`], [`crate::modernbert`]).
 #[derive(Module, Debug)]
-pub struct CrossEncoderModel<B: Backend> {
+pub enum CrossEncoderModel<B: Backend> {
+    /// BERT, XLM-RoBERTa or ELECTRA.
+    Bert(BertCrossEncoderModel<B>),
+    ModernBert(ModernBertForSequenceClassification<B>),
+}
+
+impl<B: Backend> From<BertCrossEncoderModel<B>> for CrossEncoderModel<B> {
+    fn from(model: BertCrossEncoderModel<B>) -> Self {
+        CrossEncoderModel::Bert(model)
+    }
+}
+
+impl<B: Backend> From<ModernBertForSequenceClassification<B>> for CrossEncoderModel<B> {
+    fn from(model: ModernBertForSequenceClassification<B>) -> Self {
+        CrossEncoderModel::ModernBert(model)
+    }
+}
+
+impl<B: Backend> CrossEncoderModel<B> {
+    /// A randomly initialised cross-encoder of the config's body with `num_labels` outputs.
+    pub fn new(config: &EncoderConfig, num_labels: usize, device: &B::Device) -> Self {
+        match config {
+            EncoderConfig::Bert(c) => BertCrossEncoderModel::new(c, num_labels, device).into(),
+            EncoderConfig::ModernBert(c) => {
+                ModernBertForSequenceClassification::new(c, num_labels, device).into()
+            }
+        }
+    }
+
+    pub fn num_labels(&self) -> usize {
+        match self {
+            CrossEncoderModel::Bert(m) => m.num_labels(),
+            CrossEncoderModel::ModernBert(m) => m.num_labels(),
+        }
+    }
+
+    /// Logits `[batch, num_labels]`.
+    pub fn forward(&self, input: BertInput<B>) -> Tensor<B, 2> {
+        match self {
+            CrossEncoderModel::Bert(m) => m.forward(input),
+            CrossEncoderModel::ModernBert(m) => m.forward(input),
+        }
+    }
+
+    /// A new classification head drawn from N(0, `std`²) with a seeded generator, biases zero
+    /// (see [`BertCrossEncoderModel::reset_head`]).
+    pub fn reset_head(self, seed: u64, std: f64) -> Self {
+        match self {
+            CrossEncoderModel::Bert(m) => m.reset_head(seed, std).into(),
+            CrossEncoderModel::ModernBert(m) => m.reset_head(seed, std).into(),
+        }
+    }
+
+    /// Sets the output projection from PyTorch-layout values (`weight` is `[num_labels,
+    /// hidden]` row-major).
+    pub fn set_head(self, weight_out_in: &[f32], bias: &[f32]) -> Self {
+        match self {
+            CrossEncoderModel::Bert(m) => m.set_head(weight_out_in, bias).into(),
+            CrossEncoderModel::ModernBert(mut m) => {
+                m.classifier = set_output_projection(&m.classifier, weight_out_in, bias);
+                m.into()
+            }
+        }
+    }
+
+    /// The BERT-family model, if this is one.
+    pub fn as_bert(&self) -> Option<&BertCrossEncoderModel<B>> {
+        match self {
+            CrossEncoderModel::Bert(m) => Some(m),
+            CrossEncoderModel::ModernBert(_) => None,
+        }
+    }
+
+    pub fn as_bert_mut(&mut self) -> Option<&mut BertCrossEncoderModel<B>> {
+        match self {
+            CrossEncoderModel::Bert(m) => Some(m),
+            CrossEncoderModel::ModernBert(_) => None,
+        }
+    }
+
+    /// The ModernBERT model, if this is one.
+    pub fn as_modernbert(&self) -> Option<&ModernBertForSequenceClassification<B>> {
+        match self {
+            CrossEncoderModel::ModernBert(m) => Some(m),
+            CrossEncoderModel::Bert(_) => None,
+        }
+    }
+
+    pub fn as_modernbert_mut(&mut self) -> Option<&mut ModernBertForSequenceClassification<B>> {
+        match self {
+            CrossEncoderModel::ModernBert(m) => Some(m),
+            CrossEncoderModel::Bert(_) => None,
+        }
+    }
+}
+
+/// A BERT-family cross-encoder (`BertForSequenceClassification`,
+/// `XLMRobertaForSequenceClassification`, `ElectraForSequenceClassification`).
+#[derive(Module, Debug)]
+pub struct BertCrossEncoderModel<B: Backend> {
     /// The encoder (with BERT's pooler), under `bert.` whatever the family.
     pub bert: BertModel<B>,
     /// [`HeadKind::Dense`]: the head's hidden layer (`classifier.dense` in the checkpoint).
@@ -33,7 +140,7 @@ pub struct CrossEncoderModel<B: Backend> {
     head: HeadKind,
 }
 
-impl<B: Backend> CrossEncoderModel<B> {
+impl<B: Backend> BertCrossEncoderModel<B> {
     /// A randomly initialised cross-encoder with `num_labels` outputs and the head of the
     /// config's family.
     pub fn new(config: &BertConfig, num_labels: usize, device: &B::Device) -> Self {
@@ -104,15 +211,7 @@ impl<B: Backend> CrossEncoderModel<B> {
 
     /// Sets the head from PyTorch-layout values: `weight` is `[num_labels, hidden]` row-major.
     pub fn set_head(mut self, weight_out_in: &[f32], bias: &[f32]) -> Self {
-        let [hidden, labels] = self.classifier.weight.dims();
-        assert_eq!(
-            weight_out_in.len(),
-            hidden * labels,
-            "head weight has the wrong size"
-        );
-        assert_eq!(bias.len(), labels, "head bias has the wrong size");
-        let device = self.classifier.weight.device();
-        self.classifier = linear_from_pytorch(weight_out_in, bias, [labels, hidden], &device);
+        self.classifier = set_output_projection(&self.classifier, weight_out_in, bias);
         self
     }
 
@@ -126,8 +225,25 @@ impl<B: Backend> CrossEncoderModel<B> {
     }
 }
 
+/// A layer of `layer`'s shape with PyTorch-layout values: `weight` is `[out, in]` row-major.
+pub(crate) fn set_output_projection<B: Backend>(
+    layer: &Linear<B>,
+    weight_out_in: &[f32],
+    bias: &[f32],
+) -> Linear<B> {
+    let [hidden, labels] = layer.weight.dims();
+    assert_eq!(
+        weight_out_in.len(),
+        hidden * labels,
+        "head weight has the wrong size"
+    );
+    assert_eq!(bias.len(), labels, "head bias has the wrong size");
+    let device = layer.weight.device();
+    linear_from_pytorch(weight_out_in, bias, [labels, hidden], &device)
+}
+
 /// A linear layer from PyTorch-layout values: `weight` is `[out, in]` row-major.
-fn linear_from_pytorch<B: Backend>(
+pub(crate) fn linear_from_pytorch<B: Backend>(
     weight_out_in: &[f32],
     bias: &[f32],
     [d_out, d_in]: [usize; 2],

@@ -94,8 +94,7 @@ fn cache_key<B: Backend>(encoder: &BiEncoder<B>, corpus: &Corpus) -> Result<Stri
     }
     hasher.update(&(encoder.tokenizer.max_length() as u64).to_le_bytes());
     hasher.update(format!("{:?}", encoder.settings.head).as_bytes());
-    let weights = encoder.model.bert.embeddings.word_embeddings.weight.val();
-    hasher.update(format!("{:?}", weights.dtype()).as_bytes());
+    hasher.update(format!("{:?}", encoder.model.float_dtype()).as_bytes());
     for doc in corpus.iter() {
         for part in [&doc.id, &doc.title, &doc.text] {
             hasher.update(&(part.len() as u64).to_le_bytes());
@@ -204,7 +203,7 @@ impl<'a, B: Backend> DenseIndex<'a, B> {
                 let texts: Vec<String> = corpus.iter().map(|d| d.full_text()).collect();
                 let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
                 let rows = encoder.embed(&refs)?;
-                let dim = rows.first().map_or(encoder.config.hidden_size, Vec::len);
+                let dim = rows.first().map_or(encoder.config.hidden_size(), Vec::len);
                 let values: Vec<f32> = rows.into_iter().flatten().collect();
                 if let Some((path, key)) = &cache {
                     write_cache(path, key, doc_ids.len(), dim, &values)?;

@@ -6,7 +6,9 @@
 //! `roberta.` or `electra.` in a task checkpoint (nothing in a bare encoder's); a dense score
 //! head's `classifier.dense` / `classifier.out_proj` are rankforge's `head_dense` /
 //! `classifier`. Loading maps the checkpoint's names onto rankforge's, saving maps them back, so
-//! transformers loads a saved directory as the family's own class.
+//! transformers loads a saved directory as the family's own class. ModernBERT's names and files
+//! are [`crate::modernbert`]'s; the functions here choose by `config.json`'s `model_type`
+//! ([`EncoderConfig`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -19,7 +21,10 @@ use serde_json::{json, Map, Value};
 
 use crate::architecture::{Architecture, HeadKind};
 use crate::config::BertConfig;
+use crate::cross_encoder_model::{BertCrossEncoderModel, CrossEncoderModel};
+use crate::encoder_config::EncoderConfig;
 use crate::error::{io_err, ModelError, Result};
+use crate::modernbert;
 use crate::pooling::{EmbeddingHead, Pooling};
 
 pub const CONFIG_FILE: &str = "config.json";
@@ -215,14 +220,32 @@ pub(crate) fn file_in(dir: &Path, name: &str) -> Result<PathBuf> {
     }
 }
 
-/// A cross-encoder's weights and config from an HF directory. A checkpoint without a
-/// classifier (a plain BERT or a bi-encoder) gets a new one-label head seeded with `head_seed`.
+/// A cross-encoder's weights and config from an HF directory of any supported family. A
+/// checkpoint without a classifier (a plain encoder or a bi-encoder) gets a new one-label head
+/// seeded with `head_seed`.
 pub fn load_cross_encoder<B: Backend>(
     dir: &Path,
     head_seed: u64,
     device: &B::Device,
-) -> Result<(crate::CrossEncoderModel<B>, BertConfig, LoadReport)> {
-    let config = BertConfig::from_file(&file_in(dir, CONFIG_FILE)?)?;
+) -> Result<(CrossEncoderModel<B>, EncoderConfig, LoadReport)> {
+    match EncoderConfig::from_file(&file_in(dir, CONFIG_FILE)?)? {
+        EncoderConfig::Bert(config) => {
+            let (model, report) = load_bert_cross_encoder(dir, &config, head_seed, device)?;
+            Ok((model.into(), config.into(), report))
+        }
+        EncoderConfig::ModernBert(_) => {
+            let (model, config, report) = modernbert::load_cross_encoder(dir, head_seed, device)?;
+            Ok((model.into(), config.into(), report))
+        }
+    }
+}
+
+fn load_bert_cross_encoder<B: Backend>(
+    dir: &Path,
+    config: &BertConfig,
+    head_seed: u64,
+    device: &B::Device,
+) -> Result<(BertCrossEncoderModel<B>, LoadReport)> {
     let arch = config.architecture;
     let weights = file_in(dir, WEIGHTS_FILE)?;
     let mut store = weights_store_for_loading(&weights, arch);
@@ -246,7 +269,7 @@ pub fn load_cross_encoder<B: Backend>(
         }
         None => 1,
     };
-    let mut model = crate::CrossEncoderModel::new(&config, num_labels, device);
+    let mut model = BertCrossEncoderModel::new(config, num_labels, device);
     let unused = apply_weights(
         &mut model,
         &mut store,
@@ -289,7 +312,7 @@ pub fn load_cross_encoder<B: Backend>(
         unused,
         ..Default::default()
     };
-    Ok((model, config, report))
+    Ok((model, report))
 }
 
 /// Sentence-transformers settings of a directory: pooling, normalisation, max_seq_length.
@@ -403,25 +426,44 @@ fn read_pooling(path: &Path) -> Result<Pooling> {
     }
 }
 
-/// A bi-encoder's encoder weights and config. A pooler in the checkpoint is loaded (and saved
-/// back) but not used for embeddings.
+/// A bi-encoder's encoder weights and config, of any supported family. A BERT pooler in the
+/// checkpoint is loaded (and saved back) but not used for embeddings.
 pub fn load_bi_encoder<B: Backend>(
     dir: &Path,
     device: &B::Device,
-) -> Result<(crate::BiEncoderModel<B>, BertConfig, LoadReport)> {
-    let config = BertConfig::from_file(&file_in(dir, CONFIG_FILE)?)?;
+) -> Result<(crate::BiEncoderModel<B>, EncoderConfig, LoadReport)> {
+    match EncoderConfig::from_file(&file_in(dir, CONFIG_FILE)?)? {
+        EncoderConfig::Bert(config) => {
+            let (model, report) = load_bert_bi_encoder(dir, &config, device)?;
+            Ok((crate::BiEncoderModel::Bert(model), config.into(), report))
+        }
+        EncoderConfig::ModernBert(_) => {
+            let (model, config, _, report) = modernbert::load_bi_encoder(dir, device)?;
+            Ok((
+                crate::BiEncoderModel::ModernBert(model),
+                config.into(),
+                report,
+            ))
+        }
+    }
+}
+
+fn load_bert_bi_encoder<B: Backend>(
+    dir: &Path,
+    config: &BertConfig,
+    device: &B::Device,
+) -> Result<(crate::BertBiEncoderModel<B>, LoadReport)> {
     let arch = config.architecture;
     let weights = file_in(dir, WEIGHTS_FILE)?;
     let mut store = weights_store_for_loading(&weights, arch);
     let tensors = checkpoint_tensors(&mut store, &weights)?;
     let has_pooler = tensors.iter().any(|(n, _)| n.starts_with("bert.pooler."));
-    let mut model = crate::BiEncoderModel {
-        bert: crate::bert::BertModel::new(&config, has_pooler, device),
+    let mut model = crate::BertBiEncoderModel {
+        bert: crate::bert::BertModel::new(config, has_pooler, device),
     };
     let unused = apply_weights(&mut model, &mut store, &weights, &[], arch, false)?;
     Ok((
         model,
-        config,
         LoadReport {
             unused,
             ..Default::default()
@@ -575,7 +617,25 @@ pub(crate) fn versions() -> Value {
 /// load unchanged. `tokenizer_dir` supplies the tokenizer
 /// files (usually the directory the model was loaded from).
 pub fn save_cross_encoder<B: Backend>(
-    model: &crate::CrossEncoderModel<B>,
+    model: &CrossEncoderModel<B>,
+    config: &EncoderConfig,
+    tokenizer_dir: &Path,
+    max_length: usize,
+    out: &Path,
+) -> Result<()> {
+    match (model, config) {
+        (CrossEncoderModel::Bert(model), EncoderConfig::Bert(config)) => {
+            save_bert_cross_encoder(model, config, tokenizer_dir, max_length, out)
+        }
+        (CrossEncoderModel::ModernBert(model), EncoderConfig::ModernBert(config)) => {
+            modernbert::save_cross_encoder(model, config, tokenizer_dir, max_length, out)
+        }
+        _ => Err(config.unsupported(out, "saving a model of another family's body")),
+    }
+}
+
+fn save_bert_cross_encoder<B: Backend>(
+    model: &BertCrossEncoderModel<B>,
     config: &BertConfig,
     tokenizer_dir: &Path,
     max_length: usize,
@@ -617,6 +677,24 @@ pub fn save_cross_encoder<B: Backend>(
 /// Saves a bi-encoder as a sentence-transformers directory (Transformer → Pooling → Normalize).
 pub fn save_bi_encoder<B: Backend>(
     model: &crate::BiEncoderModel<B>,
+    config: &EncoderConfig,
+    settings: &SentenceTransformerSettings,
+    tokenizer_dir: &Path,
+    out: &Path,
+) -> Result<()> {
+    match (model, config) {
+        (crate::BiEncoderModel::Bert(model), EncoderConfig::Bert(config)) => {
+            save_bert_bi_encoder(model, config, settings, tokenizer_dir, out)
+        }
+        (crate::BiEncoderModel::ModernBert(model), EncoderConfig::ModernBert(config)) => {
+            modernbert::save_bi_encoder(model, config, settings, tokenizer_dir, out)
+        }
+        _ => Err(config.unsupported(out, "saving a model of another family's body")),
+    }
+}
+
+fn save_bert_bi_encoder<B: Backend>(
+    model: &crate::BertBiEncoderModel<B>,
     config: &BertConfig,
     settings: &SentenceTransformerSettings,
     tokenizer_dir: &Path,

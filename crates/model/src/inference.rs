@@ -47,12 +47,9 @@ pub struct ActivationShape {
 }
 
 impl ActivationShape {
-    /// The shape of a BERT-family encoder.
-    pub fn of(config: &crate::config::BertConfig) -> Self {
-        Self {
-            heads: config.num_attention_heads,
-            widest_row: config.intermediate_size.max(config.hidden_size),
-        }
+    /// The shape of an encoder ([`crate::encoder_config::EncoderDims::activation_shape`]).
+    pub fn of(config: &impl crate::encoder_config::EncoderDims) -> Self {
+        config.activation_shape()
     }
 
     /// Values in the largest activation of `batch` sequences padded to `seq` tokens.

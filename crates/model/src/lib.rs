@@ -1,21 +1,22 @@
-//! rankforge's model crate: cross-encoders and bi-encoders of the BERT, XLM-RoBERTa and ELECTRA
-//! families ([`Architecture`], from `config.json`) loaded from and saved to Hugging Face
+//! rankforge's model crate: cross-encoders and bi-encoders of the BERT, XLM-RoBERTa, ELECTRA
+//! ([`Architecture`]) and ModernBERT families ([`EncoderConfig`], from `config.json`) loaded from and saved to Hugging Face
 //! directories, their tokenization, and the one inference path every consumer (predict, rerank,
 //! embed, evaluation, teacher scoring, the HTTP server) shares.
 //!
 //! - [`CrossEncoder`]: `[CLS] q [SEP] d [SEP]` → encoder → score head → logit (sigmoid by
 //!   default), the family's `*ForSequenceClassification` semantics.
-//! - [`BiEncoder`]: text → BERT → pooling → optional normalisation, sentence-transformers'
+//! - [`BiEncoder`]: text → encoder → pooling → optional normalisation, sentence-transformers'
 //!   pipeline.
 //! - [`inference::run_batched`]: length-sorted, token-budgeted batches, rows back in input order.
 //!
 //! | module | what it holds |
 //! |---|---|
 //! | [`layers`] | the layers architectures are built from (each picks its fast path) |
-//! | [`bert`], [`config`], [`architecture`] | the encoder, its `config.json`, and what each family changes in it |
+//! | [`encoder_config`] | any supported `config.json`, chosen by `model_type` |
+//! | [`bert`], [`config`], [`architecture`] | the BERT-family encoder, its `config.json`, and what each family changes in it |
 //! | [`cross_encoder_model`], [`bi_encoder`] (`BiEncoderModel`), [`pooling`] | the trainable modules: encoder + head, encoder + pooling |
 //! | [`cross_encoder`], [`bi_encoder`] | ready-to-use wrappers (model + tokenizer + settings) |
-//! | [`modernbert`], [`modernbert_config`] | the ModernBERT encoder (pre-norm, rotary, global / local attention, GeGLU), its classifier, `config.json`, load and save; not yet behind the builders |
+//! | [`modernbert`], [`modernbert_config`] | the ModernBERT encoder (pre-norm, rotary, global / local attention, GeGLU), its classifier, `config.json`, load and save |
 //! | [`load`] | the builders every consumer loads through |
 //! | [`hf`] | Hugging Face / sentence-transformers files in and out |
 //! | [`tokenize`], [`inference`] | tokenization and the one batched inference path |
@@ -31,6 +32,7 @@ pub mod config;
 pub mod cross_encoder;
 pub mod cross_encoder_model;
 pub mod dense_index;
+pub mod encoder_config;
 pub mod error;
 pub mod hf;
 pub mod inference;
@@ -45,11 +47,12 @@ pub mod tokenize;
 
 pub use architecture::{Architecture, HeadKind};
 pub use bert::{BertInput, BertModel};
-pub use bi_encoder::{BiEncoder, BiEncoderModel};
+pub use bi_encoder::{BertBiEncoderModel, BiEncoder, BiEncoderModel};
 pub use config::BertConfig;
 pub use cross_encoder::{encode_pairs, encode_pairs_capped, CrossEncoder, PairSequences};
-pub use cross_encoder_model::CrossEncoderModel;
+pub use cross_encoder_model::{BertCrossEncoderModel, CrossEncoderModel};
 pub use dense_index::{DenseConfig, DenseIndex, Similarity};
+pub use encoder_config::EncoderConfig;
 pub use error::{ModelError, Result};
 pub use hf::{LoadReport, SentenceTransformerSettings};
 pub use inference::{run_batched, ActivationShape, BatchingConfig, TensorLimit};

@@ -34,7 +34,11 @@ use burn::tensor::Tensor;
 use burn_store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use serde_json::{json, Value};
 
+use rand::{rngs::StdRng, SeedableRng};
+use rand_distr::{Distribution, Normal};
+
 use crate::bert::{cls_vectors, BertInput};
+use crate::cross_encoder_model::{linear_from_pytorch, set_output_projection};
 use crate::error::{ModelError, Result};
 use crate::hf::{self, LoadReport, SentenceTransformerSettings};
 use crate::layers::{
@@ -292,6 +296,39 @@ impl<B: Backend> ModernBertForSequenceClassification<B> {
         self.pooling = pooling;
     }
 
+    /// A new head (`head.dense` and `classifier`) for a checkpoint that has none: weights from
+    /// N(0, `std`²) with a seeded generator independent of the backend, `head.dense` drawn
+    /// first, biases zero, `head.norm` the identity (γ = 1, β = 0).
+    pub fn reset_head(mut self, seed: u64, std: f64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let normal = Normal::new(0.0f32, std as f32).expect("std is finite and positive");
+        let mut draw = |n: usize| -> Vec<f32> { (0..n).map(|_| normal.sample(&mut rng)).collect() };
+        let device = self.classifier.weight.device();
+        let [d_in, d_out] = self.head.dense.weight.dims();
+        let dense = linear_from_pytorch(
+            &draw(d_in * d_out),
+            &vec![0.0; d_out],
+            [d_out, d_in],
+            &device,
+        );
+        let had_bias = self.head.dense.bias.is_some();
+        self.head.dense = Linear {
+            bias: if had_bias { dense.bias } else { None },
+            weight: dense.weight,
+        };
+        let h = self.head.norm.gamma.dims()[0];
+        self.head.norm = LayerNorm::new_with_bias(
+            h,
+            self.head.norm.epsilon,
+            self.head.norm.beta.is_some(),
+            &device,
+        );
+        let [hidden, labels] = self.classifier.weight.dims();
+        let weights = draw(hidden * labels);
+        self.classifier = set_output_projection(&self.classifier, &weights, &vec![0.0; labels]);
+        self
+    }
+
     /// Logits `[batch, num_labels]`.
     pub fn forward(&self, input: BertInput<B>) -> Tensor<B, 2> {
         let mask = input.padding_mask.clone();
@@ -324,14 +361,30 @@ pub fn embed<B: Backend>(
     }
 }
 
-/// Checkpoint name → module path: the fused projections' capitals.
-fn store_for_loading(path: &Path) -> SafetensorsStore {
-    SafetensorsStore::from_file(path)
+/// What a checkpoint is loaded into: the classifier (the encoder under `model.`) or the bare
+/// encoder (no prefix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Classifier,
+    Encoder,
+}
+
+/// Checkpoint name → module path: the fused projections' capitals, and the encoder's prefix
+/// (`model.` in a classifier, none in a bare `ModernBertModel`) moved to where `target` keeps
+/// it, so that either kind of checkpoint loads into either model.
+fn store_for_loading(path: &Path, target: Target) -> SafetensorsStore {
+    let store = SafetensorsStore::from_file(path)
         .with_from_adapter(PyTorchToBurnAdapter)
         .with_key_remapping(r"\.Wqkv\.", ".wqkv.")
         .with_key_remapping(r"\.Wo\.", ".wo.")
         .with_key_remapping(r"\.Wi\.", ".wi.")
-        .allow_partial(true)
+        .allow_partial(true);
+    match target {
+        Target::Classifier => {
+            store.with_key_remapping(r"^(embeddings|layers|final_norm)\.", "model.$1.")
+        }
+        Target::Encoder => store.with_key_remapping(r"^model\.", ""),
+    }
 }
 
 fn store_for_saving(path: &Path) -> SafetensorsStore {
@@ -359,12 +412,14 @@ pub fn hf_tensor_name(module_path: &str) -> String {
 fn load_weights<B: Backend, M: ModuleSnapshot<B>>(
     module: &mut M,
     path: &Path,
+    target: Target,
+    may_be_missing: &[&str],
 ) -> Result<Vec<String>> {
     let weights_err = |message: String| ModelError::Weights {
         path: path.into(),
         message,
     };
-    let mut store = store_for_loading(path);
+    let mut store = store_for_loading(path, target);
     let result = module
         .load_from(&mut store)
         .map_err(|e| weights_err(e.to_string()))?;
@@ -372,14 +427,17 @@ fn load_weights<B: Backend, M: ModuleSnapshot<B>>(
         let messages: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
         return Err(weights_err(messages.join("; ")));
     }
-    if !result.missing.is_empty() {
+    let missing: Vec<String> = result
+        .missing
+        .iter()
+        .map(|(name, _)| name)
+        .filter(|name| !may_be_missing.iter().any(|prefix| name.starts_with(prefix)))
+        .map(|name| hf_tensor_name(name))
+        .collect();
+    if !missing.is_empty() {
         return Err(ModelError::MissingTensors {
             path: path.into(),
-            names: result
-                .missing
-                .iter()
-                .map(|(name, _)| hf_tensor_name(name))
-                .collect(),
+            names: missing,
         });
     }
     // LayerNorm weight/bias are applied as gamma/beta and listed as unused too; they are not.
@@ -411,10 +469,13 @@ fn classifier_rows(path: &Path) -> Result<Option<usize>> {
         .map(|info| info.shape[0]))
 }
 
-/// A `ModernBertForSequenceClassification` directory: its model and config. The classifier
-/// must be in the checkpoint (a new head for a bare encoder is not made here).
+/// A `ModernBertForSequenceClassification` directory: its model and config. A checkpoint
+/// without a classifier (a bare `ModernBertModel`, e.g. a bi-encoder) gets a new one-label head
+/// seeded with `head_seed` ([`ModernBertForSequenceClassification::reset_head`]); a head that
+/// is there must be whole.
 pub fn load_cross_encoder<B: Backend>(
     dir: &Path,
+    head_seed: u64,
     device: &B::Device,
 ) -> Result<(
     ModernBertForSequenceClassification<B>,
@@ -423,14 +484,21 @@ pub fn load_cross_encoder<B: Backend>(
 )> {
     let config = ModernBertConfig::from_file(&hf::file_in(dir, hf::CONFIG_FILE)?)?;
     let weights = hf::file_in(dir, hf::WEIGHTS_FILE)?;
-    let num_labels = classifier_rows(&weights)?.ok_or_else(|| ModelError::MissingTensors {
-        path: weights.clone(),
-        names: vec!["classifier.weight".into()],
-    })?;
-    let mut model = ModernBertForSequenceClassification::new(&config, num_labels, device);
-    let unused = load_weights(&mut model, &weights)?;
+    let rows = classifier_rows(&weights)?;
+    let mut model = ModernBertForSequenceClassification::new(&config, rows.unwrap_or(1), device);
+    let may_be_missing: &[&str] = if rows.is_some() {
+        &[]
+    } else {
+        &["head.", "classifier."]
+    };
+    let unused = load_weights(&mut model, &weights, Target::Classifier, may_be_missing)?;
+    if rows.is_none() {
+        model = model.reset_head(head_seed, config.initializer_range);
+    }
     let report = LoadReport {
         unused,
+        new_head: rows.is_none(),
+        head_seed,
         source: dir.to_path_buf(),
         ..Default::default()
     };
@@ -452,7 +520,7 @@ pub fn load_bi_encoder<B: Backend>(
     let config = ModernBertConfig::from_file(&hf::file_in(dir, hf::CONFIG_FILE)?)?;
     let weights = hf::file_in(dir, hf::WEIGHTS_FILE)?;
     let mut model = ModernBertModel::new(&config, device);
-    let unused = load_weights(&mut model, &weights)?;
+    let unused = load_weights(&mut model, &weights, Target::Encoder, &[])?;
     let mut settings = hf::read_sentence_transformer_settings(dir)?;
     // sentence-transformers 5+ saves the length as the tokenizer's `model_max_length` only.
     if settings.max_seq_length.is_none() {

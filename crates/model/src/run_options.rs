@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::bert::BertInput;
-use crate::config::BertConfig;
+use crate::encoder_config::EncoderDims;
 use crate::error::{ModelError, Result};
 use crate::hf;
 use crate::inference::{run_batched, ActivationShape, BatchingConfig, TensorLimit};
@@ -69,7 +69,7 @@ pub struct RunOptions {
 pub fn tokenizer_for_model(
     dir: &Path,
     requested: Option<usize>,
-    config: &BertConfig,
+    config: &impl EncoderDims,
 ) -> Result<TextTokenizer> {
     let max_length = checked_max_length(requested, config)?;
     let path = dir.join(hf::TOKENIZER_FILE);
@@ -84,7 +84,7 @@ pub fn tokenizer_for_model(
 pub fn check_vocab_fits(
     tokenizer: &TextTokenizer,
     tokenizer_path: &Path,
-    config: &BertConfig,
+    config: &impl EncoderDims,
     config_path: &Path,
 ) -> Result<()> {
     let inner = tokenizer.inner();
@@ -93,7 +93,7 @@ pub fn check_vocab_fits(
     let Some((token, &max_id)) = vocab.iter().max_by_key(|(_, &id)| id) else {
         return Ok(());
     };
-    let rows = config.vocab_size;
+    let rows = config.vocab_size();
     if (max_id as usize) < rows {
         return Ok(());
     }
@@ -112,9 +112,9 @@ pub fn check_vocab_fits(
 }
 
 /// `requested`, checked against the position table, or the default limit (the position table
-/// capped at [`MAX_LENGTH_CAP`]). The position table holds [`BertConfig::max_positions`]
+/// capped at [`MAX_LENGTH_CAP`]). The position table holds [`EncoderDims::max_positions`]
 /// tokens (XLM-RoBERTa: two fewer than its rows).
-pub fn checked_max_length(requested: Option<usize>, config: &BertConfig) -> Result<usize> {
+pub fn checked_max_length(requested: Option<usize>, config: &impl EncoderDims) -> Result<usize> {
     let positions = config.max_positions();
     match requested {
         None => Ok(positions.min(MAX_LENGTH_CAP)),

@@ -55,6 +55,16 @@ fn load_ce(name: &str) -> CrossEncoder<B> {
     ce
 }
 
+/// The BERT-family config of a cross-encoder of these families.
+fn ce_config(ce: &CrossEncoder<B>) -> &BertConfig {
+    ce.config.as_bert().expect("a BERT-family config")
+}
+
+/// The BERT-family model of a cross-encoder of these families.
+fn bert_of(ce: &CrossEncoder<B>) -> &rankforge_model::BertCrossEncoderModel<B> {
+    ce.model.as_bert().expect("a BERT-family cross-encoder")
+}
+
 fn logits(ce: &CrossEncoder<B>, pairs: &[(&str, &str)]) -> Vec<f32> {
     ce.logits(pairs)
         .unwrap()
@@ -76,38 +86,41 @@ fn assert_logits_match(name: &str, got: &[f32], want: &[f32]) -> f32 {
 #[test]
 fn families_are_read_from_config_json() {
     let ce = load_ce(XLMR_CE);
-    assert_eq!(ce.config.architecture, Architecture::XlmRoberta);
+    assert_eq!(ce_config(&ce).architecture, Architecture::XlmRoberta);
     assert_eq!(
-        ce.model.head(),
+        bert_of(&ce).head(),
         HeadKind::Dense(rankforge_model::layers::Activation::Tanh)
     );
-    assert!(ce.model.bert.pooler.is_none() && ce.model.bert.embeddings_project.is_none());
-    assert_eq!(ce.config.max_position_embeddings, 1026);
+    assert!(bert_of(&ce).bert.pooler.is_none() && bert_of(&ce).bert.embeddings_project.is_none());
+    assert_eq!(ce_config(&ce).max_position_embeddings, 1026);
     assert_eq!(
-        ce.config.max_positions(),
+        ce_config(&ce).max_positions(),
         1024,
         "padding_idx 1 reserves two rows"
     );
-    assert_eq!(ce.config.layer_norm_eps, 1e-5);
+    assert_eq!(ce_config(&ce).layer_norm_eps, 1e-5);
 
     let ce = load_ce(ELECTRA_CE);
-    assert_eq!(ce.config.architecture, Architecture::Electra);
+    assert_eq!(ce_config(&ce).architecture, Architecture::Electra);
     assert_eq!(
-        ce.model.head(),
+        bert_of(&ce).head(),
         HeadKind::Dense(rankforge_model::layers::Activation::Gelu)
     );
-    assert_eq!(ce.config.embedding_width(), 16);
-    let project = ce.model.bert.embeddings_project.as_ref().unwrap();
+    assert_eq!(ce_config(&ce).embedding_width(), 16);
+    let project = bert_of(&ce).bert.embeddings_project.as_ref().unwrap();
     assert_eq!(project.weight.dims(), [16, 32]);
-    assert_eq!(ce.config.max_positions(), 256);
+    assert_eq!(ce_config(&ce).max_positions(), 256);
 
     let (bi, report) = BiEncoder::<B>::builder(tiny_dir(XLMR_BI))
         .load(&Default::default())
         .unwrap();
     assert!(report.unused.is_empty(), "{:?}", report.unused);
-    assert_eq!(bi.config.architecture, Architecture::XlmRoberta);
+    assert_eq!(
+        bi.config.as_bert().unwrap().architecture,
+        Architecture::XlmRoberta
+    );
     assert!(
-        bi.model.bert.pooler.is_some(),
+        bi.model.as_bert().unwrap().pooler.is_some(),
         "XLMRobertaModel has a pooler"
     );
 }
@@ -124,7 +137,7 @@ fn an_unsupported_family_is_named_with_the_supported_ones() {
     let err = BertConfig::from_json(config.clone(), &path).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, ModelError::Unsupported { .. }), "{msg}");
-    for name in ["deberta-v2", "bert", "xlm-roberta", "electra"] {
+    for name in ["deberta-v2", "bert", "xlm-roberta", "electra", "modernbert"] {
         assert!(msg.contains(name), "{msg}");
     }
     // A model_type of one family with another family's classes is refused too.
@@ -200,8 +213,7 @@ fn cross_encoder_logits_scores_and_hidden_states_match_transformers() {
             .tokenizer
             .encode_pairs(&refs[hidden_pair..=hidden_pair])
             .unwrap();
-        let states = ce
-            .model
+        let states = bert_of(&ce)
             .bert
             .hidden_states(collate::<B>(&[&encoded[0]], &Default::default()));
         let want_states = want["hidden_states_token0"].as_array().unwrap();
@@ -332,7 +344,7 @@ fn save_then_reload_is_bit_exact_under_the_original_names() {
                 .unwrap();
         assert_eq!(
             config["architectures"][0].as_str(),
-            Some(ce.config.architecture.sequence_classifier())
+            Some(ce_config(&ce).architecture.sequence_classifier())
         );
         assert_eq!(config["model_type"], fx_config(name)["model_type"]);
         let (again, report) = CrossEncoder::<B>::builder(&out).load(&device).unwrap();
@@ -394,7 +406,7 @@ fn a_bi_encoder_loaded_as_cross_encoder_gets_a_seeded_dense_head() {
     );
     let (b, _) = load(3);
     let (c, _) = load(4);
-    let dense = |ce: &CrossEncoder<B>| param_values(ce.model.head_dense.as_ref().unwrap());
+    let dense = |ce: &CrossEncoder<B>| param_values(bert_of(ce).head_dense.as_ref().unwrap());
     assert_eq!(dense(&a), dense(&b));
     assert_ne!(dense(&a), dense(&c));
     let bias = &dense(&a)[1];
@@ -450,9 +462,9 @@ fn training_gradients_match_pytorch_for_every_parameter() {
         let (mut ce, _) = CrossEncoder::<T>::builder(tiny_dir(name))
             .load(&device)
             .unwrap();
-        let arch = ce.config.architecture;
+        let arch = ce.config.as_bert().unwrap().architecture;
         let tiny = 1e-12;
-        let model = &mut ce.model;
+        let model = ce.model.as_bert_mut().unwrap();
         model.dropout.prob = tiny;
         model.bert.embeddings.dropout.prob = tiny;
         for layer in &mut model.bert.encoder.layer {

@@ -51,9 +51,9 @@ fn probe_scorer(long_doc: LongDocSettings) -> CrossEncoder<B> {
         .load(&device)
         .unwrap();
     assert_eq!(ce.tokenizer.max_length(), 512);
-    let hidden = ce.config.hidden_size;
+    let hidden = ce.config.hidden_size();
     // An identity head: the logits are the pooled vectors.
-    ce.model.classifier = Linear::new(hidden, hidden, &device);
+    ce.model.as_bert_mut().unwrap().classifier = Linear::new(hidden, hidden, &device);
     let identity: Vec<f32> = (0..hidden * hidden)
         .map(|i| if i / hidden == i % hidden { 1.0 } else { 0.0 })
         .collect();
@@ -69,7 +69,7 @@ fn probe_scorer(long_doc: LongDocSettings) -> CrossEncoder<B> {
         .zip(relevant.iter().zip(filler))
         .map(|(w, (r, f))| w * (r + f) / 2.0)
         .sum::<f32>();
-    ce.model.classifier = Linear::new(hidden, 1, &device);
+    ce.model.as_bert_mut().unwrap().classifier = Linear::new(hidden, 1, &device);
     ce.model = ce.model.set_head(&weight, &[bias]);
     ce
 }

@@ -21,7 +21,9 @@ use common::*;
 use rankforge_model::inference::collate;
 use rankforge_model::modernbert::{self, ModernBertForSequenceClassification, ModernBertModel};
 use rankforge_model::modernbert_config::ModernBertConfig;
-use rankforge_model::{BertConfig, Encoded, ModelError, Pooling, TextTokenizer};
+use rankforge_model::{
+    BertConfig, BiEncoder, CrossEncoder, Encoded, EncoderConfig, ModelError, Pooling, TextTokenizer,
+};
 use serde_json::Value;
 
 const CE: &str = "modernbert-ce";
@@ -56,7 +58,7 @@ fn encoded_pairs(fx: &Value) -> Vec<Encoded> {
 
 fn load_ce() -> ModernBertForSequenceClassification<B> {
     let (model, _, report) =
-        modernbert::load_cross_encoder::<B>(&tiny_dir(CE), &Default::default()).unwrap();
+        modernbert::load_cross_encoder::<B>(&tiny_dir(CE), 0, &Default::default()).unwrap();
     assert!(report.unused.is_empty(), "{:?}", report.unused);
     model
 }
@@ -140,21 +142,117 @@ fn config_reads_both_spellings_of_layers_and_rotary_bases() {
     assert!(msg.contains("silu"), "{msg}");
 }
 
-/// The BERT-body builders refuse a ModernBERT directory with a message that says where it runs.
+/// `BertConfig` alone refuses a ModernBERT directory and says what reads it; `EncoderConfig`
+/// (what every builder reads) takes it.
 #[test]
-fn the_bert_body_loaders_point_modernbert_elsewhere() {
+fn the_bert_body_config_points_modernbert_to_encoder_config() {
     let path = tiny_dir(CE).join("config.json");
     let err = BertConfig::from_file(&path).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, ModelError::Unsupported { .. }), "{msg}");
-    for part in [
-        "modernbert",
-        "rankforge_model::modernbert",
-        "xlm-roberta",
-        "electra",
-    ] {
+    for part in ["modernbert", "EncoderConfig"] {
         assert!(msg.contains(part), "{msg}");
     }
+    let config = EncoderConfig::from_file(&path).unwrap();
+    assert_eq!(config.model_type(), "modernbert");
+    assert!(config.as_modernbert().is_some());
+}
+
+/// The builders every command loads through run ModernBERT: the cross-encoder's logits and
+/// sigmoid scores, and the bi-encoder's embeddings, equal transformers' and
+/// sentence-transformers' outputs.
+#[test]
+fn the_builders_load_modernbert_and_match_transformers() {
+    let fx = fixture("tiny_models.json");
+    let pairs = pairs(&fx);
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(q, d)| (q.as_str(), d.as_str()))
+        .collect();
+    let max_length = fx[CE]["max_length"].as_u64().unwrap() as usize;
+    let (ce, report) = CrossEncoder::<B>::builder(tiny_dir(CE))
+        .max_length(Some(max_length))
+        .load(&Default::default())
+        .unwrap();
+    assert!(!report.new_head && report.unused.is_empty(), "{report:?}");
+    assert!(ce.model.as_modernbert().is_some());
+    let logits: Vec<f32> = ce
+        .logits(&refs)
+        .unwrap()
+        .into_iter()
+        .map(|r| r[0])
+        .collect();
+    assert_logits_match("builder", &logits, &f32s(&fx[CE]["logits"]));
+    let diff = max_abs_diff(
+        &ce.score(&refs).unwrap(),
+        &f32s(&fx[CE]["st_cross_encoder_scores"]),
+    );
+    assert!(diff <= 1e-5, "scores vs CrossEncoder.predict: {diff}");
+
+    let texts = strs(&fx["texts"]);
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let (bi, _) = BiEncoder::<B>::builder(tiny_dir(BI))
+        .load(&Default::default())
+        .unwrap();
+    assert_eq!(bi.tokenizer.max_length(), 128, "sentence_bert_config.json");
+    let embeddings = bi.embed(&texts).unwrap();
+    for (i, want) in fx[BI]["embeddings"].as_array().unwrap().iter().enumerate() {
+        let diff = max_abs_diff(&embeddings[i], &f32s(want));
+        assert!(diff <= 1e-5, "text {i}: {diff}");
+    }
+}
+
+/// A bare ModernBERT encoder loaded as a cross-encoder gets a new head from the seed (as a BERT
+/// one does), saves as `ModernBertForSequenceClassification`, and reloads with its scores; a
+/// classifier checkpoint loads as a bi-encoder (its encoder under `model.`).
+#[test]
+fn a_bare_modernbert_encoder_gets_a_seeded_head_and_round_trips() {
+    let fx = fixture("tiny_models.json");
+    let pairs = pairs(&fx);
+    let refs: Vec<(&str, &str)> = pairs[..3]
+        .iter()
+        .map(|(q, d)| (q.as_str(), d.as_str()))
+        .collect();
+    let load = |seed: u64| {
+        CrossEncoder::<B>::builder(tiny_dir(BI))
+            .head_seed(seed)
+            .load(&Default::default())
+            .unwrap()
+    };
+    let (ce, report) = load(3);
+    assert!(report.new_head, "{report:?}");
+    let scores = ce.logits(&refs).unwrap();
+    assert_eq!(
+        scores,
+        load(3).0.logits(&refs).unwrap(),
+        "same seed, same head"
+    );
+    assert_ne!(scores, load(4).0.logits(&refs).unwrap(), "the seed matters");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("saved");
+    ce.save(&out).unwrap();
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        config["architectures"][0],
+        "ModernBertForSequenceClassification"
+    );
+    let (again, report) = CrossEncoder::<B>::builder(&out)
+        .load(&Default::default())
+        .unwrap();
+    assert!(!report.new_head && report.unused.is_empty(), "{report:?}");
+    assert_eq!(again.logits(&refs).unwrap(), scores);
+
+    let (bi, report) = BiEncoder::<B>::builder(tiny_dir(CE))
+        .load(&Default::default())
+        .unwrap();
+    assert!(matches!(
+        bi.model,
+        rankforge_model::BiEncoderModel::ModernBert(_)
+    ));
+    let unused = report.unused.join(" ");
+    assert!(unused.contains("classifier.weight"), "{unused}");
 }
 
 #[test]
@@ -332,7 +430,8 @@ fn save_then_reload_is_bit_exact_under_the_original_names() {
     let tmp = tempfile::tempdir().unwrap();
     let device = Default::default();
     // Cross-encoder.
-    let (model, config, _) = modernbert::load_cross_encoder::<B>(&tiny_dir(CE), &device).unwrap();
+    let (model, config, _) =
+        modernbert::load_cross_encoder::<B>(&tiny_dir(CE), 0, &device).unwrap();
     let out = tmp.path().join(CE);
     modernbert::save_cross_encoder(&model, &config, &tiny_dir(CE), 128, &out).unwrap();
     let names = |dir: &PathBuf| {
@@ -352,7 +451,7 @@ fn save_then_reload_is_bit_exact_under_the_original_names() {
         serde_json::from_str(&std::fs::read_to_string(out.join("tokenizer_config.json")).unwrap())
             .unwrap();
     assert_eq!(tok_config["model_max_length"], 128);
-    let (reloaded, _, report) = modernbert::load_cross_encoder::<B>(&out, &device).unwrap();
+    let (reloaded, _, report) = modernbert::load_cross_encoder::<B>(&out, 0, &device).unwrap();
     assert!(report.unused.is_empty());
     assert_eq!(param_values(&model), param_values(&reloaded));
     let fx = fixture("tiny_models.json");
@@ -416,7 +515,7 @@ fn training_gradients_match_pytorch_for_every_parameter() {
     let encoded = encoded_pairs(&fx);
     let _rng = rankforge_model::backend::seeded_rng_section();
     let device = Default::default();
-    let (mut model, _, _) = modernbert::load_cross_encoder::<T>(&tiny_dir(CE), &device).unwrap();
+    let (mut model, _, _) = modernbert::load_cross_encoder::<T>(&tiny_dir(CE), 0, &device).unwrap();
     let tiny = 1e-12;
     model.drop.prob = tiny;
     model.model.embeddings.drop.prob = tiny;

@@ -124,6 +124,8 @@ fn cross_encoder_logits_and_hidden_states_match_pytorch() {
     let encoded = ce.tokenizer.encode_pairs(&refs[..1]).unwrap();
     let states = ce
         .model
+        .as_bert()
+        .unwrap()
         .bert
         .hidden_states(collate::<B>(&[&encoded[0]], &Default::default()));
     let want_states = fx["cls_hidden_states_pair0"].as_array().unwrap();
@@ -220,7 +222,7 @@ fn max_chunk_scores_the_best_window() {
 fn head_data_roundtrips_through_set_head() {
     let fx = fixture("model_parity.json");
     let ce = seeded_cross_encoder(&fx);
-    let w: Tensor<B, 2> = ce.model.classifier.weight.val();
+    let w: Tensor<B, 2> = ce.model.as_bert().unwrap().classifier.weight.val();
     let got: Vec<f32> = w.transpose().into_data().into_vec().unwrap();
     assert_eq!(got, f32s(&fx["head"]["weight"]));
 }
@@ -240,7 +242,7 @@ fn training_forward_without_dropout_matches_inference_logits() {
         .model
         .set_head(&f32s(&fx["head"]["weight"]), &f32s(&fx["head"]["bias"]));
     let tiny = 1e-12;
-    let model = &mut ce.model;
+    let model = ce.model.as_bert_mut().unwrap();
     model.dropout.prob = tiny;
     model.bert.embeddings.dropout.prob = tiny;
     for layer in &mut model.bert.encoder.layer {

@@ -230,7 +230,7 @@ fn describe<B: Backend>(models: &Models<B>) -> Result<LoadedModels, ServeError> 
                 lengths: LengthTokenizer::new(&encoder.tokenizer).map_err(ServeError::Config)?,
                 max_length: encoder.tokenizer.max_length(),
                 head: encoder.head(),
-                dimension: encoder.config.hidden_size,
+                dimension: encoder.config.hidden_size(),
             })
         })
         .transpose()?;

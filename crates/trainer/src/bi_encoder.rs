@@ -21,8 +21,8 @@ use rankforge_data::Corpus;
 use rankforge_losses::{InfoNceConfig, InputKind, Loss, LossConfig, LossInput};
 use rankforge_model::inference::collate;
 use rankforge_model::{
-    hf, BatchingConfig, BertConfig, BiEncoder, BiEncoderModel, CrossEncoder, DenseConfig,
-    DenseIndex, LoadReport, SentenceTransformerSettings, TextTokenizer,
+    hf, BatchingConfig, BiEncoder, BiEncoderModel, CrossEncoder, DenseConfig, DenseIndex,
+    EncoderConfig, LoadReport, SentenceTransformerSettings, TextTokenizer,
 };
 
 use crate::config::{EvalMode, TrainConfig};
@@ -37,7 +37,7 @@ pub type TeacherScores = HashMap<(usize, String), f32>;
 /// Everything a bi-encoder step and evaluation read.
 #[derive(Debug)]
 pub struct BiEncoderTask<'a, B: AutodiffBackend> {
-    pub bert_config: BertConfig,
+    pub encoder_config: EncoderConfig,
     pub settings: SentenceTransformerSettings,
     pub base_dir: PathBuf,
     pub tokenizer: TextTokenizer,
@@ -77,7 +77,7 @@ impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
             .load(device)?;
         let BiEncoder {
             model,
-            config: bert_config,
+            config: encoder_config,
             settings,
             tokenizer,
             ..
@@ -109,7 +109,7 @@ impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
         let student_scale = config.distill.as_ref().map_or(1.0, |d| d.student_scale);
         Ok((
             Self {
-                bert_config,
+                encoder_config,
                 settings,
                 base_dir: base.clone(),
                 tokenizer,
@@ -134,11 +134,10 @@ impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
     fn embed(&self, model: &BiEncoderModel<B>, texts: &[&str]) -> Result<Tensor<B, 2>> {
         let encoded = self.tokenizer.encode_texts(texts)?;
         let refs: Vec<_> = encoded.iter().collect();
-        Ok(to_f32(
-            self.settings
-                .head
-                .embed(&model.bert, collate::<B>(&refs, &self.device)),
-        ))
+        Ok(to_f32(model.embed(
+            self.settings.head,
+            collate::<B>(&refs, &self.device),
+        )))
     }
 }
 
@@ -315,7 +314,7 @@ impl<B: AutodiffBackend> TrainTask<B> for BiEncoderTask<'_, B> {
     fn evaluate(&self, model: &Self::Model) -> Result<DevEvaluation> {
         let mut encoder = BiEncoder::from_parts(
             model.valid(),
-            self.bert_config.clone(),
+            self.encoder_config.clone(),
             self.settings.clone(),
             self.tokenizer.clone(),
             &self.base_dir,
@@ -362,7 +361,7 @@ impl<B: AutodiffBackend> TrainTask<B> for BiEncoderTask<'_, B> {
         settings.max_seq_length = Some(self.tokenizer.max_length());
         Ok(hf::save_bi_encoder(
             &model.valid(),
-            &self.bert_config,
+            &self.encoder_config,
             &settings,
             &self.base_dir,
             dir,

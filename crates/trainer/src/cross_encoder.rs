@@ -15,7 +15,7 @@ use rankforge_losses::{Loss, LossConfig, LossInput};
 use rankforge_model::inference::collate;
 use rankforge_model::precision::{cast_module, to_f32, Precision};
 use rankforge_model::{
-    hf, rerank_run, BertConfig, CrossEncoder, CrossEncoderModel, LoadReport, TextTokenizer,
+    hf, rerank_run, CrossEncoder, CrossEncoderModel, EncoderConfig, LoadReport, TextTokenizer,
 };
 
 use crate::config::TrainConfig;
@@ -27,7 +27,7 @@ use crate::task::TrainTask;
 /// Everything a cross-encoder step and evaluation read.
 #[derive(Debug)]
 pub struct CrossEncoderTask<'a, B: AutodiffBackend> {
-    pub bert_config: BertConfig,
+    pub encoder_config: EncoderConfig,
     /// Tokenizer files and the base model (tokenizer copied into saved models).
     pub base_dir: PathBuf,
     pub tokenizer: TextTokenizer,
@@ -99,7 +99,7 @@ impl<'a, B: AutodiffBackend> CrossEncoderTask<'a, B> {
             .head_seed(base.head_seed)
             .load(device)?;
         let task = Self {
-            bert_config: scorer.config,
+            encoder_config: scorer.config,
             base_dir: base.dir.to_path_buf(),
             tokenizer: scorer.tokenizer,
             loss: base.loss.build()?,
@@ -174,7 +174,7 @@ impl<B: AutodiffBackend> TrainTask<B> for CrossEncoderTask<'_, B> {
     fn evaluate(&self, model: &Self::Model) -> Result<DevEvaluation> {
         let mut scorer = CrossEncoder::from_parts(
             model.valid(),
-            self.bert_config.clone(),
+            self.encoder_config.clone(),
             self.tokenizer.clone(),
             &self.base_dir,
             self.device.clone(),
@@ -193,7 +193,7 @@ impl<B: AutodiffBackend> TrainTask<B> for CrossEncoderTask<'_, B> {
     fn save(&self, model: &Self::Model, dir: &Path) -> Result<()> {
         Ok(hf::save_cross_encoder(
             &model.valid(),
-            &self.bert_config,
+            &self.encoder_config,
             &self.base_dir,
             self.tokenizer.max_length(),
             dir,

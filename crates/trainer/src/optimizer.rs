@@ -41,11 +41,12 @@ pub struct AdamWSettings {
 }
 
 /// Whether a parameter belongs to a cross-encoder's classification head (`bert.pooler.*`,
-/// `classifier.*`, and the dense head's `head_dense.*` in XLM-RoBERTa / ELECTRA): the part a
-/// bi-encoder or plain encoder checkpoint initialises anew.
+/// `classifier.*`, the dense head's `head_dense.*` in XLM-RoBERTa / ELECTRA, ModernBERT's
+/// `head.*`): the part a bi-encoder or plain encoder checkpoint initialises anew.
 pub fn is_classification_head(path: &str) -> bool {
     path.starts_with("classifier.")
         || path.starts_with("head_dense.")
+        || path.starts_with("head.")
         || path.starts_with("bert.pooler.")
 }
 
@@ -260,12 +261,18 @@ struct UpdateMapper<'a, B: AutodiffBackend> {
 }
 
 impl<B: AutodiffBackend> ModuleMapper<B> for UpdateMapper<'_, B> {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
+    // An enum's variant (the model's family: `Bert`, `ModernBert`) is not part of a path, so
+    // the state of a BERT-family model keeps the names it has always had.
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        if !container_type.starts_with("Enum:") {
+            self.path.push(name.to_string());
+        }
     }
 
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
+    fn exit_module(&mut self, _name: &str, container_type: &str) {
+        if !container_type.starts_with("Enum:") {
+            self.path.pop();
+        }
     }
 
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
@@ -344,21 +351,27 @@ mod tests {
     fn head_lr_multiplier_scales_only_the_head_update() {
         use rankforge_model::backend::CpuAutodiff as B;
         use rankforge_model::inference::collate;
-        use rankforge_model::{BertConfig, CrossEncoderModel, Encoded};
+        use rankforge_model::{BertConfig, CrossEncoderModel, Encoded, EncoderConfig};
 
         let device = Default::default();
         let _rng = rankforge_model::backend::seeded_rng_section();
         <B as burn::tensor::backend::Backend>::seed(&device, 7);
-        let model = CrossEncoderModel::<B>::new(&BertConfig::tiny(50), 1, &device);
+        let model =
+            CrossEncoderModel::<B>::new(&EncoderConfig::Bert(BertConfig::tiny(50)), 1, &device);
         let input = Encoded {
             ids: vec![1, 5, 9, 2, 7, 3],
             type_ids: vec![0, 0, 0, 1, 1, 1],
         };
         let flat = |m: &CrossEncoderModel<B>, head: bool| -> Vec<f32> {
             let record = if head {
-                m.classifier.weight.val().inner()
+                m.as_bert().unwrap().classifier.weight.val().inner()
             } else {
-                m.bert.encoder.layer[0].output.dense.weight.val().inner()
+                m.as_bert().unwrap().bert.encoder.layer[0]
+                    .output
+                    .dense
+                    .weight
+                    .val()
+                    .inner()
             };
             record.into_data().to_vec::<f32>().unwrap()
         };

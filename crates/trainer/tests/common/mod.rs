@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rankforge_model::hf::{self, SentenceTransformerSettings};
-use rankforge_model::{BertConfig, BertModel, BiEncoderModel, EmbeddingHead, Pooling};
+use rankforge_model::{
+    BertBiEncoderModel, BertConfig, BertModel, BiEncoderModel, EmbeddingHead, EncoderConfig,
+    Pooling,
+};
 use rankforge_trainer::TrainConfig;
 use serde_json::json;
 
@@ -117,9 +120,9 @@ pub fn write_base_model(dir: &Path) {
     let vocab = write_tokenizer(&tokenizer_dir);
     let config = BertConfig::tiny(vocab);
     let device = Default::default();
-    let model = BiEncoderModel::<Cpu> {
+    let model = BiEncoderModel::<Cpu>::Bert(BertBiEncoderModel {
         bert: BertModel::new(&config, true, &device),
-    };
+    });
     let settings = SentenceTransformerSettings {
         head: EmbeddingHead {
             pooling: Pooling::Mean,
@@ -127,7 +130,14 @@ pub fn write_base_model(dir: &Path) {
         },
         max_seq_length: Some(32),
     };
-    hf::save_bi_encoder(&model, &config, &settings, &tokenizer_dir, dir).unwrap();
+    hf::save_bi_encoder(
+        &model,
+        &EncoderConfig::Bert(config),
+        &settings,
+        &tokenizer_dir,
+        dir,
+    )
+    .unwrap();
 }
 
 /// A test world in a temporary directory.
