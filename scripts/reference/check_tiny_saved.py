@@ -1,4 +1,4 @@
-"""Loads the tiny XLM-RoBERTa / ELECTRA directories that rankforge saved (see
+"""Loads the tiny XLM-RoBERTa / ELECTRA / ModernBERT directories that rankforge saved (see
 crates/model/examples/save_tiny_models.rs) with transformers and sentence-transformers, unchanged,
 and compares their outputs with the fixture (tests/fixtures/tiny_models.json) and with
 rankforge's own logits of a head it made:
@@ -9,11 +9,9 @@ rankforge's own logits of a head it made:
   - SentenceTransformer on the saved bi-encoder: encode == fixture embeddings;
   - the bi-encoder's body with rankforge's new dense head: transformers' logits == rankforge's.
 
-When SAVED_DIR holds modernbert-ce / modernbert-bi (saved by crates/model/tests/modernbert.rs with
-RANKFORGE_KEEP_MODERNBERT_SAVED=SAVED_DIR), they are checked the same way:
-ModernBertForSequenceClassification logits and CrossEncoder scores, ModernBertModel +
-SentenceTransformer embeddings. The XLM-RoBERTa / ELECTRA part runs when its directories are
-there; at least one part must.
+ModernBERT is checked the same way: ModernBertForSequenceClassification logits and CrossEncoder
+scores, ModernBertModel + SentenceTransformer embeddings, and the bi-encoder's body with
+rankforge's new head. Each family's part runs when its directories are there; at least one must.
 
 usage: scripts/reference/check_tiny_saved.sh   (saves with rankforge, then runs this)
        check_tiny_saved.py SAVED_DIR
@@ -80,26 +78,31 @@ def check_bi_encoder(name):
     assert bi_diff <= TOL, report[name]
 
 
+def check_new_head(name):
+    new_head = os.path.join(saved, name)
+    ours = np.array(json.load(open(new_head + "-logits.json")))
+    max_length = CrossEncoder(new_head, device="cpu").max_length
+    got_cls, logits = hf_logits(new_head, max_length)
+    head_diff = float(np.max(np.abs(logits - ours)))
+    report[name] = {"class": got_cls, "max_length": max_length,
+                    "logits_vs_rankforge_max_abs_diff": head_diff,
+                    "logit_scale": float(np.max(np.abs(ours)))}
+    assert head_diff <= TOL * max(1.0, float(np.max(np.abs(ours)))), report[name]
+
+
 checked = []
 if os.path.isdir(os.path.join(saved, "modernbert-ce")):
     check_cross_encoder("modernbert-ce", "ModernBertForSequenceClassification")
     check_bi_encoder("modernbert-bi")
+    if os.path.isdir(os.path.join(saved, "modernbert-bi-as-ce")):
+        check_new_head("modernbert-bi-as-ce")
     checked.append("ModernBERT")
 if os.path.isdir(os.path.join(saved, "xlm-roberta-ce")):
     for name, cls in [("xlm-roberta-ce", "XLMRobertaForSequenceClassification"),
                       ("electra-ce", "ElectraForSequenceClassification")]:
         check_cross_encoder(name, cls)
     check_bi_encoder("xlm-roberta-bi")
-
-    new_head = os.path.join(saved, "xlm-roberta-bi-as-ce")
-    ours = np.array(json.load(open(new_head + "-logits.json")))
-    max_length = CrossEncoder(new_head, device="cpu").max_length
-    got_cls, logits = hf_logits(new_head, max_length)
-    head_diff = float(np.max(np.abs(logits - ours)))
-    report["xlm-roberta-bi-as-ce"] = {"class": got_cls, "max_length": max_length,
-                                      "logits_vs_rankforge_max_abs_diff": head_diff,
-                                      "logit_scale": float(np.max(np.abs(ours)))}
-    assert head_diff <= TOL * max(1.0, float(np.max(np.abs(ours)))), report["xlm-roberta-bi-as-ce"]
+    check_new_head("xlm-roberta-bi-as-ce")
     checked.append("XLM-RoBERTa and ELECTRA")
 assert checked, f"{saved}: no saved tiny model directories"
 print(json.dumps(report, indent=1))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Saves the tiny XLM-RoBERTa / ELECTRA models with rankforge's HF writer and checks that
+# Saves the tiny XLM-RoBERTa / ELECTRA / ModernBERT models with rankforge's HF writer and checks that
 # transformers and sentence-transformers load them, unchanged, with the fixture's outputs
 # (issue 20).
 set -euo pipefail

@@ -1,12 +1,14 @@
-//! Saves the tiny XLM-RoBERTa and ELECTRA models of `tests/fixtures/tiny-models/` through
-//! rankforge's HF writer, so that `scripts/reference/check_tiny_saved.py` can load them with
-//! transformers and sentence-transformers, unchanged:
+//! Saves the tiny XLM-RoBERTa, ELECTRA and ModernBERT models of `tests/fixtures/tiny-models/`
+//! through rankforge's load builders and HF writer, so that `scripts/reference/check_tiny_saved.py`
+//! can load them with transformers and sentence-transformers, unchanged:
 //!
-//! - `OUT/xlm-roberta-ce`, `OUT/electra-ce`: the cross-encoders, loaded and saved back;
-//! - `OUT/xlm-roberta-bi`: the sentence-transformers bi-encoder, loaded and saved back;
-//! - `OUT/xlm-roberta-bi-as-ce`: the bi-encoder's body with a new seeded dense head (made by
-//!   rankforge, so its names and layout are rankforge's own writing), with rankforge's logits of
-//!   the fixture pairs in `OUT/xlm-roberta-bi-as-ce-logits.json`.
+//! - `OUT/xlm-roberta-ce`, `OUT/electra-ce`, `OUT/modernbert-ce`: the cross-encoders, loaded and
+//!   saved back;
+//! - `OUT/xlm-roberta-bi`, `OUT/modernbert-bi`: the sentence-transformers bi-encoders, loaded and
+//!   saved back;
+//! - `OUT/{xlm-roberta,modernbert}-bi-as-ce`: each bi-encoder's body with a new seeded head (made
+//!   by rankforge, so its names and layout are rankforge's own writing), with rankforge's logits
+//!   of the fixture pairs in `OUT/*-bi-as-ce-logits.json`.
 //!
 //! usage: cargo run -p rankforge-model --example save_tiny_models -- REPO_ROOT OUT_DIR
 
@@ -23,25 +25,18 @@ fn main() {
     };
     let tiny = root.join("tests/fixtures/tiny-models");
     let device = Default::default();
-    for name in ["xlm-roberta-ce", "electra-ce"] {
+    for name in ["xlm-roberta-ce", "electra-ce", "modernbert-ce"] {
         let (ce, _) = CrossEncoder::<Cpu>::builder(tiny.join(name))
             .load(&device)
             .expect("cross-encoder loads");
         ce.save(&out.join(name)).expect("cross-encoder saved");
     }
-    let (bi, _) = BiEncoder::<Cpu>::builder(tiny.join("xlm-roberta-bi"))
-        .load(&device)
-        .expect("bi-encoder loads");
-    bi.save(&out.join("xlm-roberta-bi"))
-        .expect("bi-encoder saved");
-
-    let (ce, report) = CrossEncoder::<Cpu>::builder(tiny.join("xlm-roberta-bi"))
-        .head_seed(11)
-        .load(&device)
-        .expect("bi-encoder loads as a cross-encoder");
-    assert!(report.new_head);
-    ce.save(&out.join("xlm-roberta-bi-as-ce"))
-        .expect("cross-encoder saved");
+    for name in ["xlm-roberta-bi", "modernbert-bi"] {
+        let (bi, _) = BiEncoder::<Cpu>::builder(tiny.join(name))
+            .load(&device)
+            .expect("bi-encoder loads");
+        bi.save(&out.join(name)).expect("bi-encoder saved");
+    }
     let fx: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root.join("tests/fixtures/tiny_models.json"))
             .expect("fixture readable"),
@@ -57,15 +52,24 @@ fn main() {
         .iter()
         .map(|(q, d)| (q.as_str(), d.as_str()))
         .collect();
-    let logits: Vec<f32> = ce
-        .logits(&refs)
-        .expect("logits")
-        .into_iter()
-        .map(|row| row[0])
-        .collect();
-    std::fs::write(
-        out.join("xlm-roberta-bi-as-ce-logits.json"),
-        serde_json::to_string(&logits).unwrap(),
-    )
-    .expect("logits written");
+    for name in ["xlm-roberta-bi", "modernbert-bi"] {
+        let (ce, report) = CrossEncoder::<Cpu>::builder(tiny.join(name))
+            .head_seed(11)
+            .load(&device)
+            .expect("bi-encoder loads as a cross-encoder");
+        assert!(report.new_head);
+        ce.save(&out.join(format!("{name}-as-ce")))
+            .expect("cross-encoder saved");
+        let logits: Vec<f32> = ce
+            .logits(&refs)
+            .expect("logits")
+            .into_iter()
+            .map(|row| row[0])
+            .collect();
+        std::fs::write(
+            out.join(format!("{name}-as-ce-logits.json")),
+            serde_json::to_string(&logits).unwrap(),
+        )
+        .expect("logits written");
+    }
 }
