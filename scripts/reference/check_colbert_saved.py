@@ -42,7 +42,8 @@ def check(path, fixture, reference):
         assert getattr(model, key) == settings[key], (key, getattr(model, key), settings[key])
     for key in ("query_length", "document_length"):
         assert getattr(model, key) == fixture["settings"][key], key
-    assert sorted(set(model.skiplist)) == fixture["settings"]["skiplist_ids"]
+    skiplist = reference["settings"].get("skiplist_ids", fixture["settings"]["skiplist_ids"])
+    assert sorted(set(model.skiplist)) == skiplist
     queries = [q["text"] for q in reference["queries"]]
     documents = [d["text"] for d in reference["documents"]]
     for entry in reference["queries"]:
@@ -77,6 +78,7 @@ def main():
         "pylate-tiny": fixture,
         "stanford-tiny": fixture,
         "pylate-default-prefix-tiny": fixture["default_prefix"],
+        **{f"{name}-tiny": case for name, case in fixture["architectures"].items()},
     }
     names = [n for n in references if os.path.isdir(os.path.join(saved, n))]
     assert names, f"no saved ColBERT directory in {saved}"

@@ -18,6 +18,9 @@ Writes:
   - tests/fixtures/colbert/pylate-default-prefix-tiny/: the same body with PyLate's default
     prefixes "[Q] " / "[D] ", which PyLate adds to the tokenizer (the word embedding grows by
     two rows) and its own projection, for the most common PyLate layout;
+  - tests/fixtures/colbert/electra-tiny/, xlm-roberta-tiny/: PyLate's ColBERT (default
+    prefixes) on the ELECTRA and XLM-RoBERTa bodies of tests/fixtures/tiny-models (tiny_models.py),
+    with their ids, skiplist masks and scores in the fixture;
   - tests/fixtures/colbert/stanford-tiny/: the same weights as colbert-ai's `HF_ColBERT` saves
     them: `config.json` (architectures ["HF_ColBERT"]), `model.safetensors` with the encoder under
     `bert.` and the projection as `linear.weight`, the tokenizer files, and `artifact.metadata`
@@ -63,6 +66,9 @@ OUT = os.path.join(ROOT, "tests/fixtures/colbert")
 PYLATE_DIR = os.path.join(OUT, "pylate-tiny")
 STANFORD_DIR = os.path.join(OUT, "stanford-tiny")
 DEFAULT_PREFIX_DIR = os.path.join(OUT, "pylate-default-prefix-tiny")
+# Other BERT-family bodies: ColBERT (default prefixes) on the tiny checkpoints of
+# scripts/reference/tiny_models.py (their encoders only).
+ARCHITECTURES = {"electra": "electra-ce", "xlm-roberta": "xlm-roberta-bi"}
 FIXTURE = os.path.join(ROOT, "tests/fixtures/colbert.json")
 torch.set_num_threads(2)
 
@@ -235,6 +241,45 @@ def build():
     os.remove(os.path.join(DEFAULT_PREFIX_DIR, "README.md"))
     shutil.rmtree(workdir)
     return model
+
+
+def build_architecture(name, source, seed):
+    """PyLate's ColBERT on the body of tests/fixtures/tiny-models/<source> (copied without its
+    sentence-transformers modules, which a newer sentence-transformers wrote)."""
+    work = os.path.join(OUT, ".work-" + name)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    src = os.path.join(ROOT, "tests/fixtures/tiny-models", source)
+    for file in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if os.path.exists(os.path.join(src, file)):
+            shutil.copy(os.path.join(src, file), work)
+    out = os.path.join(OUT, f"{name}-tiny")
+    shutil.rmtree(out, ignore_errors=True)
+    torch.manual_seed(seed)
+    model = models.ColBERT(
+        work, device="cpu", embedding_size=DIM, query_length=QUERY_LENGTH, document_length=DOCUMENT_LENGTH
+    )
+    widen(model[1], seed + 1)
+    model.save(out)
+    os.remove(os.path.join(out, "README.md"))
+    shutil.rmtree(work)
+    model = models.ColBERT(out, device="cpu")
+    return {
+        "settings": {
+            "query_prefix": model.query_prefix,
+            "document_prefix": model.document_prefix,
+            "query_prefix_id": model.query_prefix_id,
+            "document_prefix_id": model.document_prefix_id,
+            "mask_token_id": model.tokenizer.mask_token_id,
+            "skiplist_ids": sorted(set(model.skiplist)),
+        },
+        "queries": [{"text": t, **tokenized(model, t, True)} for t in QUERIES],
+        "documents": [
+            {"text": t, **tokenized(model, t, False), "scored": [int(m) for m in model.skiplist_mask(torch.tensor([tokenized(model, t, False)["input_ids"]]), model.skiplist)[0].tolist()]}
+            for t in DOCUMENTS
+        ],
+        "scores": [g(row) for row in score_grid(model)],
+    }
 
 
 def save_stanford(model):
@@ -423,6 +468,8 @@ def main():
         "scores": [g(row) for row in score_grid(default)],
     }
 
+    architectures = {name: build_architecture(name, src, 10 + 2 * i) for i, (name, src) in enumerate(ARCHITECTURES.items())}
+
     fixture = {
         "about": "scripts/reference/colbert.py: tiny random PyLate ColBERT (tests/fixtures/colbert/), "
         "its tokenization, vectors, MaxSim scores and one step of each loss",
@@ -448,6 +495,7 @@ def main():
         "stanford_max_abs_diff": diff,
         "attend_to_expansion_tokens": attend,
         "default_prefix": default_prefix,
+        "architectures": architectures,
         "contrastive": contrastive,
         "distillation": distillation,
     }

@@ -618,3 +618,78 @@ fn pylate_modules_win_over_stanford_leftovers() {
     let model = ColBert::<B>::load(&out, &Default::default()).unwrap().0;
     assert_eq!(model.format, ColBertFormat::PyLate);
 }
+
+/// ColBERT on the other BERT-family bodies (PyLate on the tiny ELECTRA and XLM-RoBERTa
+/// checkpoints, default prefixes): ids, skiplist masks and scores as PyLate's, also after a
+/// save and reload. XLM-RoBERTa's position ids count the query's unattended expansion tokens,
+/// as transformers does.
+#[test]
+fn electra_and_xlm_roberta_bodies_score_like_pylate() {
+    let f = fixture("colbert.json");
+    for (name, case) in f["architectures"].as_object().unwrap() {
+        let model = load(&format!("{name}-tiny"));
+        let want = &case["settings"];
+        assert_eq!(
+            model.tokenizer.mask_id() as u64,
+            want["mask_token_id"].as_u64().unwrap()
+        );
+        assert_eq!(
+            model.tokenizer.skiplist_ids(),
+            ints(&want["skiplist_ids"]),
+            "{name}"
+        );
+        let queries = case["queries"].as_array().unwrap();
+        let documents = case["documents"].as_array().unwrap();
+        let encoded = model.tokenizer.encode_queries(&texts(queries)).unwrap();
+        for (ours, want) in encoded.iter().zip(queries) {
+            assert_eq!(
+                ours.ids,
+                ints(&want["input_ids"]),
+                "{name}: {}",
+                want["text"]
+            );
+            assert_eq!(ours.attention, flags(&want["attention_mask"]), "{name}");
+        }
+        let encoded = model.tokenizer.encode_documents(&texts(documents)).unwrap();
+        for (ours, want) in encoded.iter().zip(documents) {
+            assert_eq!(
+                ours.ids,
+                ints(&want["input_ids"]),
+                "{name}: {}",
+                want["text"]
+            );
+            assert_eq!(
+                ours.scored,
+                flags(&want["scored"]),
+                "{name}: {}",
+                want["text"]
+            );
+        }
+        let want_scores: Vec<f32> = case["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(common::f32s)
+            .collect();
+        // Saved and reloaded too (scripts/reference/check_colbert_saved.sh keeps the saved
+        // directories and loads them with PyLate).
+        let tmp = tempfile::tempdir().unwrap();
+        let out = std::env::var_os("RANKFORGE_KEEP_COLBERT_SAVED")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| tmp.path().to_path_buf())
+            .join(format!("{name}-tiny"));
+        model.save(&out).unwrap();
+        let (reloaded, report) = ColBert::<B>::load(&out, &Default::default()).unwrap();
+        assert!(report.unused.is_empty(), "{:?}", report.unused);
+        for (label, m) in [("loaded", &model), ("saved and reloaded", &reloaded)] {
+            let q = m.encode_queries(&texts(queries)).unwrap();
+            let d = m.encode_documents(&texts(documents)).unwrap();
+            let diff = max_abs_diff(&score_grid(&q, &d), &want_scores);
+            eprintln!("{name} ({label}): scores within {diff:e} of PyLate's");
+            assert!(
+                diff <= 1e-5 * scale(&want_scores),
+                "{name} {label}: scores differ by {diff}"
+            );
+        }
+    }
+}

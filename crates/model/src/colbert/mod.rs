@@ -28,11 +28,12 @@ pub use score::{maxsim, maxsim_scores, TokenVectors};
 pub use settings::{ColBertSettings, PUNCTUATION};
 pub use tokenize::{ColBertEncoded, ColBertTokenizer};
 
+use crate::architecture::PositionScheme;
 use crate::bert::{BertInput, BertModel};
 use crate::config::BertConfig;
 use crate::error::Result;
 use crate::inference::{plan_batches, ActivationShape, TensorLimit};
-use crate::layers::Linear;
+use crate::layers::{AttentionMasks, Linear};
 use crate::run_options::{progress_bar, RunOptions};
 
 /// The trainable part: the encoder (under `bert.`, as the other model kinds keep it) and the
@@ -42,6 +43,21 @@ pub struct ColBertModel<B: Backend> {
     pub bert: BertModel<B>,
     /// `[hidden, dim]`, no bias.
     pub projection: Linear<B>,
+    /// The body's position ids (XLM-RoBERTa's count past `padding_idx`, see
+    /// [`ColBertModel::forward`]).
+    #[module(skip)]
+    positions: PositionScheme,
+}
+
+/// One padded batch of ColBERT sequences ([`collate_colbert`]).
+#[derive(Debug, Clone)]
+pub struct ColBertBatch<B: Backend> {
+    /// Ids, token types (0) and the attention mask: `padding_mask` is `true` at batch padding
+    /// and at query expansion tokens that are not attended to.
+    pub input: BertInput<B>,
+    /// `[batch, seq]`, `true` at batch padding only: expansion tokens are real tokens for
+    /// position ids, as in transformers, where positions come from the ids alone.
+    pub padding: Tensor<B, 2, Bool>,
 }
 
 impl<B: Backend> ColBertModel<B> {
@@ -50,6 +66,7 @@ impl<B: Backend> ColBertModel<B> {
         Self {
             bert: BertModel::new(config, with_pooler, device),
             projection: Linear::new_with_bias(config.hidden_size, dim, false, device),
+            positions: config.position_scheme(),
         }
     }
 
@@ -60,8 +77,51 @@ impl<B: Backend> ColBertModel<B> {
 
     /// Unit-length vectors `[batch, seq, dim]` of every position (padding included: callers
     /// pick the rows they score).
-    pub fn forward(&self, input: BertInput<B>) -> Tensor<B, 3> {
-        l2_normalize_tokens(self.projection.forward(self.bert.forward(input)))
+    pub fn forward(&self, batch: ColBertBatch<B>) -> Tensor<B, 3> {
+        let hidden = match self.positions {
+            PositionScheme::FromZero => self.bert.forward(batch.input),
+            PositionScheme::AfterPadding { padding_idx } => {
+                self.encode_counting_positions(batch, padding_idx)
+            }
+        };
+        l2_normalize_tokens(self.projection.forward(hidden))
+    }
+
+    /// The encoder with fairseq position ids (XLM-RoBERTa) counted over every token that is
+    /// not batch padding. [`BertModel::forward`] derives positions from its attention mask,
+    /// which would put the query's unattended `[MASK]` expansion tokens at `padding_idx`;
+    /// transformers counts them (their id is not the padding id), so this runs the same
+    /// embeddings and layers with the positions taken from the batch padding alone.
+    fn encode_counting_positions(
+        &self,
+        batch: ColBertBatch<B>,
+        padding_idx: usize,
+    ) -> Tensor<B, 3> {
+        let ColBertBatch { input, padding } = batch;
+        let bert = &self.bert;
+        let embeddings = &bert.embeddings;
+        let counted = padding
+            .bool_not()
+            .bool_and(input.input_ids.clone().not_equal_elem(padding_idx as i64))
+            .int();
+        let positions = counted.clone().cumsum(1) * counted + padding_idx as i64;
+        let x = embeddings.word_embeddings.forward(input.input_ids)
+            + embeddings
+                .token_type_embeddings
+                .forward(input.token_type_ids)
+            + embeddings.position_embeddings.forward(positions);
+        let mut x = embeddings.dropout.forward(embeddings.layer_norm.forward(x));
+        if let Some(project) = &bert.embeddings_project {
+            x = project.forward(x);
+        }
+        let masks = AttentionMasks::new(input.padding_mask);
+        for layer in &bert.encoder.layer {
+            let attended = layer.attention.self_attn.forward(x.clone(), &masks);
+            x = layer.attention.output.forward(attended, x);
+            let inner = layer.intermediate.forward(x.clone());
+            x = layer.output.forward(inner, x);
+        }
+        x
     }
 }
 
@@ -72,26 +132,34 @@ pub fn l2_normalize_tokens<B: Backend>(x: Tensor<B, 3>) -> Tensor<B, 3> {
     x / norms
 }
 
-/// The model input of tokenized ColBERT sequences, padded to the longest: padding and
-/// positions not attended to (query expansion) are both masked as keys; token types are 0.
-pub fn collate_colbert<B: Backend>(items: &[&ColBertEncoded], device: &B::Device) -> BertInput<B> {
+/// Tokenized ColBERT sequences padded to the longest: padding and positions not attended to
+/// (query expansion) are masked as keys; token types are 0.
+pub fn collate_colbert<B: Backend>(
+    items: &[&ColBertEncoded],
+    device: &B::Device,
+) -> ColBertBatch<B> {
     let batch = items.len();
     let seq = items.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
     let mut ids = vec![0i64; batch * seq];
     let mut masked = vec![true; batch * seq];
+    let mut padding = vec![true; batch * seq];
     for (row, item) in items.iter().enumerate() {
         for (col, (&id, &attend)) in item.ids.iter().zip(&item.attention).enumerate() {
             ids[row * seq + col] = id as i64;
             masked[row * seq + col] = !attend;
+            padding[row * seq + col] = false;
         }
     }
-    BertInput {
-        input_ids: Tensor::<B, 2, Int>::from_data(TensorData::new(ids, [batch, seq]), device),
-        token_type_ids: Tensor::<B, 2, Int>::zeros([batch, seq], device),
-        padding_mask: Tensor::<B, 2, Bool>::from_data(
-            TensorData::new(masked, [batch, seq]),
-            device,
-        ),
+    let mask = |values: Vec<bool>| {
+        Tensor::<B, 2, Bool>::from_data(TensorData::new(values, [batch, seq]), device)
+    };
+    ColBertBatch {
+        input: BertInput {
+            input_ids: Tensor::<B, 2, Int>::from_data(TensorData::new(ids, [batch, seq]), device),
+            token_type_ids: Tensor::<B, 2, Int>::zeros([batch, seq], device),
+            padding_mask: mask(masked),
+        },
+        padding: mask(padding),
     }
 }
 
