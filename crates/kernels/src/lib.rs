@@ -7,6 +7,7 @@
 //! | operation | what it computes | fast path |
 //! |---|---|---|
 //! | [`linear`] | `x · W + b` for token rows `[tokens, d_in]` | one GEMM onto the bias rows; one autodiff op |
+//! | [`linear_param`] | the same for a module's weight, by parameter id | int8 ([`int8_gemm`]) or bf16 ([`bf16_gemm`]) kernels for weights [`precision::cast_module`] prepared |
 //! | [`gelu`] | exact (erf) GELU | vectorised erf, in place when the buffer is unshared; one autodiff op |
 //! | [`layer_norm`] | LayerNorm with an explicit ε | one autodiff op (training) |
 //! | [`dropout`] | `x · mask / (1 − p)` in training, identity otherwise | masks drawn on the host from one seed |
@@ -35,6 +36,7 @@ mod gelu;
 pub mod int8_gemm;
 mod layer_norm;
 mod linear;
+pub mod prepared;
 pub mod quantize;
 mod simd;
 mod specialize;
@@ -48,7 +50,7 @@ pub use attention_training::fused_training_attention as self_attention_training;
 pub use dropout::apply as dropout;
 pub use gelu::gelu;
 pub use layer_norm::layer_norm;
-pub use linear::linear;
+pub use linear::{linear, linear_param};
 pub use similarity::Similarity;
 #[cfg(feature = "trace")]
 pub use specialize::trace;

@@ -29,6 +29,11 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
+use std::any::TypeId;
+
+use burn::module::ParamId;
+
+use crate::prepared::Prepared;
 
 use crate::flex_host::values;
 use crate::specialize::{cast, same};
@@ -73,6 +78,51 @@ pub fn linear<B: Backend>(
         Ok((x, weight, bias)) => same(fused(x, weight, bias)),
         Err((x, weight, bias)) => burn::tensor::module::linear(x, weight, Some(bias)),
     }
+}
+
+/// [`linear`] for the weight of a module's parameter `id`, optionally followed by GELU: on
+/// `Flex` in f32, a weight that [`crate::precision::cast_module`] prepared for int8 or bf16
+/// ([`crate::prepared`]) runs that kernel, bias and GELU fused into its epilogue; anything else
+/// is [`linear`] (then [`crate::gelu`] when `gelu`).
+pub fn linear_param<B: Backend>(
+    id: &ParamId,
+    x: Tensor<B, 2>,
+    weight: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+    gelu: bool,
+) -> Tensor<B, 2> {
+    let prepared = if TypeId::of::<B>() == TypeId::of::<Flex>() && x.dtype() == DType::F32 {
+        crate::prepared::lookup(id)
+    } else {
+        None
+    };
+    let Some(prepared) = prepared else {
+        let y = linear(x, weight, bias);
+        return if gelu { crate::gelu(y) } else { y };
+    };
+    let x: Tensor<Flex, 2> = same(x);
+    let bias: Option<Tensor<Flex, 1>> = bias.map(same);
+    let [m, k] = x.dims();
+    let x = x.into_primitive().tensor();
+    let x = values(&x);
+    let bias = bias.map(|b| b.into_primitive().tensor());
+    let bias = bias.as_ref().map(values);
+    let bias = bias.as_deref();
+    let (y, n) = match &*prepared {
+        Prepared::Int8(w) => {
+            crate::specialize::trace::note("linear_int8");
+            assert_eq!(w.k, k, "input features {k} vs weight rows {}", w.k);
+            (crate::int8_gemm::matmul(&x, m, w, bias, gelu), w.n)
+        }
+        Prepared::Bf16(w) => {
+            crate::specialize::trace::note("linear_bf16");
+            assert_eq!(w.k, k, "input features {k} vs weight rows {}", w.k);
+            (crate::bf16_gemm::matmul(&x, m, w, bias, gelu), w.n)
+        }
+    };
+    same(Tensor::<Flex, 2>::from_primitive(TensorPrimitive::Float(
+        FlexTensor::from_data(TensorData::new(y, [m, n])),
+    )))
 }
 
 /// Which pool a `[m, k] · [k, n]` product uses.
@@ -325,6 +375,72 @@ mod tests {
         let half = crate::precision::cast_module(layer, crate::precision::Precision::F16);
         let _ = through_kernel(&half, x.cast(burn::tensor::FloatDType::F16));
         assert!(crate::specialize::trace::taken().is_empty());
+    }
+
+    #[derive(burn::module::Module, Debug)]
+    struct Net<B: Backend> {
+        dense: Linear<B>,
+        classifier: Linear<B>,
+    }
+
+    /// `cast_module` with int8 / bf16 on `Flex` prepares token-wise `Linear` weights (fresh
+    /// ids), leaves the classifier f32, and `linear_param` runs the prepared kernels with values
+    /// close to f32; the f32 module keeps burn's path.
+    #[test]
+    fn prepared_linears_run_their_kernels_and_the_head_stays_f32() {
+        use crate::precision::{cast_module, Precision};
+        let device = Default::default();
+        let _rng = crate::backend::seeded_rng_section();
+        <Flex as Backend>::seed(&device, 3);
+        let net = Net::<Flex> {
+            dense: LinearConfig::new(64, 48).init(&device),
+            classifier: LinearConfig::new(48, 1).init(&device),
+        };
+        let x = Tensor::<Flex, 2>::random([37, 64], Distribution::Normal(0.0, 1.0), &device);
+        let run = |net: &Net<Flex>, gelu: bool| {
+            let layer = &net.dense;
+            let y = linear_param(
+                &layer.weight.id,
+                x.clone(),
+                layer.weight.val(),
+                layer.bias.as_ref().map(|b| b.val()),
+                gelu,
+            );
+            let c = &net.classifier;
+            let _ = linear_param(
+                &c.weight.id,
+                y.clone(),
+                c.weight.val(),
+                c.bias.as_ref().map(|b| b.val()),
+                false,
+            );
+            y
+        };
+        crate::specialize::trace::taken();
+        let want = run(&net, true).into_data();
+        assert!(!crate::specialize::trace::taken().contains(&"linear_int8"));
+        for (precision, kernel, tolerance) in [
+            (Precision::Int8, "linear_int8", 0.05),
+            (Precision::Bf16, "linear_bf16", 0.05),
+        ] {
+            let prepared = if precision == Precision::Bf16 {
+                crate::precision::prepare_linears(net.clone(), precision)
+            } else {
+                cast_module(net.clone(), precision)
+            };
+            assert_ne!(prepared.dense.weight.id, net.dense.weight.id);
+            assert_eq!(prepared.classifier.weight.id, net.classifier.weight.id);
+            let got = run(&prepared, true).into_data();
+            assert_eq!(
+                crate::specialize::trace::taken()
+                    .iter()
+                    .filter(|k| **k == kernel)
+                    .count(),
+                1,
+                "{precision}: the dense layer only"
+            );
+            got.assert_approx_eq::<f32>(&want, Tolerance::absolute(tolerance));
+        }
     }
 
     #[test]

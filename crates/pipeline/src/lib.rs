@@ -80,6 +80,9 @@ pub struct RerankerConfig {
     pub top_k: Option<usize>,
     #[serde(default)]
     pub batching: BatchingConfig,
+    /// Precision of the forward pass: f32 (default), bf16, f16 or int8.
+    #[serde(default)]
+    pub precision: rankforge_model::Precision,
 }
 
 pub fn load_config(path: &Path) -> Result<EvaluateConfig> {
@@ -137,6 +140,7 @@ pub fn evaluate<B: Backend>(
         let (scorer, report) = CrossEncoder::<B>::builder(&reranker.model)
             .max_length(reranker.max_length)
             .batching(reranker.batching.clone())
+            .precision(reranker.precision)
             .progress(!quiet)
             .load(device)
             .with_context(|| {
@@ -178,6 +182,7 @@ pub fn evaluate<B: Backend>(
         "split": config.split,
         "queries": queries.len(),
         "first_stage_top_k": config.first_stage.top_k,
+        "precision": config.rerankers.iter().map(|r| (format!("bm25+{}", r.name), json!(r.precision.name()))).collect::<serde_json::Map<_, _>>(),
         "wall_ms_per_query": timings.iter().map(|(n, ms)| (n.clone(), json!(ms))).collect::<serde_json::Map<_, _>>(),
         "comparison": comparison_json,
     });

@@ -183,7 +183,8 @@ fn schemas() -> Value {
                             "mode": { "type": "string", "enum": ["truncate", "max-chunk"] },
                             "window": { "type": "integer" }, "stride": { "type": "integer" },
                             "max_windows": { "type": "integer" } } },
-                        "new_head": { "type": "boolean" }
+                        "new_head": { "type": "boolean" },
+                        "precision": { "type": "string", "enum": ["f32", "bf16", "f16", "int8"] }
                     }
                 },
                 "embedder": {
@@ -193,7 +194,8 @@ fn schemas() -> Value {
                         "max_input_length": { "type": "integer" },
                         "dimension": { "type": "integer" },
                         "pooling": { "type": "string", "enum": ["mean", "cls", "max"] },
-                        "normalize": { "type": "boolean" }
+                        "normalize": { "type": "boolean" },
+                        "precision": { "type": "string", "enum": ["f32", "bf16", "f16", "int8"] }
                     }
                 },
                 "limits": {

@@ -160,6 +160,8 @@ pub struct RerankerDescription {
     pub long_doc: serde_json::Value,
     /// The checkpoint had no classification head; a seeded one was made.
     pub new_head: bool,
+    /// `--precision`: f32, bf16, f16 or int8.
+    pub precision: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -169,6 +171,8 @@ pub struct EmbedderDescription {
     pub dimension: usize,
     pub pooling: String,
     pub normalize: bool,
+    /// `--precision`: f32, bf16, f16 or int8.
+    pub precision: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -126,6 +126,7 @@ fn bench_predict<B: Backend>(device: &B::Device, args: &BenchPredictArgs) -> Res
     let result = json!({
         "system": "rankforge",
         "backend": std::any::type_name::<B>(),
+        "precision": args.model.precision.name(),
         "pairs": pairs.len(),
         "tokens": tokens,
         "batch_size": args.model.batch_size,

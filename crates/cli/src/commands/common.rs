@@ -31,8 +31,10 @@ pub struct ModelArgs {
     /// Where to run.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
-    /// Float type of the forward pass: f32, or bf16 / f16 (weights cast once at load; for
-    /// GPUs, slower than f32 on the CPU backend).
+    /// Precision of the forward pass: f32; bf16 / f16 (weights cast once at load; on the CPU
+    /// backend bf16 runs the Linear layers with AVX512_BF16 products where the CPU has them, f16
+    /// is for GPUs); int8 (CPU: Linear layers with int8 weights and dynamically quantized
+    /// activations; f32 on other devices).
     #[arg(long, default_value = "f32", value_parser = parse_precision)]
     pub precision: Precision,
     /// Seed of the classification head made for a checkpoint that has none.
@@ -71,10 +73,10 @@ impl ModelArgs {
     }
 }
 
-/// `f32` | `bf16` | `f16`.
+/// `f32` | `bf16` | `f16` | `int8`.
 pub fn parse_precision(value: &str) -> Result<Precision, String> {
     serde_json::from_value(serde_json::Value::String(value.to_string()))
-        .map_err(|_| format!("`{value}`: expected f32, bf16 or f16"))
+        .map_err(|_| format!("`{value}`: expected f32, bf16, f16 or int8"))
 }
 
 /// Fails now, before any input is read or model loaded, if the command could not write

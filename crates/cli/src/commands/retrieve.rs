@@ -56,6 +56,9 @@ pub struct RetrieveArgs {
     pub no_cache: bool,
     #[arg(long, value_enum, default_value_t = crate::device::DeviceKind::Cpu)]
     pub device: crate::device::DeviceKind,
+    /// Dense: precision of the forward pass (f32, bf16, f16, int8; see `predict --help`).
+    #[arg(long, default_value = "f32", value_parser = super::common::parse_precision)]
+    pub precision: rankforge_model::Precision,
     /// Run tag written in the output's last column [default: the method].
     #[arg(long)]
     pub tag: Option<String>,
@@ -124,12 +127,18 @@ fn dense_run<B: Backend>(
             ..Default::default()
         })
         .progress(!args.quiet)
+        .precision(args.precision)
         .load(device)
         .with_context(|| format!("loading bi-encoder {}", model.display()))?;
     report.warn();
     let config = DenseConfig {
         similarity: Similarity::Cosine,
-        cache_dir: (!args.no_cache).then(|| args.embedding_cache.clone()),
+        // Each precision under its own directory: int8 and CPU bf16 keep f32 tensors, so the
+        // cache key (which hashes the weights' dtype) would not tell them from f32.
+        cache_dir: (!args.no_cache).then(|| match args.precision {
+            rankforge_model::Precision::F32 => args.embedding_cache.clone(),
+            other => args.embedding_cache.join(other.name()),
+        }),
         ..Default::default()
     };
     let index = DenseIndex::build(&encoder, corpus, config)?;

@@ -107,7 +107,8 @@ pub struct ServeArgs {
     /// Where the models run.
     #[arg(long, env = "RANKFORGE_DEVICE", value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
-    /// Float type of the forward pass: f32, or bf16 / f16 (for GPUs).
+    /// Precision of the forward pass: f32, bf16, f16 (for GPUs) or int8 (CPU; see
+    /// `predict --help`).
     #[arg(long, env = "RANKFORGE_PRECISION", default_value = "f32", value_parser = super::common::parse_precision)]
     pub precision: rankforge_model::Precision,
 }

@@ -24,7 +24,11 @@ impl<B: Backend> FeedForwardUp<B> {
     }
 
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        self.activation.forward(self.dense.forward(x))
+        match self.activation {
+            // The same GELU, fused into the int8 / bf16 kernels when the weight has them.
+            Activation::Gelu => self.dense.forward_gelu(x),
+            _ => self.activation.forward(self.dense.forward(x)),
+        }
     }
 }
 

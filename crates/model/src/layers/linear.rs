@@ -40,14 +40,30 @@ impl<B: Backend> Linear<B> {
     /// `x: [..., d_in]` → `[..., d_out]`: every leading position as one row of a single
     /// `[rows, d_in] · [d_in, d_out]` product (so the weight gradient is one product over all
     /// rows, as PyTorch computes it, rather than one per sequence).
+    ///
+    /// A weight prepared for the CPU int8 or bf16 kernels at load
+    /// (`rankforge_kernels::precision::cast_module`) runs them; everything else is f32 (or the
+    /// module's half type) as before.
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+        self.forward_activated(x, false)
+    }
+
+    /// `gelu(self.forward(x))` (the erf form), GELU fused into the int8 / bf16 kernels'
+    /// epilogue where the weight is prepared for them.
+    pub fn forward_gelu<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+        self.forward_activated(x, true)
+    }
+
+    fn forward_activated<const D: usize>(&self, x: Tensor<B, D>, gelu: bool) -> Tensor<B, D> {
         let dims = x.dims();
         let d_in = dims[D - 1];
         let rows = dims[..D - 1].iter().product();
-        let out = rankforge_kernels::linear(
+        let out = rankforge_kernels::linear_param(
+            &self.weight.id,
             x.reshape([rows, d_in]),
             self.weight.val(),
             self.bias.as_ref().map(|b| b.val()),
+            gelu,
         );
         let mut out_dims = dims;
         out_dims[D - 1] = self.d_out();

@@ -49,6 +49,11 @@ pub fn describe(state: &AppState) -> InfoResponse {
         max_input_length: r.max_length,
         long_doc: long_doc_json(r.long_doc, r.max_windows),
         new_head: r.new_head,
+        precision: config
+            .reranker
+            .as_ref()
+            .map(|c| c.precision.name().to_string())
+            .unwrap_or_default(),
     });
     let embedder = state.models.embedder.as_ref().map(|e| EmbedderDescription {
         model_dir: config
@@ -60,6 +65,11 @@ pub fn describe(state: &AppState) -> InfoResponse {
         dimension: e.dimension,
         pooling: e.head.pooling.as_str().into(),
         normalize: e.head.normalize,
+        precision: config
+            .embedder
+            .as_ref()
+            .map(|c| c.precision.name().to_string())
+            .unwrap_or_default(),
     });
     let max_input_length = reranker
         .as_ref()
