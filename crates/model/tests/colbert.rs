@@ -693,3 +693,45 @@ fn electra_and_xlm_roberta_bodies_score_like_pylate() {
         }
     }
 }
+
+/// A new ColBERT on a plain encoder (here the tiny ELECTRA cross-encoder's body, whose head is
+/// reported unused): the body's weights, a projection drawn from the seed (the same seed gives
+/// the same model, another seed another), saved and reloaded unchanged; a prefix that is not
+/// a vocabulary token is refused by name.
+#[test]
+fn a_new_colbert_on_a_plain_encoder_is_seeded_and_saves() {
+    use rankforge_model::colbert::ColBertSettings;
+    let source = repo_root().join("tests/fixtures/tiny-models/electra-ce");
+    let settings = ColBertSettings {
+        query_prefix: "[CLS]".into(),
+        document_prefix: "[SEP]".into(),
+        query_length: 16,
+        document_length: 40,
+        ..ColBertSettings::default()
+    };
+    let device = Default::default();
+    let new = |seed| ColBert::<B>::from_encoder(&source, 8, seed, &settings, &device).unwrap();
+    let (a, report) = new(7);
+    assert!(report.new_head && report.unused.iter().any(|n| n.contains("classifier")));
+    assert_eq!(a.model.dim(), 8);
+    let texts = [
+        "what causes squealing disc brakes",
+        "Salt raises the boiling point.",
+    ];
+    let score = |m: &ColBert<B>| m.score(texts[0], &texts).unwrap();
+    let first = score(&a);
+    assert_eq!(first, score(&new(7).0), "same seed, same model");
+    assert_ne!(first, score(&new(8).0), "another seed, another projection");
+    let tmp = tempfile::tempdir().unwrap();
+    a.save(&tmp.path().join("new")).unwrap();
+    let (reloaded, _) = ColBert::<B>::load(tmp.path().join("new"), &device).unwrap();
+    assert_eq!(reloaded.settings(), &settings);
+    assert!(max_abs_diff(&score(&reloaded), &first) <= 1e-6);
+
+    let with_new_token = ColBertSettings {
+        query_prefix: "[Q] ".into(),
+        ..settings.clone()
+    };
+    let err = ColBert::<B>::from_encoder(&source, 8, 7, &with_new_token, &device).unwrap_err();
+    assert!(err.to_string().contains("\"[Q] \""), "{err}");
+}

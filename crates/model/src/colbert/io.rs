@@ -341,6 +341,63 @@ pub(super) fn load<B: Backend>(dir: &Path, device: &B::Device) -> Result<(ColBer
     ))
 }
 
+/// [`ColBert::from_encoder`].
+pub(super) fn from_encoder<B: Backend>(
+    dir: &Path,
+    dim: usize,
+    seed: u64,
+    settings: &ColBertSettings,
+    device: &B::Device,
+) -> Result<(ColBert<B>, LoadReport)> {
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+
+    let config_path = hf::file_in(dir, hf::CONFIG_FILE)?;
+    let weights = hf::file_in(dir, hf::WEIGHTS_FILE)?;
+    let config = BertConfig::from_file(&config_path)?;
+    if dim == 0 {
+        return Err(ModelError::Invalid("ColBERT dim must be at least 1".into()));
+    }
+    let tokenizer = ColBertTokenizer::from_dir(dir, settings)?;
+    let mut model = ColBertModel::new(&config, dim, has_pooler(&weights)?, device);
+    let (missing, unused) = load_file(&mut model, &weights, config.architecture)?;
+    let missing: Vec<String> = missing
+        .into_iter()
+        .filter(|n| !n.starts_with("projection."))
+        .collect();
+    if !missing.is_empty() {
+        return Err(missing_error(&weights, missing));
+    }
+    let hidden = config.hidden_size;
+    let bound = 1.0 / (hidden as f32).sqrt();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let values: Vec<f32> = (0..hidden * dim)
+        .map(|_| rng.random_range(-bound..bound))
+        .collect();
+    model.projection.weight = burn::module::Param::from_tensor(burn::tensor::Tensor::from_data(
+        burn::tensor::TensorData::new(values, [hidden, dim]),
+        device,
+    ));
+    let report = LoadReport {
+        unused,
+        source: dir.to_path_buf(),
+        new_head: true,
+        head_seed: seed,
+        ..Default::default()
+    };
+    Ok((
+        ColBert {
+            model,
+            config,
+            tokenizer,
+            device: device.clone(),
+            run: RunOptions::default(),
+            source_dir: dir.to_path_buf(),
+            format: ColBertFormat::PyLate,
+        },
+        report,
+    ))
+}
+
 /// Writes `model`'s tensors that `keep` selects (module paths) with `rename` applied, in
 /// PyTorch's layout.
 fn save_tensors<B: Backend>(

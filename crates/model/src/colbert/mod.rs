@@ -261,6 +261,23 @@ impl<B: Backend> ColBert<B> {
         io::load(dir.as_ref(), device)
     }
 
+    /// A new ColBERT on a plain BERT-family encoder directory (a transformers checkpoint, a
+    /// sentence-transformers bi-encoder, or a cross-encoder's encoder), as PyLate makes one from
+    /// a base model: the encoder's weights and a projection to `dim` without bias drawn with
+    /// `seed` from `U(−1/√hidden, 1/√hidden)` (`torch.nn.Linear`'s default range). `settings`
+    /// are those the model will be saved with; their prefixes must already be vocabulary
+    /// tokens (`[unused0]` / `[unused1]` in BERT vocabularies): adding new ones, as PyLate
+    /// adds `[Q] ` / `[D] ` and grows the word embedding, is not done here.
+    pub fn from_encoder(
+        dir: impl AsRef<Path>,
+        dim: usize,
+        seed: u64,
+        settings: &ColBertSettings,
+        device: &B::Device,
+    ) -> Result<(Self, crate::LoadReport)> {
+        io::from_encoder(dir.as_ref(), dim, seed, settings, device)
+    }
+
     /// Saves in PyLate's format, which `pylate.models.ColBERT(out)` loads unchanged.
     pub fn save(&self, out: &Path) -> Result<()> {
         io::save_pylate(
