@@ -3,14 +3,17 @@
 //! score against a document is MaxSim ([`maxsim`]): for each query vector, its best dot product
 //! with a document vector, summed.
 //!
-//! - [`ColBertModel`]: the trainable module (`bert` + `projection`).
+//! - [`ColBertModel`]: the trainable module (`bert` + `projection`), fed a [`ColBertBatch`]
+//!   ([`collate_colbert`]); [`maxsim_scores`] gives PyLate's differentiable training scores
+//!   for the losses in `rankforge_losses::{colbert_contrastive, colbert_distillation}`.
 //! - [`ColBertSettings`]: prefixes, lengths, expansion, skiplist (PyLate's
 //!   `config_sentence_transformers.json` or Stanford's `artifact.metadata`).
 //! - [`ColBertTokenizer`]: tokenization exactly as PyLate's (prefix after `[CLS]`, `[MASK]`
 //!   query expansion, truncation, skiplist).
 //! - [`ColBert`]: model + tokenizer + settings, loaded from either format
 //!   ([`ColBert::load`]), encoding queries and documents in batches through the crate's
-//!   inference planning, and saved in PyLate's format ([`ColBert::save`]).
+//!   inference planning, and saved in PyLate's format ([`ColBert::save`]); a new one on a
+//!   plain encoder with [`ColBert::from_encoder`].
 
 mod io;
 mod score;

@@ -48,7 +48,10 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// `Σ_i max_j <q_i, d_j>` over the query rows `query_mask` keeps and the document rows
 /// `document_mask` keeps (`None`: all). Masked entries are excluded, as Stanford ColBERT
 /// scores and as PyLate does on the vectors its `encode` returns (those already lack the
-/// skiplist tokens). A query vector with no document vector left adds 0.
+/// skiplist tokens). A query vector with no document vector left adds 0. (PyLate's
+/// `rank.rerank` pads a query's candidates with zero vectors to the longest, so there a query
+/// vector whose every similarity is negative gets 0 instead of its best; with trained models
+/// such rows are rare.)
 pub fn maxsim(
     query: &TokenVectors,
     document: &TokenVectors,

@@ -1,7 +1,7 @@
 //! ColBERT tokenization, as PyLate's `ColBERT.tokenize` does it:
 //!
 //! - the text is stripped and tokenized as `[CLS] text [SEP]`, truncated at `length − 1` tokens
-//!   (one less without a prefix: none is inserted then);
+//!   (at `length` without a prefix, since none is inserted then);
 //! - the prefix token (`[unused0]` / `[Q] ` …, looked up as one vocabulary entry) is inserted
 //!   after `[CLS]`;
 //! - queries (with expansion) are padded with `[MASK]` to exactly `query_length`; the padding
