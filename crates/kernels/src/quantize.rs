@@ -15,16 +15,41 @@ use crate::simd::vectorized;
 /// The largest code magnitude.
 pub const QMAX: f32 = 127.0;
 
-/// `round_half_even(x · inv)` clamped to `[-127, 127]`, as an i8.
+/// `round_half_even(x · inv)` clamped to `[-127, 127]`, as an i8 (NaN gives 0). Written so
+/// that it vectorises: a saturating `f32 as i8` does not (LLVM converts one value at a time),
+/// while the clamped, NaN-free value converts with `to_int_unchecked` (`vcvttps2dq`) and
+/// narrows with a plain truncation.
 #[inline(always)]
 fn code(x: f32, inv: f32) -> i8 {
-    (x * inv).round_ties_even().clamp(-QMAX, QMAX) as i8
+    let v = (x * inv).round_ties_even().clamp(-QMAX, QMAX);
+    let v = if v.is_nan() { 0.0 } else { v };
+    // SAFETY: `v` is finite and within [-127, 127].
+    unsafe { v.to_int_unchecked::<i32>() as i8 }
 }
 
-/// The largest magnitude in `values` (0 for an empty slice; NaN is ignored by `f32::max`).
+/// Lanes of the running maximum in [`max_abs`].
+const LANES: usize = 16;
+
+/// The largest magnitude in `values` (0 for an empty slice; NaN never wins a comparison, so it
+/// is ignored). Sixteen running maxima, then their maximum: a compare-and-select per lane
+/// vectorises where `f32::max` folded one value at a time does not (a maximum does not depend
+/// on the order, so the result is the same).
 #[inline(always)]
 fn max_abs(values: &[f32]) -> f32 {
-    values.iter().fold(0.0f32, |m, &x| m.max(x.abs()))
+    let mut lanes = [0.0f32; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (m, &x) in lanes.iter_mut().zip(chunk) {
+            let a = x.abs();
+            *m = if a > *m { a } else { *m };
+        }
+    }
+    for (m, &x) in lanes.iter_mut().zip(tail) {
+        let a = x.abs();
+        *m = if a > *m { a } else { *m };
+    }
+    lanes.iter().fold(0.0f32, |m, &x| if x > m { x } else { m })
 }
 
 /// `(scale, 1 / scale)` of a group whose largest magnitude is `max`; `(0, 0)` when it is 0 (or
