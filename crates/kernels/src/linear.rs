@@ -17,8 +17,9 @@
 //! ```
 //!
 //! The bias gradient's blocks are fixed and summed in order, so it does not depend on how
-//! rayon scheduled them: seeded runs stay reproducible. Any other backend, dtype, or a layer
-//! without bias takes `Linear::forward`.
+//! rayon scheduled them: seeded runs stay reproducible. Inference of a layer without bias takes
+//! the same GEMM onto a zeroed output; training without bias, any other backend or dtype takes
+//! `Linear::forward`.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -53,7 +54,7 @@ pub fn linear<B: Backend>(
     bias: Option<Tensor<B, 1>>,
 ) -> Tensor<B, 2> {
     let Some(bias) = bias else {
-        return burn::tensor::module::linear(x, weight, None);
+        return without_bias(x, weight);
     };
     if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
         return burn::tensor::module::linear(x, weight, Some(bias));
@@ -140,17 +141,52 @@ fn dims2(tensor: &FlexTensor) -> [usize; 2] {
     [shape[0], shape[1]]
 }
 
+/// `x · W` for a layer without bias (ModernBERT's, by default): the same host GEMM for f32
+/// inference on `Flex`; burn's `module::linear` otherwise (training included: the fused
+/// autodiff op above carries a bias gradient).
+fn without_bias<B: Backend>(x: Tensor<B, 2>, weight: Tensor<B, 2>) -> Tensor<B, 2> {
+    if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+        return burn::tensor::module::linear(x, weight, None);
+    }
+    match cast::<(Tensor<B, 2>, Tensor<B, 2>), (Tensor<Flex, 2>, Tensor<Flex, 2>)>((x, weight)) {
+        Ok((x, weight)) => {
+            crate::specialize::trace::note("linear_inference");
+            let output = forward_host_into(
+                &x.into_primitive().tensor(),
+                &weight.into_primitive().tensor(),
+                None,
+            );
+            same(Tensor::<Flex, 2>::from_primitive(TensorPrimitive::Float(
+                output,
+            )))
+        }
+        Err((x, weight)) => burn::tensor::module::linear(x, weight, None),
+    }
+}
+
 /// `x · W + b` on flex buffers.
 fn forward_host(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTensor {
+    forward_host_into(x, weight, Some(bias))
+}
+
+/// `x · W (+ b)` on flex buffers: the output starts as the bias rows (or zeros) and the product
+/// is accumulated onto it.
+fn forward_host_into(x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexTensor>) -> FlexTensor {
     let [tokens, d_in] = dims2(x);
     let [w_in, d_out] = dims2(weight);
     assert_eq!(w_in, d_in, "input features {d_in} vs weight rows {w_in}");
-    let bias = values(bias);
-    assert_eq!(bias.len(), d_out, "bias length");
-    let mut output = Vec::with_capacity(tokens * d_out);
-    for _ in 0..tokens {
-        output.extend_from_slice(&bias);
-    }
+    let mut output = match bias {
+        Some(bias) => {
+            let bias = values(bias);
+            assert_eq!(bias.len(), d_out, "bias length");
+            let mut output = Vec::with_capacity(tokens * d_out);
+            for _ in 0..tokens {
+                output.extend_from_slice(&bias);
+            }
+            output
+        }
+        None => vec![0.0f32; tokens * d_out],
+    };
     gemm_into(
         &mut output,
         View::dense(tokens, d_out),
@@ -350,6 +386,19 @@ mod tests {
                 assert!(!a.to_vec::<f32>().unwrap().is_empty(), "{name}");
             }
         }
+    }
+
+    /// A layer without bias (ModernBERT's) takes the host GEMM in inference too.
+    #[test]
+    fn inference_without_bias_takes_the_host_forward_with_the_same_values() {
+        let (mut layer, x, _) = setup(70);
+        layer.bias = None;
+        let expected = layer.forward(x.clone()).into_data();
+        let (layer, x) = (layer.valid(), x.inner());
+        crate::specialize::trace::taken();
+        let got = through_kernel(&layer, x).into_data();
+        assert_eq!(crate::specialize::trace::taken(), ["linear_inference"]);
+        got.assert_approx_eq::<f32>(&expected, Tolerance::absolute(1e-4));
     }
 
     #[test]

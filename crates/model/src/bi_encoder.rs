@@ -18,8 +18,11 @@ use crate::pooling::EmbeddingHead;
 use crate::run_options::RunOptions;
 use crate::tokenize::{Encoded, TextTokenizer};
 
-/// The bi-encoder's trainable part: the encoder body of the config's family.
+/// The bi-encoder's trainable part: the encoder body of the config's family. (One model lives
+/// for a whole run and is never moved in a loop, so the variants' size difference costs nothing
+/// worth a box.)
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum BiEncoderModel<B: Backend> {
     /// BERT, XLM-RoBERTa or ELECTRA.
     Bert(BertBiEncoderModel<B>),

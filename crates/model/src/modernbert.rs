@@ -643,9 +643,10 @@ mod tests {
     }
 
     /// The global layer (layer 0 of 3) takes the fused attention kernels, training and
-    /// inference; the local layers run burn's composition with the window mask. With biases,
-    /// every linear layer and norm takes its kernel; without (the released checkpoints), they
-    /// run burn's composition (`rankforge_kernels::linear` / `layer_norm` fuse the bias).
+    /// inference; the local layers run burn's composition with the window mask. In training,
+    /// with biases every linear layer and norm takes its kernel; without (the released
+    /// checkpoints), they run burn's composition (`rankforge_kernels::linear` / `layer_norm`
+    /// fuse the bias and its gradient). Inference takes the host GEMM either way.
     #[test]
     fn global_layers_take_the_fused_attention_and_local_layers_do_not() {
         let device = Default::default();
@@ -681,11 +682,8 @@ mod tests {
             let taken = rankforge_kernels::trace::taken();
             let count = |kernel: &str| taken.iter().filter(|&&k| k == kernel).count();
             assert_eq!(count("attention_inference"), 1, "{taken:?}");
-            assert_eq!(
-                count("linear_inference"),
-                with_bias(4 * layers),
-                "{taken:?}"
-            );
+            // Inference takes the host GEMM with or without a bias.
+            assert_eq!(count("linear_inference"), 4 * layers, "{taken:?}");
         }
     }
 }
