@@ -17,7 +17,10 @@
 //!
 //! the computation of transformers' eager `BertSelfAttention` (Vaswani et al., "Attention Is
 //! All You Need", 2017, eq. 1) with BERT's padding mask (Devlin et al., 2019). Masked keys get
-//! weight exactly 0 (as `exp(min − max)` underflows to in PyTorch). Training keeps burn's ops
+//! weight exactly 0 (as `exp(min − max)` underflows to in PyTorch). With a half window `w`
+//! (ModernBERT's local layers, `local_attention / 2`), key `j` is also masked for query `i` when
+//! `|i − j| > w`, and a padding query keeps itself (so that its row is never empty), as
+//! `AttentionMasks::windowed` builds the mask for burn's composition. Training keeps burn's ops
 //! (attention dropout and autodiff, see [`crate::attention_training`]); other backends keep
 //! burn's `attention`. [`fused_self_attention`] picks by type ([`crate::specialize`]).
 
@@ -34,14 +37,16 @@ use crate::vector_math;
 
 /// The attention context `[batch, seq, hidden]` of the projections `q`, `k`, `v` (each
 /// `[batch, seq, hidden]`, `heads` heads), with keys at `key_padding` (`[batch, seq]`, `true` at
-/// padding) masked out; `None` unless `B` is `Flex` and the projections are f32 (the caller then
-/// runs burn's `attention`).
+/// padding) masked out, and, with `half_window` `Some(w)`, keys more than `w` positions from the
+/// query too (sliding-window attention); `None` unless `B` is `Flex` and the projections are f32
+/// (the caller then runs burn's `attention`).
 pub fn fused_self_attention<B: Backend>(
     q: &Tensor<B, 3>,
     k: &Tensor<B, 3>,
     v: &Tensor<B, 3>,
     key_padding: &Tensor<B, 2, Bool>,
     heads: usize,
+    half_window: Option<usize>,
 ) -> Option<Tensor<B, 3>> {
     if q.dtype() != DType::F32 || k.dtype() != DType::F32 || v.dtype() != DType::F32 {
         return None;
@@ -59,7 +64,7 @@ pub fn fused_self_attention<B: Backend>(
         .into_vec::<bool>()
         .ok()?;
     crate::specialize::trace::note("attention_inference");
-    let context = host_attention(&q, &k, &v, &padding, heads);
+    let context = host_attention(&q, &k, &v, &padding, heads, half_window);
     Some(same(Tensor::<Flex, 3>::from_primitive(
         TensorPrimitive::Float(context),
     )))
@@ -72,6 +77,7 @@ fn host_attention(
     v: &FlexTensor,
     padding: &[bool],
     heads: usize,
+    half_window: Option<usize>,
 ) -> FlexTensor {
     let shape = q.layout().shape().clone();
     let (batch, seq, hidden) = (shape[0], shape[1], shape[2]);
@@ -94,8 +100,8 @@ fn host_attention(
         .zip(padding.par_chunks(seq))
         .enumerate()
         .for_each_init(
-            || vec![0f32; seq * seq],
-            |scores, (b, (out, padding))| {
+            || (vec![0f32; seq * seq], vec![false; seq]),
+            |(scores, row_mask), (b, (out, padding))| {
                 let scores_view = View::row_major(0, seq, seq, seq);
                 for h in 0..heads {
                     // Head h of sequence b inside the [batch · seq, hidden] projections.
@@ -114,9 +120,17 @@ fn host_attention(
                     );
                     vectorized(
                         #[inline(always)]
-                        || {
-                            for row in scores.chunks_exact_mut(seq) {
-                                masked_softmax(row, padding);
+                        || match half_window {
+                            None => {
+                                for row in scores.chunks_exact_mut(seq) {
+                                    masked_softmax(row, padding);
+                                }
+                            }
+                            Some(w) => {
+                                for (i, row) in scores.chunks_exact_mut(seq).enumerate() {
+                                    window_mask(row_mask, padding, i, w);
+                                    masked_softmax(row, row_mask);
+                                }
                             }
                         },
                     );
@@ -136,6 +150,15 @@ fn host_attention(
             },
         );
     FlexTensor::from_data(TensorData::new(context, shape))
+}
+
+/// The keys query `i` may not see under a half window `w`: padding (but itself) and every key
+/// more than `w` positions away.
+#[inline(always)]
+fn window_mask(mask: &mut [bool], padding: &[bool], i: usize, w: usize) {
+    for (j, (m, &pad)) in mask.iter_mut().zip(padding).enumerate() {
+        *m = (pad && j != i) || i.abs_diff(j) > w;
+    }
 }
 
 /// `row ← softmax(row)` over the keys that are not padding; padding keys get 0. A row with
@@ -224,7 +247,8 @@ mod tests {
         let padding =
             Tensor::<Flex, 2, Bool>::from_data(TensorData::new(padding, [batch, seq]), &device);
         crate::specialize::trace::taken();
-        let fused = fused_self_attention(&q, &k, &v, &padding, heads).expect("flex f32 is fused");
+        let fused =
+            fused_self_attention(&q, &k, &v, &padding, heads, None).expect("flex f32 is fused");
         assert_eq!(
             crate::specialize::trace::taken(),
             vec!["attention_inference"]
@@ -235,6 +259,73 @@ mod tests {
             expected.into_data().into_vec::<f32>().unwrap(),
         );
         assert_eq!(fused.len(), expected.len());
+        let worst = fused
+            .iter()
+            .zip(&expected)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "largest difference {worst}");
+    }
+
+    /// With a half window, each query attends to its neighbours only: burn's attention with the
+    /// mask `AttentionMasks::windowed` builds (padding but the query itself, or farther than the
+    /// half window) gives the same context.
+    #[test]
+    fn matches_burns_attention_with_a_sliding_window() {
+        let device = Default::default();
+        let (batch, seq, heads, hidden, half) = (2, 9, 2, 8, 2);
+        let (q, k, v) = {
+            let _rng = crate::backend::seeded_rng_section();
+            <Flex as Backend>::seed(&device, 12);
+            let random = || {
+                Tensor::<Flex, 3>::random(
+                    [batch, seq, hidden],
+                    Distribution::Normal(0.0, 1.0),
+                    &device,
+                )
+            };
+            (random(), random(), random())
+        };
+        // Sequence 1 ends in four padding tokens: its last query's window holds only padding.
+        let lengths = [9, 5];
+        let padding: Vec<bool> = lengths
+            .iter()
+            .flat_map(|&len| (0..seq).map(move |j| j >= len))
+            .collect();
+        let mask: Vec<bool> = (0..batch)
+            .flat_map(|b| {
+                let padding = &padding;
+                (0..seq).flat_map(move |i| {
+                    (0..seq).map(move |j| (padding[b * seq + j] && j != i) || i.abs_diff(j) > half)
+                })
+            })
+            .collect();
+        let padding =
+            Tensor::<Flex, 2, Bool>::from_data(TensorData::new(padding, [batch, seq]), &device);
+        let fused = fused_self_attention(&q, &k, &v, &padding, heads, Some(half)).unwrap();
+        let split = |t: Tensor<Flex, 3>| {
+            t.reshape([batch, seq, heads, hidden / heads])
+                .swap_dims(1, 2)
+        };
+        let mask = Tensor::<Flex, 4, Bool>::from_data(
+            TensorData::new(mask, [batch, 1, seq, seq]),
+            &device,
+        )
+        .expand([batch, heads, seq, seq]);
+        let expected = attention(
+            split(q),
+            split(k),
+            split(v),
+            Some(mask),
+            None,
+            AttentionModuleOptions::default(),
+        )
+        .swap_dims(1, 2)
+        .reshape([batch, seq, hidden]);
+        let (fused, expected) = (
+            fused.into_data().into_vec::<f32>().unwrap(),
+            expected.into_data().into_vec::<f32>().unwrap(),
+        );
         let worst = fused
             .iter()
             .zip(&expected)
@@ -257,7 +348,7 @@ mod tests {
             TensorData::new(vec![false, false, true], [1, 3]),
             &device,
         );
-        let context = fused_self_attention(&q, &k, &v, &padding, 1)
+        let context = fused_self_attention(&q, &k, &v, &padding, 1, None)
             .unwrap()
             .into_data()
             .into_vec::<f32>()
@@ -280,12 +371,12 @@ mod tests {
         let t = Tensor::<Ad, 3>::zeros([1, 2, 4], &device);
         let padding =
             Tensor::<Ad, 2, Bool>::from_data(TensorData::new(vec![false, false], [1, 2]), &device);
-        assert!(fused_self_attention(&t, &t, &t, &padding, 2).is_none());
+        assert!(fused_self_attention(&t, &t, &t, &padding, 2, None).is_none());
         let half = Tensor::<Flex, 3>::zeros([1, 2, 4], &device).cast(DType::F16);
         let padding = Tensor::<Flex, 2, Bool>::from_data(
             TensorData::new(vec![false, false], [1, 2]),
             &device,
         );
-        assert!(fused_self_attention(&half, &half, &half, &padding, 2).is_none());
+        assert!(fused_self_attention(&half, &half, &half, &padding, 2, None).is_none());
     }
 }

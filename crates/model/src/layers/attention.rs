@@ -138,8 +138,9 @@ impl<B: Backend> SelfAttention<B> {
 /// Scaled dot-product attention of `heads` heads over the keys `masks` lets each query see,
 /// with `dropout` on the probabilities while training: `[batch, seq, hidden]` projections →
 /// the context `[batch, seq, hidden]`. On the CPU backend in f32 one kernel reads the heads in
-/// place (training: one autodiff op) when the mask is key padding only; windowed masks and
-/// other backends and dtypes run burn's composition.
+/// place: in inference for every mask (windowed ones included), in training (one autodiff op)
+/// when the mask is key padding only; windowed training and other backends and dtypes run
+/// burn's composition.
 pub fn scaled_dot_product<B: Backend>(
     (q, k, v): Projections<B>,
     masks: &AttentionMasks<B>,
@@ -150,9 +151,19 @@ pub fn scaled_dot_product<B: Backend>(
     let head_dim = hidden / heads;
     let training = B::ad_enabled(&q.device()) && dropout.prob > 0.0;
     let padding_only = masks.half_window.is_none();
-    let (q, k, v) = if !padding_only {
-        (q, k, v)
-    } else if training {
+    let (q, k, v) = if !training {
+        match rankforge_kernels::self_attention_inference(
+            &q,
+            &k,
+            &v,
+            &masks.key_padding,
+            heads,
+            masks.half_window,
+        ) {
+            Some(context) => return context,
+            None => (q, k, v),
+        }
+    } else if padding_only {
         match rankforge_kernels::self_attention_training(
             q,
             k,
@@ -165,10 +176,7 @@ pub fn scaled_dot_product<B: Backend>(
             Err(projections) => projections,
         }
     } else {
-        match rankforge_kernels::self_attention_inference(&q, &k, &v, &masks.key_padding, heads) {
-            Some(context) => return context,
-            None => (q, k, v),
-        }
+        (q, k, v)
     };
     let split = |t: Tensor<B, 3>| t.reshape([batch, seq, heads, head_dim]).swap_dims(1, 2);
     let (q, k, v) = (split(q), split(k), split(v));
