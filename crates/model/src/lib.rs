@@ -20,7 +20,8 @@
 //! | [`load`] | the builders every consumer loads through |
 //! | [`hf`] | Hugging Face / sentence-transformers files in and out |
 //! | [`tokenize`], [`inference`] | tokenization and the one batched inference path |
-//! | [`rerank`], [`dense_index`] | reranking a run; exact dense retrieval |
+//! | [`rerank`], [`reranker`], [`dense_index`] | reranking a run; either kind of reranker (cross-encoder, ColBERT) behind one interface; exact dense retrieval |
+//! | [`colbert`] | ColBERT late interaction: load (PyLate, Stanford), MaxSim, exact retrieval, save |
 //!
 //! Code is generic over burn's `Backend`; [`backend`] names the ones rankforge builds with.
 
@@ -42,6 +43,7 @@ pub mod modernbert;
 pub mod modernbert_config;
 pub mod pooling;
 pub mod rerank;
+pub mod reranker;
 pub mod run_options;
 pub mod tokenize;
 
@@ -60,6 +62,7 @@ pub use load::{BiEncoderBuilder, CrossEncoderBuilder, DEFAULT_HEAD_SEED};
 pub use pooling::{EmbeddingHead, Pooling};
 pub use rankforge_kernels::precision::Precision;
 pub use rerank::{rerank_run, RerankCandidates};
+pub use reranker::{CandidateList, CandidateScorer, Reranker, RerankerOptions};
 pub use run_options::{tokenizer_for_model, Activation, RunOptions};
 pub use tokenize::{
     Encoded, LongDocMode, LongDocSettings, PairWindows, TextTokenizer, DEFAULT_MAX_WINDOWS,

@@ -1,12 +1,12 @@
 //! Second-stage reranking of a first-stage run: the top `k` documents of every query are
-//! scored by a cross-encoder in one pass through the shared inference path.
+//! scored in one call of a [`CandidateScorer`]: a cross-encoder (every pair in one pass through
+//! the shared inference path) or a ColBERT (each distinct document encoded once), or a
+//! [`crate::Reranker`] holding either.
 
 use rankforge_data::{sort_trec, Corpus, Queries, Run, ScoredDoc};
 
-use burn::tensor::backend::Backend;
-
-use crate::cross_encoder::CrossEncoder;
 use crate::error::{ModelError, Result};
+use crate::reranker::{CandidateList, CandidateScorer};
 
 /// The (query, document) texts a rerank scores: for every query of a run, its top `top_k`
 /// documents (trec_eval order) with `title + " " + text` as in BEIR. Gathered before a model is
@@ -14,11 +14,11 @@ use crate::error::{ModelError, Result};
 #[derive(Debug, Clone)]
 pub struct RerankCandidates {
     /// One list per query of the run, in its order.
-    lists: Vec<CandidateList>,
+    lists: Vec<GatheredList>,
 }
 
 /// `(query id, query text, [(document id, document text)])`.
-type CandidateList = (String, String, Vec<(String, String)>);
+type GatheredList = (String, String, Vec<(String, String)>);
 
 impl RerankCandidates {
     /// The top `top_k` of every query of `run`; every query and document must be in `queries`
@@ -49,18 +49,20 @@ impl RerankCandidates {
         Ok(Self { lists })
     }
 
-    /// Scores every pair in one pass through the shared inference path; the result holds the
-    /// reranked lists only.
-    pub fn score<B: Backend>(&self, scorer: &CrossEncoder<B>) -> Result<Run> {
-        let pairs: Vec<(&str, &str)> = self
+    /// Scores every list with `scorer` in one call; the result holds the reranked lists only.
+    pub fn score<S: CandidateScorer + ?Sized>(&self, scorer: &S) -> Result<Run> {
+        let lists: Vec<CandidateList<'_>> = self
             .lists
             .iter()
-            .flat_map(|(_, query, docs)| {
-                docs.iter()
-                    .map(move |(_, text)| (query.as_str(), text.as_str()))
+            .map(|(_, query, docs)| CandidateList {
+                query: query.as_str(),
+                documents: docs
+                    .iter()
+                    .map(|(id, text)| (id.as_str(), text.as_str()))
+                    .collect(),
             })
             .collect();
-        let mut scores = scorer.score(&pairs)?.into_iter();
+        let mut scores = scorer.score_candidates(&lists)?.into_iter().flatten();
         let mut reranked = Run::new();
         for (query_id, _, docs) in &self.lists {
             let list: Vec<ScoredDoc> = docs
@@ -80,8 +82,8 @@ impl RerankCandidates {
 /// Reranks the top `top_k` documents (trec_eval order) of every query of `run` that `queries`
 /// holds ([`RerankCandidates::gather`], then [`RerankCandidates::score`]). Documents below the
 /// top k are dropped: the output holds the reranked lists only.
-pub fn rerank_run<B: Backend>(
-    scorer: &CrossEncoder<B>,
+pub fn rerank_run<S: CandidateScorer + ?Sized>(
+    scorer: &S,
     corpus: &Corpus,
     queries: &Queries,
     run: &Run,

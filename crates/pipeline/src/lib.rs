@@ -1,6 +1,7 @@
 //! The two-stage evaluation pipeline behind `rankforge evaluate --config configs/eval-*.toml`.
 //! A BEIR dataset's
-//! judged queries go through the first stage (BM25), then each configured cross-encoder
+//! judged queries go through the first stage (BM25), then each configured reranker (a
+//! cross-encoder, or a ColBERT when its directory is one: `rankforge_model::Reranker`)
 //! reranks the top k through the shared inference path; every system is evaluated with
 //! trec_eval metrics and compared with the first stage (deltas, paired tests), with wall time
 //! per query. Writes `report.json`, `report.png` and one TREC run per system.
@@ -13,7 +14,7 @@ use burn::tensor::backend::Backend;
 use rankforge_data::{BeirDataset, ReadMode, Run};
 use rankforge_eval::{compare, parse_metrics, CompareOptions};
 use rankforge_mining::{Bm25Config, Bm25Index};
-use rankforge_model::{BatchingConfig, CrossEncoder};
+use rankforge_model::{BatchingConfig, Reranker, RerankerOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -70,9 +71,11 @@ impl Default for FirstStage {
 pub struct RerankerConfig {
     /// Name in the report.
     pub name: String,
-    /// Cross-encoder directory.
+    /// Cross-encoder or ColBERT directory (a PyLate or Stanford ColBERT is recognised and
+    /// scores by MaxSim).
     pub model: PathBuf,
-    /// Tokens per pair (default: the length the model was saved with, as the loader reads it).
+    /// Tokens per pair (default: the length the model was saved with, as the loader reads it);
+    /// for a ColBERT, the document length.
     #[serde(default)]
     pub max_length: Option<usize>,
     /// Rerank this many first-stage candidates (default: first_stage.top_k).
@@ -137,12 +140,14 @@ pub fn evaluate<B: Backend>(
         if runs.iter().any(|(n, _)| *n == reranker.name) {
             bail!("two systems are named `{}`", reranker.name);
         }
-        let (scorer, report) = CrossEncoder::<B>::builder(&reranker.model)
-            .max_length(reranker.max_length)
-            .batching(reranker.batching.clone())
-            .precision(reranker.precision)
-            .progress(!quiet)
-            .load(device)
+        let options = RerankerOptions {
+            max_length: reranker.max_length,
+            batching: reranker.batching.clone(),
+            precision: reranker.precision,
+            progress: !quiet,
+            ..Default::default()
+        };
+        let (scorer, report) = Reranker::<B>::load(&reranker.model, &options, device)
             .with_context(|| {
                 format!(
                     "loading reranker `{}` from {}",

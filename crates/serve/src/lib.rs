@@ -1,6 +1,8 @@
 //! rankforge's HTTP service: rerank in the text-embeddings-inference (`POST /rerank`) and
 //! Cohere (`POST /v2/rerank`, also Jina and LiteLLM) shapes, embed (`POST /embed`), plus
-//! `/health`, `/info`, `/metrics` (Prometheus) and `/openapi.json`.
+//! `/health`, `/info`, `/metrics` (Prometheus) and `/openapi.json`. The reranker is a
+//! cross-encoder or, when its directory is one, a ColBERT (MaxSim scores, and its per-token
+//! vectors at `POST /embed_all`).
 //!
 //! Request flow: handler (validation, limits, score cache) → tokenization on tokio's blocking
 //! pool → [`inference::infer`] → [`queue::Queue`] → the one inference worker thread, which owns

@@ -14,10 +14,11 @@ use prometheus::{
 use crate::errors::ErrorKind;
 
 /// The paths counted by name; anything else is counted as `other`.
-pub const ENDPOINTS: [&str; 8] = [
+pub const ENDPOINTS: [&str; 9] = [
     "/rerank",
     "/v2/rerank",
     "/embed",
+    "/embed_all",
     "/health",
     "/info",
     "/metrics",

@@ -162,6 +162,18 @@ fn schemas() -> Value {
             "type": "array",
             "items": { "type": "array", "items": { "type": "number", "format": "float" } }
         },
+        "EmbedAllRequest": {
+            "type": "object",
+            "required": ["inputs"],
+            "properties": {
+                "inputs": { "oneOf": [ { "type": "string" }, { "type": "array", "items": { "type": "string" } } ] },
+                "queries": { "type": "boolean", "default": false, "description": "Encode as ColBERT queries (prefix, [MASK] expansion) instead of documents" }
+            }
+        },
+        "EmbedAllResponse": {
+            "type": "array",
+            "items": { "type": "array", "items": { "type": "array", "items": { "type": "number", "format": "float" } } }
+        },
         "Health": {
             "type": "object",
             "required": ["status"],
@@ -255,6 +267,15 @@ pub fn document() -> Value {
                     json!({ "$ref": "#/components/schemas/EmbedResponse" }),
                     true))
             }},
+            "/embed_all": { "post": {
+                "operationId": "embed_all",
+                "summary": "Every scored token's vector of each input, with a ColBERT model (text-embeddings-inference shape)",
+                "requestBody": json_body("EmbedAllRequest"),
+                "responses": with_ok(inference_errors(no_reranker), ok_json(
+                    "For each input, its token vectors",
+                    json!({ "$ref": "#/components/schemas/EmbedAllResponse" }),
+                    true))
+            }},
             "/health": { "get": {
                 "operationId": "health",
                 "summary": "Whether the inference worker runs",
@@ -320,6 +341,7 @@ mod tests {
             ("/rerank", "post"),
             ("/v2/rerank", "post"),
             ("/embed", "post"),
+            ("/embed_all", "post"),
             ("/health", "get"),
             ("/info", "get"),
             ("/metrics", "get"),

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use rankforge_model::colbert::ColBertEncoded;
 use rankforge_model::Encoded;
 use tokio::sync::oneshot;
 
@@ -25,6 +26,15 @@ pub enum Work {
         sequences: Vec<Encoded>,
         normalize: bool,
     },
+    /// ColBERT: a query and its documents, tokenized by the model's `ColBertTokenizer`; one
+    /// row per document, its MaxSim score.
+    ColBertRerank {
+        query: Box<ColBertEncoded>,
+        documents: Vec<ColBertEncoded>,
+    },
+    /// ColBERT: texts tokenized as documents (or queries); one row per text, its scored token
+    /// vectors flattened (`tokens × dim`).
+    EmbedAll { sequences: Vec<ColBertEncoded> },
 }
 
 /// Which jobs can share a batch.
@@ -32,6 +42,15 @@ pub enum Work {
 pub enum WorkKind {
     Rerank,
     Embed { normalize: bool },
+    ColBertRerank,
+    EmbedAll,
+}
+
+impl WorkKind {
+    /// Work the ColBERT model runs (tokenized by its own tokenizer).
+    pub fn is_colbert(self) -> bool {
+        matches!(self, WorkKind::ColBertRerank | WorkKind::EmbedAll)
+    }
 }
 
 impl Work {
@@ -41,25 +60,56 @@ impl Work {
             Work::Embed { normalize, .. } => WorkKind::Embed {
                 normalize: *normalize,
             },
+            Work::ColBertRerank { .. } => WorkKind::ColBertRerank,
+            Work::EmbedAll { .. } => WorkKind::EmbedAll,
         }
     }
 
+    /// The cross-encoder or bi-encoder sequences (empty for ColBERT work, whose sequences are
+    /// `ColBertEncoded`).
     pub fn sequences(&self) -> &[Encoded] {
         match self {
             Work::Rerank { sequences, .. } | Work::Embed { sequences, .. } => sequences,
+            Work::ColBertRerank { .. } | Work::EmbedAll { .. } => &[],
+        }
+    }
+
+    /// Sequences the model runs.
+    pub fn sequence_count(&self) -> usize {
+        match self {
+            Work::Rerank { sequences, .. } | Work::Embed { sequences, .. } => sequences.len(),
+            Work::EmbedAll { sequences } => sequences.len(),
+            Work::ColBertRerank { documents, .. } => 1 + documents.len(),
+        }
+    }
+
+    /// Output rows: one per pair (rerank), per text (embed) or per document (ColBERT rerank).
+    pub fn rows(&self) -> usize {
+        match self {
+            Work::Rerank { pairs, .. } => *pairs,
+            Work::Embed { sequences, .. } => sequences.len(),
+            Work::EmbedAll { sequences } => sequences.len(),
+            Work::ColBertRerank { documents, .. } => documents.len(),
         }
     }
 
     /// Tokens (unpadded) of all sequences.
     pub fn tokens(&self) -> usize {
-        self.sequences().iter().map(Encoded::len).sum()
+        match self {
+            Work::ColBertRerank { query, documents } => {
+                query.len() + documents.iter().map(ColBertEncoded::len).sum::<usize>()
+            }
+            Work::EmbedAll { sequences } => sequences.iter().map(ColBertEncoded::len).sum(),
+            _ => self.sequences().iter().map(Encoded::len).sum(),
+        }
     }
 }
 
 /// What the worker sends back for one job.
 #[derive(Debug)]
 pub struct JobOutput {
-    /// Rerank: one logit row per pair; embed: one embedding per text.
+    /// Rerank: one logit row per pair; embed: one embedding per text; ColBERT rerank: one
+    /// MaxSim row per document; embed_all: one row of flattened token vectors per text.
     pub rows: Vec<Vec<f32>>,
     /// From enqueueing to the worker taking the job.
     pub queue_time: Duration,

@@ -146,6 +146,18 @@ pub struct EmbedRequest {
     pub truncate: Option<bool>,
 }
 
+/// `POST /embed_all` (text-embeddings-inference's per-token endpoint) with a ColBERT model;
+/// the answer is `[[[f32]]]`: for each input, its scored token vectors (unit length, `dim`
+/// wide).
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmbedAllRequest {
+    pub inputs: EmbedInputs,
+    /// Encode the inputs as queries (query prefix, `[MASK]` expansion to `query_length`)
+    /// rather than as documents (the default: document prefix, skiplist tokens left out).
+    #[serde(default)]
+    pub queries: bool,
+}
+
 /// `GET /health`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct HealthResponse {
@@ -162,6 +174,10 @@ pub struct RerankerDescription {
     pub new_head: bool,
     /// `--precision`: f32, bf16, f16 or int8.
     pub precision: String,
+    /// A ColBERT reranker: `{"dim", "query_length", "document_length"}` (scores are MaxSim
+    /// sums; `max_input_length` is the document length). Absent for a cross-encoder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colbert: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,7 +1,8 @@
 //! The one inference worker: a thread that loads the models, owns them for its whole life
 //! (burn models stay on the thread that made them), and runs batches from the [`Queue`]
 //! through the model crate's inference path (`CrossEncoder::logits_encoded`,
-//! `BiEncoder::embed_encoded`, both over `run_batched`).
+//! `BiEncoder::embed_encoded`, both over `run_batched`; a ColBERT reranker's
+//! `ColBert::encode_scored` and MaxSim).
 
 use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -11,8 +12,10 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use burn::tensor::backend::Backend;
+use rankforge_model::colbert::{maxsim, ColBert, ColBertEncoded, ColBertTokenizer};
 use rankforge_model::{
-    BatchingConfig, BiEncoder, CrossEncoder, EmbeddingHead, Encoded, LongDocMode, TextTokenizer,
+    BatchingConfig, BiEncoder, CrossEncoder, EmbeddingHead, Encoded, LongDocMode, RunOptions,
+    TextTokenizer,
 };
 use tokio::sync::oneshot;
 
@@ -45,17 +48,30 @@ pub struct EmbedderInfo {
     pub dimension: usize,
 }
 
-/// The models the worker loaded.
+/// What the HTTP side needs to know about a ColBERT reranker (`--model` naming a PyLate or
+/// Stanford ColBERT directory): its tokenizer, so handlers tokenize off the worker.
+#[derive(Debug, Clone)]
+pub struct ColBertInfo {
+    pub tokenizer: Arc<ColBertTokenizer>,
+    pub dim: usize,
+    pub query_length: usize,
+    pub document_length: usize,
+}
+
+/// The models the worker loaded. `--model` loads either `reranker` (a cross-encoder) or
+/// `colbert`, as its directory says.
 #[derive(Debug, Clone, Default)]
 pub struct LoadedModels {
     pub reranker: Option<RerankerInfo>,
     pub embedder: Option<EmbedderInfo>,
+    pub colbert: Option<ColBertInfo>,
 }
 
 struct Models<B: Backend> {
     reranker: Option<CrossEncoder<B>>,
     reranker_new_head: bool,
     embedder: Option<BiEncoder<B>>,
+    colbert: Option<ColBert<B>>,
 }
 
 /// Whether the worker still runs (cheap to clone; read by `/health`).
@@ -162,6 +178,14 @@ fn load_models<B: Backend>(
         max_batch_tokens: batching.max_batch_tokens,
     };
     let mut reranker_new_head = false;
+    let mut colbert = None;
+    let reranker = match reranker {
+        Some(config) if ColBert::<B>::recognise(&config.dir).is_some() => {
+            colbert = Some(load_colbert::<B>(config, &batching, device)?);
+            None
+        }
+        other => other,
+    };
     let reranker = reranker
         .map(|config| -> Result<CrossEncoder<B>, ServeError> {
             let (scorer, report) = CrossEncoder::<B>::builder(&config.dir)
@@ -203,7 +227,38 @@ fn load_models<B: Backend>(
         reranker,
         reranker_new_head,
         embedder,
+        colbert,
     })
+}
+
+/// A ColBERT behind `/rerank`, `/v2/rerank` and `/embed_all`: `max_length` is its document
+/// length; max-chunk is for cross-encoders.
+fn load_colbert<B: Backend>(
+    config: &RerankerConfig,
+    batching: &BatchingConfig,
+    device: &B::Device,
+) -> Result<ColBert<B>, ServeError> {
+    if config.long_doc != LongDocMode::Truncate {
+        return Err(ServeError::Config(format!(
+            "{}: a ColBERT model truncates documents at its document length; max-chunk is for \
+             cross-encoders",
+            config.dir.display()
+        )));
+    }
+    let run = RunOptions {
+        batching: batching.clone(),
+        progress: false,
+    };
+    let (colbert, report) = ColBert::<B>::load_for_inference(
+        &config.dir,
+        device,
+        run,
+        config.precision,
+        config.max_length,
+    )
+    .map_err(|e| ServeError::model(&config.dir, e))?;
+    report.warn();
+    Ok(colbert)
 }
 
 fn describe<B: Backend>(models: &Models<B>) -> Result<LoadedModels, ServeError> {
@@ -234,7 +289,17 @@ fn describe<B: Backend>(models: &Models<B>) -> Result<LoadedModels, ServeError> 
             })
         })
         .transpose()?;
-    Ok(LoadedModels { reranker, embedder })
+    let colbert = models.colbert.as_ref().map(|colbert| ColBertInfo {
+        tokenizer: Arc::new(colbert.tokenizer.clone()),
+        dim: colbert.model.dim(),
+        query_length: colbert.settings().query_length,
+        document_length: colbert.settings().document_length,
+    });
+    Ok(LoadedModels {
+        reranker,
+        embedder,
+        colbert,
+    })
 }
 
 /// Sequences of several jobs in one list: job j's sequences are `sequences[inputs[j]]` and its
@@ -276,6 +341,9 @@ fn merge(works: Vec<Work>) -> Merged {
                 merged.owners.extend(start..start + sequences.len());
                 merged.rows += sequences.len();
                 merged.sequences.extend(sequences);
+            }
+            Work::ColBertRerank { .. } | Work::EmbedAll { .. } => {
+                unreachable!("ColBERT work runs through run_colbert, unmerged")
             }
         }
         merged.spans.push(start..merged.rows);
@@ -383,13 +451,17 @@ fn run_batch<B: Backend>(models: &Models<B>, mut batch: Vec<Job>, metrics: &Metr
         replies.push((job.reply, started.duration_since(job.enqueued)));
         works.push(job.work);
     }
-    let merged = merge(works);
-    let sequence_count = merged.sequences.len();
-    let row_counts: Vec<usize> = merged.spans.iter().map(|span| span.len()).collect();
-    let (results, splits) = run_isolating(&row_counts, &mut |jobs| {
-        let (sequences, owners, rows) = merged.part(jobs);
-        run_model(models, kind, sequences, &owners, rows)
-    });
+    let sequence_count: usize = works.iter().map(Work::sequence_count).sum();
+    let row_counts: Vec<usize> = works.iter().map(Work::rows).collect();
+    let (results, splits) = if kind.is_colbert() {
+        run_isolating(&row_counts, &mut |jobs| run_colbert(models, &works[jobs]))
+    } else {
+        let merged = merge(works);
+        run_isolating(&row_counts, &mut |jobs| {
+            let (sequences, owners, rows) = merged.part(jobs);
+            run_model(models, kind, sequences, &owners, rows)
+        })
+    };
     metrics.batch_splits.inc_by(splits as u64);
     let inference_time = started.elapsed();
     metrics.record_batch(requests, sequence_count, tokens, inference_time);
@@ -431,7 +503,51 @@ fn run_model<B: Backend>(
             };
             Ok(encoder.embed_encoded(sequences, head))
         }
+        WorkKind::ColBertRerank | WorkKind::EmbedAll => {
+            Err("ColBERT work runs through run_colbert".into())
+        }
     }
+}
+
+/// ColBERT jobs: every query and document of `works` encoded in one call
+/// (`ColBert::encode_scored`, the token-budgeted batches of the inference path), then each
+/// document's MaxSim against its query (rerank), or each text's vectors (embed_all).
+fn run_colbert<B: Backend>(models: &Models<B>, works: &[Work]) -> Rows {
+    let colbert = models
+        .colbert
+        .as_ref()
+        .ok_or("no ColBERT model is loaded")?;
+    let mut sequences: Vec<ColBertEncoded> = Vec::new();
+    for work in works {
+        match work {
+            Work::ColBertRerank { query, documents } => {
+                sequences.push(ColBertEncoded::clone(query));
+                sequences.extend(documents.iter().cloned());
+            }
+            Work::EmbedAll { sequences: texts } => sequences.extend(texts.iter().cloned()),
+            _ => return Err("a cross-encoder or bi-encoder job among ColBERT work".into()),
+        }
+    }
+    let mut vectors = colbert.encode_scored(&sequences).into_iter();
+    let mut rows = Vec::new();
+    for work in works {
+        match work {
+            Work::ColBertRerank { documents, .. } => {
+                let query = vectors.next().ok_or("missing query vectors")?;
+                for _ in documents {
+                    let document = vectors.next().ok_or("missing document vectors")?;
+                    rows.push(vec![maxsim(&query, &document, None, None)]);
+                }
+            }
+            Work::EmbedAll { sequences } => {
+                for _ in sequences {
+                    rows.push(vectors.next().ok_or("missing vectors")?.data);
+                }
+            }
+            _ => unreachable!("checked above"),
+        }
+    }
+    Ok(rows)
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -1,10 +1,14 @@
-//! `rankforge embed`: embed texts with a bi-encoder.
+//! `rankforge embed`: embed texts with a bi-encoder (one vector per text, jsonl), or with a
+//! ColBERT (`--multi-vector`: every scored token's vector, in the binary layout of
+//! `rankforge_model::colbert::vectors_file`).
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
+use rankforge_model::colbert::{write_token_vectors, ColBert};
+use rankforge_model::RunOptions;
 use serde_json::json;
 
 use super::common::ModelArgs;
@@ -18,9 +22,21 @@ pub struct EmbedArgs {
     #[arg(long)]
     pub input: PathBuf,
     /// Output jsonl: one `{"embedding": [...]}` per input line, same order, with the model's
-    /// own pooling, normalisation and max_seq_length.
+    /// own pooling, normalisation and max_seq_length. With `--multi-vector`, a binary file
+    /// instead (see there).
     #[arg(long)]
     pub output: PathBuf,
+    /// ColBERT model: write every scored token's unit vector of each text (documents: the
+    /// skiplist's tokens left out; queries: all `query_length` of them) to `--output` as one
+    /// binary file, all numbers little-endian: magic `RFMV`, u32 version 1, u32 dim, u64 count
+    /// (texts), count × u32 lengths (vectors per text), then Σ lengths × dim f32 values, text
+    /// after text, row after row.
+    #[arg(long)]
+    pub multi_vector: bool,
+    /// With `--multi-vector`: encode the texts as queries (prefix and `[MASK]` expansion)
+    /// rather than as documents.
+    #[arg(long, requires = "multi_vector")]
+    pub queries: bool,
 }
 
 pub fn run(args: EmbedArgs) -> Result<()> {
@@ -30,6 +46,9 @@ pub fn run(args: EmbedArgs) -> Result<()> {
 
 fn embed<B: Backend>(device: &B::Device, args: &EmbedArgs) -> Result<()> {
     let rows = rankforge_data::read_string_fields(&args.input, &["text"])?;
+    if args.multi_vector {
+        return embed_multi_vector::<B>(device, args, &rows);
+    }
     let (encoder, report) = args
         .model
         .bi_encoder::<B>()
@@ -45,6 +64,50 @@ fn embed<B: Backend>(device: &B::Device, args: &EmbedArgs) -> Result<()> {
     eprintln!(
         "embedded {} texts → {}",
         embeddings.len(),
+        args.output.display()
+    );
+    Ok(())
+}
+
+/// `--multi-vector`: the ColBERT's per-token vectors of every text, in the layout
+/// [`rankforge_model::colbert::write_token_vectors`] writes.
+fn embed_multi_vector<B: Backend>(
+    device: &B::Device,
+    args: &EmbedArgs,
+    rows: &[Vec<String>],
+) -> Result<()> {
+    let dir = &args.model.model;
+    if ColBert::<B>::recognise(dir).is_none() {
+        bail!(
+            "{}: --multi-vector needs a ColBERT model (PyLate or Stanford format)",
+            dir.display()
+        );
+    }
+    let run = RunOptions {
+        batching: args.model.batching(),
+        progress: !args.model.quiet,
+    };
+    let (colbert, report) = ColBert::<B>::load_for_inference(
+        dir,
+        device,
+        run,
+        args.model.precision,
+        args.model.max_length,
+    )
+    .with_context(|| format!("loading ColBERT {}", dir.display()))?;
+    report.warn();
+    let texts: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    let vectors = if args.queries {
+        colbert.encode_queries(&texts)?
+    } else {
+        colbert.encode_documents(&texts)?
+    };
+    write_token_vectors(&args.output, &vectors)?;
+    let total: usize = vectors.iter().map(|v| v.rows()).sum();
+    eprintln!(
+        "embedded {} texts ({total} vectors of dim {}) → {}",
+        vectors.len(),
+        colbert.model.dim(),
         args.output.display()
     );
     Ok(())

@@ -1,4 +1,5 @@
-//! `rankforge rerank`: rerank a first-stage TREC run with a cross-encoder.
+//! `rankforge rerank`: rerank a first-stage TREC run with a cross-encoder or a ColBERT (the
+//! directory says which; a ColBERT encodes each candidate document once per run).
 
 use std::path::PathBuf;
 
@@ -10,7 +11,7 @@ use rankforge_model::RerankCandidates;
 
 use super::common::ModelArgs;
 use super::long_doc::LongDocArgs;
-use super::predict::load_cross_encoder;
+use super::predict::load_reranker;
 
 #[derive(Debug, Args)]
 pub struct RerankArgs {
@@ -34,7 +35,8 @@ pub struct RerankArgs {
     /// Run tag written in the output's last column.
     #[arg(long, default_value = "rankforge")]
     pub tag: String,
-    /// Write raw logits as scores instead of sigmoid probabilities.
+    /// Write raw logits as scores instead of sigmoid probabilities (cross-encoders; a ColBERT
+    /// writes MaxSim sums either way).
     #[arg(long)]
     pub raw: bool,
     #[command(flatten)]
@@ -60,7 +62,7 @@ fn rerank<B: Backend>(device: &B::Device, args: &RerankArgs) -> Result<()> {
                 args.corpus.display()
             )
         })?;
-    let scorer = load_cross_encoder::<B>(device, &args.model, &args.long_doc, args.raw)?;
+    let scorer = load_reranker::<B>(device, &args.model, &args.long_doc, args.raw)?;
     let started = std::time::Instant::now();
     let reranked = candidates
         .score(&scorer)
@@ -74,5 +76,11 @@ fn rerank<B: Backend>(device: &B::Device, args: &RerankArgs) -> Result<()> {
         pairs as f64 / secs.max(1e-9),
         args.output.display()
     );
+    if let rankforge_model::Reranker::ColBert(colbert) = &scorer {
+        eprintln!(
+            "ColBERT: {} documents encoded for {pairs} pairs (each distinct document once)",
+            colbert.documents_encoded()
+        );
+    }
     Ok(())
 }

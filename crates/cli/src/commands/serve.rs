@@ -19,7 +19,8 @@ use crate::device::DeviceKind;
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Cross-encoder served at /rerank and /v2/rerank (HF directory).
+    /// Reranker served at /rerank and /v2/rerank: a cross-encoder (HF directory), or a ColBERT
+    /// (PyLate or Stanford directory: MaxSim scores, plus per-token vectors at /embed_all).
     #[arg(long, env = "RANKFORGE_MODEL")]
     pub model: Option<PathBuf>,
     /// Bi-encoder served at /embed (sentence-transformers directory).
@@ -193,7 +194,10 @@ fn serve<B: Backend>(device: &B::Device, args: &ServeArgs) -> Result<()> {
         device.clone(),
         args.http_threads,
         |addr, info| {
+            let colbert = info.reranker.as_ref().is_some_and(|r| r.colbert.is_some());
             let endpoints = match (&info.reranker, &info.embedder) {
+                (Some(_), Some(_)) if colbert => "/rerank, /v2/rerank, /embed_all, /embed",
+                (Some(_), None) if colbert => "/rerank, /v2/rerank, /embed_all",
                 (Some(_), Some(_)) => "/rerank, /v2/rerank, /embed",
                 (Some(_), None) => "/rerank, /v2/rerank",
                 _ => "/embed",

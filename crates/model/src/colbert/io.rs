@@ -55,6 +55,42 @@ fn architectures(config: &serde_json::Map<String, Value>) -> Vec<String> {
 }
 
 impl ColBertFormat {
+    /// Whether `dir` holds a ColBERT model at all, for commands that take either a
+    /// cross-encoder or a ColBERT directory (`rerank`, `predict`, `evaluate`, `serve`): PyLate's
+    /// `config_sentence_transformers.json` with `similarity_fn_name: "MaxSim"` (or
+    /// `model_type: "ColBERT"`), a `pylate.*` module in `modules.json`, Stanford's
+    /// `artifact.metadata`, or a `config.json` naming `HF_ColBERT`. Stricter than
+    /// [`Self::detect`], which takes any sentence-transformers directory with a Dense module as
+    /// PyLate's: a bi-encoder with a Dense layer after its pooling is not a ColBERT. `None`
+    /// when nothing marks the directory as ColBERT; otherwise the format [`Self::detect`] reads.
+    pub fn recognise(dir: &Path) -> Option<Self> {
+        let json = |name: &str| -> Option<Value> {
+            serde_json::from_str(&std::fs::read_to_string(dir.join(name)).ok()?).ok()
+        };
+        let pylate_settings = json("config_sentence_transformers.json").is_some_and(|c| {
+            c.get("similarity_fn_name").and_then(Value::as_str) == Some("MaxSim")
+                || c.get("model_type").and_then(Value::as_str) == Some("ColBERT")
+        });
+        let pylate_module = json("modules.json").is_some_and(|m| {
+            m.as_array().is_some_and(|modules| {
+                modules.iter().any(|m| {
+                    m.get("type")
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| t.starts_with("pylate."))
+                })
+            })
+        });
+        let stanford = dir.join(STANFORD_METADATA).is_file()
+            || json(hf::CONFIG_FILE)
+                .and_then(|c| c.as_object().map(architectures))
+                .is_some_and(|a| a.iter().any(|a| a == STANFORD_ARCHITECTURE));
+        if pylate_settings || pylate_module || stanford {
+            Self::detect(dir).ok()
+        } else {
+            None
+        }
+    }
+
     /// As PyLate decides: PyLate when `modules.json` lists a Dense module (even beside
     /// Stanford files, which converted models sometimes keep); otherwise Stanford when the
     /// directory has `artifact.metadata` or its `config.json` names `HF_ColBERT`; otherwise
@@ -336,6 +372,7 @@ pub(super) fn load<B: Backend>(dir: &Path, device: &B::Device) -> Result<(ColBer
             run: RunOptions::default(),
             source_dir: dir.to_path_buf(),
             format,
+            encoded_documents: Default::default(),
         },
         report,
     ))
@@ -393,6 +430,7 @@ pub(super) fn from_encoder<B: Backend>(
             run: RunOptions::default(),
             source_dir: dir.to_path_buf(),
             format: ColBertFormat::PyLate,
+            encoded_documents: Default::default(),
         },
         report,
     ))

@@ -13,23 +13,34 @@
 //! - [`ColBert`]: model + tokenizer + settings, loaded from either format
 //!   ([`ColBert::load`]), encoding queries and documents in batches through the crate's
 //!   inference planning, and saved in PyLate's format ([`ColBert::save`]); a new one on a
-//!   plain encoder with [`ColBert::from_encoder`].
+//!   plain encoder with [`ColBert::from_encoder`]; [`ColBert::load_for_inference`] adds the
+//!   run options, precision and document length the commands take.
+//! - [`ColBertIndex`]: exact MaxSim retrieval over a whole corpus (`retrieve --method colbert`).
+//! - [`write_token_vectors`] / [`read_token_vectors`]: the binary multi-vector file of
+//!   `embed --multi-vector` (layout in [`vectors_file`]).
+//! - Reranking with a ColBERT (document vectors encoded once per run) is
+//!   [`crate::reranker`]'s.
 
+mod index;
 mod io;
 mod score;
 mod settings;
 mod tokenize;
+pub mod vectors_file;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 
+pub use index::ColBertIndex;
 pub use io::ColBertFormat;
 pub use score::{maxsim, maxsim_scores, TokenVectors};
 pub use settings::{ColBertSettings, PUNCTUATION};
 pub use tokenize::{ColBertEncoded, ColBertTokenizer};
+pub use vectors_file::{read_token_vectors, write_token_vectors};
 
 use crate::architecture::PositionScheme;
 use crate::bert::{BertInput, BertModel};
@@ -177,6 +188,8 @@ pub struct ColBert<B: Backend> {
     /// The directory loaded (its tokenizer files are copied when saving).
     pub source_dir: PathBuf,
     pub format: ColBertFormat,
+    /// Documents encoded so far ([`Self::documents_encoded`]).
+    encoded_documents: AtomicUsize,
 }
 
 impl<B: Backend> ColBert<B> {
@@ -228,6 +241,12 @@ impl<B: Backend> ColBert<B> {
         out
     }
 
+    /// Documents [`Self::encode_documents`] has encoded since this model was loaded (how the
+    /// rerank path's document cache is checked: one encoding per distinct document of a run).
+    pub fn documents_encoded(&self) -> usize {
+        self.encoded_documents.load(Ordering::Relaxed)
+    }
+
     /// The scored vectors of each query (with expansion: all `query_length` of them).
     pub fn encode_queries(&self, texts: &[&str]) -> Result<Vec<TokenVectors>> {
         let sequences = self.tokenizer.encode_queries(texts)?;
@@ -238,7 +257,15 @@ impl<B: Backend> ColBert<B> {
     /// returns them.
     pub fn encode_documents(&self, texts: &[&str]) -> Result<Vec<TokenVectors>> {
         let sequences = self.tokenizer.encode_documents(texts)?;
+        self.encoded_documents
+            .fetch_add(texts.len(), Ordering::Relaxed);
         Ok(self.scored_vectors(&sequences, "documents"))
+    }
+
+    /// The scored vectors of sequences tokenized beforehand (by [`ColBertTokenizer`], possibly
+    /// on another thread, as the server does), queries and documents alike, in input order.
+    pub fn encode_scored(&self, sequences: &[ColBertEncoded]) -> Vec<TokenVectors> {
+        self.scored_vectors(sequences, "encoding")
     }
 
     fn scored_vectors(&self, sequences: &[ColBertEncoded], message: &str) -> Vec<TokenVectors> {
@@ -262,6 +289,46 @@ impl<B: Backend> ColBert<B> {
     /// Loads a PyLate or Stanford ColBERT directory (see [`ColBertFormat::detect`]).
     pub fn load(dir: impl AsRef<Path>, device: &B::Device) -> Result<(Self, crate::LoadReport)> {
         io::load(dir.as_ref(), device)
+    }
+
+    /// Whether `dir` is a ColBERT directory, and of which format ([`ColBertFormat::recognise`]).
+    pub fn recognise(dir: impl AsRef<Path>) -> Option<ColBertFormat> {
+        ColBertFormat::recognise(dir.as_ref())
+    }
+
+    /// [`Self::load`], then what the commands set: `run` (batching, progress), `precision` (the
+    /// weights cast once, as the cross-encoder builder does) and, when given, a
+    /// `document_length` over the saved one (documents are cut at it; queries keep
+    /// `query_length`). The report's `max_length` names the document length and its source.
+    pub fn load_for_inference(
+        dir: impl AsRef<Path>,
+        device: &B::Device,
+        run: RunOptions,
+        precision: rankforge_kernels::precision::Precision,
+        document_length: Option<usize>,
+    ) -> Result<(Self, crate::LoadReport)> {
+        let dir = dir.as_ref();
+        let (mut colbert, mut report) = Self::load(dir, device)?;
+        let source = match document_length {
+            Some(length) => {
+                let positions = colbert.config.max_positions();
+                if !(9..=positions).contains(&length) {
+                    return Err(crate::error::ModelError::Invalid(format!(
+                        "ColBERT document length {length}: between 9 and the model's \
+                         {positions} positions"
+                    )));
+                }
+                let mut settings = colbert.settings().clone();
+                settings.document_length = length;
+                colbert.tokenizer = ColBertTokenizer::from_dir(dir, &settings)?;
+                "ColBERT document length, set at load"
+            }
+            None => "ColBERT document_length of the saved settings",
+        };
+        report.max_length = Some((colbert.settings().document_length, source.to_string()));
+        colbert.model = rankforge_kernels::precision::cast_module(colbert.model, precision);
+        colbert.run = run;
+        Ok((colbert, report))
     }
 
     /// A new ColBERT on a plain BERT-family encoder directory (a transformers checkpoint, a

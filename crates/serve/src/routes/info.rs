@@ -54,6 +54,26 @@ pub fn describe(state: &AppState) -> InfoResponse {
             .as_ref()
             .map(|c| c.precision.name().to_string())
             .unwrap_or_default(),
+        colbert: None,
+    });
+    // A ColBERT behind `/rerank`: its document length is the input length.
+    let reranker = reranker.or_else(|| {
+        let c = state.models.colbert.as_ref()?;
+        let dir = config.reranker.as_ref();
+        Some(RerankerDescription {
+            model_dir: dir.map(|c| c.dir.display().to_string()).unwrap_or_default(),
+            max_input_length: c.document_length,
+            long_doc: json!({ "mode": "truncate" }),
+            new_head: false,
+            precision: dir
+                .map(|c| c.precision.name().to_string())
+                .unwrap_or_default(),
+            colbert: Some(json!({
+                "dim": c.dim,
+                "query_length": c.query_length,
+                "document_length": c.document_length,
+            })),
+        })
     });
     let embedder = state.models.embedder.as_ref().map(|e| EmbedderDescription {
         model_dir: config

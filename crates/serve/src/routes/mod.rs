@@ -23,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .route("/rerank", post(rerank::tei_rerank))
         .route("/v2/rerank", post(rerank::cohere_rerank))
         .route("/embed", post(embed::embed))
+        .route("/embed_all", post(embed::embed_all))
         .route("/health", get(info::health))
         .route("/info", get(info::info))
         .route("/metrics", get(info::metrics))

@@ -1,6 +1,8 @@
 //! `POST /rerank` (text-embeddings-inference) and `POST /v2/rerank` (Cohere): both validate,
 //! look up the cache, tokenize the rest off the inference thread, queue it for the worker, and
-//! differ only in their JSON.
+//! differ only in their JSON. With a ColBERT model the query and documents are tokenized by its
+//! own tokenizer and scored by MaxSim (no sigmoid, no score cache; documents are cut at its
+//! document length, so `truncate: false` and `max_tokens_per_doc` do not apply).
 
 use std::time::Instant;
 
@@ -21,6 +23,7 @@ use crate::schemas::{
 use crate::state::AppState;
 use crate::timing::Timings;
 use crate::tokenization::{tokenize_pairs, PairOptions};
+use crate::worker::ColBertInfo;
 
 /// A rerank request in either API's terms.
 struct RerankInput {
@@ -36,6 +39,8 @@ struct RerankOutput {
     /// Tokens the model ran for this request (cached scores cost none).
     tokens: usize,
     timings: Timings,
+    /// ColBERT MaxSim sums: answered as they are, with no activation.
+    maxsim: bool,
 }
 
 /// Indices of `scores` from highest to lowest (ties: lower index first).
@@ -47,11 +52,11 @@ fn ranking(scores: &[f32]) -> Vec<usize> {
 
 async fn rerank(state: &AppState, input: RerankInput) -> Result<RerankOutput, ApiError> {
     let started = Instant::now();
-    let reranker = state
-        .models
-        .reranker
-        .clone()
-        .ok_or_else(|| ApiError::model_not_loaded("reranker", "--model"))?;
+    let colbert = state.models.colbert.clone();
+    let reranker = state.models.reranker.clone();
+    if reranker.is_none() && colbert.is_none() {
+        return Err(ApiError::model_not_loaded("reranker", "--model"));
+    }
     let _slot = state.admit()?;
     if input.query.trim().is_empty() {
         return Err(ApiError::empty("`query` is empty"));
@@ -69,6 +74,10 @@ async fn rerank(state: &AppState, input: RerankInput) -> Result<RerankOutput, Ap
     if input.options.max_tokens_per_doc == Some(0) {
         return Err(ApiError::invalid("`max_tokens_per_doc` must be at least 1"));
     }
+    let Some(reranker) = reranker else {
+        let colbert = colbert.expect("one of the two is loaded");
+        return colbert_rerank(state, input, colbert, started).await;
+    };
 
     let context = ScoreContext {
         model: state.model_id.to_string(),
@@ -161,6 +170,55 @@ async fn rerank(state: &AppState, input: RerankInput) -> Result<RerankOutput, Ap
         documents,
         tokens,
         timings,
+        maxsim: false,
+    })
+}
+
+/// A validated rerank request scored by the ColBERT: query and documents tokenized off the
+/// worker, then MaxSim of each document against the query on the worker.
+async fn colbert_rerank(
+    state: &AppState,
+    input: RerankInput,
+    colbert: ColBertInfo,
+    started: Instant,
+) -> Result<RerankOutput, ApiError> {
+    let mut timings = Timings::default();
+    let tokenizing = Instant::now();
+    let RerankInput {
+        query, documents, ..
+    } = input;
+    let tokenizer = colbert.tokenizer.clone();
+    let (encoded, documents) = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = documents.iter().map(String::as_str).collect();
+        let encoded = tokenizer
+            .encode_queries(&[query.as_str()])
+            .and_then(|mut q| Ok((q.remove(0), tokenizer.encode_documents(&refs)?)));
+        (encoded, documents)
+    })
+    .await
+    .map_err(|e| ApiError::backend(format!("tokenization task failed: {e}")))?;
+    let (query, encoded) = encoded.map_err(|e| ApiError::tokenizer(e.to_string()))?;
+    timings.tokenization = tokenizing.elapsed();
+    state
+        .metrics
+        .tokenization_seconds
+        .observe(timings.tokenization.as_secs_f64());
+    let work = Work::ColBertRerank {
+        query: Box::new(query),
+        documents: encoded,
+    };
+    let tokens = work.tokens();
+    let output = infer(&state.queue, &state.metrics, work).await?;
+    timings.queue = output.queue_time;
+    timings.inference = output.inference_time;
+    timings.batch_requests = output.batch_requests;
+    timings.total = started.elapsed();
+    Ok(RerankOutput {
+        logits: output.rows.iter().map(|row| row[0]).collect(),
+        documents,
+        tokens,
+        timings,
+        maxsim: true,
     })
 }
 
@@ -178,7 +236,7 @@ pub async fn tei_rerank(
         },
     };
     let output = rerank(&state, input).await?;
-    let activation = if request.raw_scores {
+    let activation = if request.raw_scores || output.maxsim {
         Activation::Identity
     } else {
         Activation::Sigmoid
@@ -221,11 +279,12 @@ pub async fn cohere_rerank(
         },
     };
     let output = rerank(&state, input).await?;
-    let scores: Vec<f32> = output
-        .logits
-        .iter()
-        .map(|&l| Activation::Sigmoid.apply(l))
-        .collect();
+    let activation = if output.maxsim {
+        Activation::Identity
+    } else {
+        Activation::Sigmoid
+    };
+    let scores: Vec<f32> = output.logits.iter().map(|&l| activation.apply(l)).collect();
     let return_documents = request.return_documents.unwrap_or(false);
     let results: Vec<CohereResult> = ranking(&scores)
         .into_iter()

@@ -1,0 +1,241 @@
+//! Second-stage scoring by either kind of reranker, behind one interface.
+//!
+//! A cross-encoder scores each (query, document) pair jointly; a ColBERT encodes queries and
+//! documents apart and scores them by MaxSim, so a document met under several queries needs
+//! encoding only once. [`CandidateScorer`] is what the rerank path ([`crate::RerankCandidates`],
+//! [`crate::rerank_run`]) asks of a scorer: the scores of whole candidate lists, each document
+//! named by an id, which lets each kind batch in its own way. [`Reranker`] is the one the
+//! commands hold: loaded from a directory ([`Reranker::load`]), it is a ColBERT when the
+//! directory is marked as one ([`crate::colbert::ColBertFormat::recognise`]) and a
+//! cross-encoder otherwise, so `predict`, `rerank`, `evaluate` and the trainer's dev reranking
+//! keep one inference path per model kind and a single place that decides between them.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use burn::tensor::backend::Backend;
+
+use crate::colbert::{maxsim, ColBert, TokenVectors};
+use crate::cross_encoder::CrossEncoder;
+use crate::error::{ModelError, Result};
+use crate::hf::LoadReport;
+use crate::inference::BatchingConfig;
+use crate::load::DEFAULT_HEAD_SEED;
+use crate::run_options::{Activation, RunOptions};
+use crate::tokenize::{LongDocMode, LongDocSettings};
+use rankforge_kernels::precision::Precision;
+
+/// One query and its candidates, `(document id, document text)`. The id keys the document
+/// cache of scorers that have one (ColBERT): the same id must mean the same text.
+#[derive(Debug, Clone)]
+pub struct CandidateList<'a> {
+    pub query: &'a str,
+    pub documents: Vec<(&'a str, &'a str)>,
+}
+
+/// Scores candidate lists: one score per document of each list, in order.
+pub trait CandidateScorer {
+    fn score_candidates(&self, lists: &[CandidateList<'_>]) -> Result<Vec<Vec<f32>>>;
+}
+
+/// Cuts `scores` (all lists' in order) back into one vector per list.
+fn split_by_list(lists: &[CandidateList<'_>], scores: Vec<f32>) -> Vec<Vec<f32>> {
+    let mut scores = scores.into_iter();
+    lists
+        .iter()
+        .map(|list| scores.by_ref().take(list.documents.len()).collect())
+        .collect()
+}
+
+impl<B: Backend> CandidateScorer for CrossEncoder<B> {
+    /// Every pair in one pass through the shared inference path.
+    fn score_candidates(&self, lists: &[CandidateList<'_>]) -> Result<Vec<Vec<f32>>> {
+        let pairs: Vec<(&str, &str)> = lists
+            .iter()
+            .flat_map(|list| {
+                list.documents
+                    .iter()
+                    .map(move |&(_, text)| (list.query, text))
+            })
+            .collect();
+        Ok(split_by_list(lists, self.score(&pairs)?))
+    }
+}
+
+/// Distinct documents a ColBERT encodes at once while reranking: bounds the vectors held
+/// (`DOCUMENT_CHUNK × document_length × dim × 4` bytes at most, ~190 MB for 2048 documents of
+/// 180 tokens at dim 128) while each document is still encoded once.
+const DOCUMENT_CHUNK: usize = 2048;
+
+impl<B: Backend> CandidateScorer for ColBert<B> {
+    /// Each distinct query text is encoded once, and each distinct document id once per call
+    /// (a run's candidates: a document retrieved for many queries costs one encoding), in
+    /// chunks of [`DOCUMENT_CHUNK`] documents whose vectors are dropped once their pairs are
+    /// scored. Scores are [`maxsim`] over the scored vectors, as [`ColBert::score`] gives.
+    fn score_candidates(&self, lists: &[CandidateList<'_>]) -> Result<Vec<Vec<f32>>> {
+        let mut query_index: HashMap<&str, usize> = HashMap::new();
+        let mut query_texts: Vec<&str> = Vec::new();
+        let list_query: Vec<usize> = lists
+            .iter()
+            .map(|list| {
+                *query_index.entry(list.query).or_insert_with(|| {
+                    query_texts.push(list.query);
+                    query_texts.len() - 1
+                })
+            })
+            .collect();
+        let queries = self.encode_queries(&query_texts)?;
+
+        // Distinct documents in order of first appearance, with every (list, position) that
+        // holds them.
+        let mut document_index: HashMap<&str, usize> = HashMap::new();
+        let mut documents: Vec<(&str, Vec<(usize, usize)>)> = Vec::new();
+        for (l, list) in lists.iter().enumerate() {
+            for (p, &(id, text)) in list.documents.iter().enumerate() {
+                let index = *document_index.entry(id).or_insert_with(|| {
+                    documents.push((text, Vec::new()));
+                    documents.len() - 1
+                });
+                documents[index].1.push((l, p));
+            }
+        }
+        let mut out: Vec<Vec<f32>> = lists
+            .iter()
+            .map(|list| vec![0.0; list.documents.len()])
+            .collect();
+        for chunk in documents.chunks(DOCUMENT_CHUNK) {
+            let texts: Vec<&str> = chunk.iter().map(|(text, _)| *text).collect();
+            let vectors: Vec<TokenVectors> = self.encode_documents(&texts)?;
+            for ((_, places), document) in chunk.iter().zip(&vectors) {
+                for &(l, p) in places {
+                    out[l][p] = maxsim(&queries[list_query[l]], document, None, None);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How [`Reranker::load`] loads either kind.
+#[derive(Debug, Clone)]
+pub struct RerankerOptions {
+    /// Cross-encoder: tokens per pair (default: as saved). ColBERT: the document length
+    /// (default: the saved `document_length`); queries keep their `query_length`.
+    pub max_length: Option<usize>,
+    pub precision: Precision,
+    pub batching: BatchingConfig,
+    pub progress: bool,
+    /// Cross-encoder only: the seed of a head made for a checkpoint without one.
+    pub head_seed: u64,
+    /// Cross-encoder only: sigmoid (default) or raw logits. ColBERT scores are MaxSim sums,
+    /// with no activation.
+    pub activation: Activation,
+    /// Cross-encoder only: truncation or max-chunk. A ColBERT truncates documents at its
+    /// document length; max-chunk is refused for it.
+    pub long_doc: LongDocSettings,
+}
+
+impl Default for RerankerOptions {
+    fn default() -> Self {
+        Self {
+            max_length: None,
+            precision: Precision::default(),
+            batching: BatchingConfig::default(),
+            progress: false,
+            head_seed: DEFAULT_HEAD_SEED,
+            activation: Activation::Sigmoid,
+            long_doc: LongDocSettings::from(LongDocMode::Truncate),
+        }
+    }
+}
+
+/// A loaded second-stage model of either kind.
+#[derive(Debug)]
+pub enum Reranker<B: Backend> {
+    CrossEncoder(Box<CrossEncoder<B>>),
+    /// Both boxed: the two models differ much in size.
+    ColBert(Box<ColBert<B>>),
+}
+
+impl<B: Backend> Reranker<B> {
+    /// A ColBERT if `dir` is marked as one ([`ColBert::recognise`]: PyLate or Stanford
+    /// format), else a cross-encoder through [`CrossEncoder::builder`].
+    pub fn load(
+        dir: impl AsRef<Path>,
+        options: &RerankerOptions,
+        device: &B::Device,
+    ) -> Result<(Self, LoadReport)> {
+        let dir = dir.as_ref();
+        let run = RunOptions {
+            batching: options.batching.clone(),
+            progress: options.progress,
+        };
+        if ColBert::<B>::recognise(dir).is_some() {
+            if options.long_doc.mode != LongDocMode::Truncate {
+                return Err(ModelError::Invalid(format!(
+                    "{}: a ColBERT model truncates documents at its document length; max-chunk \
+                     is for cross-encoders",
+                    dir.display()
+                )));
+            }
+            let (colbert, report) = ColBert::<B>::load_for_inference(
+                dir,
+                device,
+                run,
+                options.precision,
+                options.max_length,
+            )?;
+            return Ok((Self::ColBert(Box::new(colbert)), report));
+        }
+        let (scorer, report) = CrossEncoder::<B>::builder(dir)
+            .max_length(options.max_length)
+            .precision(options.precision)
+            .head_seed(options.head_seed)
+            .batching(options.batching.clone())
+            .progress(options.progress)
+            .activation(options.activation)
+            .long_doc(options.long_doc)
+            .load(device)?;
+        Ok((Self::CrossEncoder(Box::new(scorer)), report))
+    }
+
+    /// `"cross-encoder"` or `"ColBERT"`, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::CrossEncoder(_) => "cross-encoder",
+            Self::ColBert(_) => "ColBERT",
+        }
+    }
+
+    /// One score per (query, document) pair, in order. A ColBERT encodes each distinct query
+    /// and document text once.
+    pub fn score_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>> {
+        match self {
+            Self::CrossEncoder(scorer) => scorer.score(pairs),
+            Self::ColBert(colbert) => {
+                // The text is the document's key: pairs carry no ids.
+                let lists: Vec<CandidateList<'_>> = pairs
+                    .iter()
+                    .map(|&(query, document)| CandidateList {
+                        query,
+                        documents: vec![(document, document)],
+                    })
+                    .collect();
+                Ok(colbert
+                    .score_candidates(&lists)?
+                    .into_iter()
+                    .flatten()
+                    .collect())
+            }
+        }
+    }
+}
+
+impl<B: Backend> CandidateScorer for Reranker<B> {
+    fn score_candidates(&self, lists: &[CandidateList<'_>]) -> Result<Vec<Vec<f32>>> {
+        match self {
+            Self::CrossEncoder(scorer) => scorer.score_candidates(lists),
+            Self::ColBert(colbert) => colbert.score_candidates(lists),
+        }
+    }
+}
