@@ -184,3 +184,43 @@ impl ColBertIndex {
         Ok(run)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::colbert::maxsim;
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+
+    fn random_vectors(rng: &mut StdRng, rows: usize, dim: usize) -> TokenVectors {
+        TokenVectors::new(
+            dim,
+            (0..rows * dim)
+                .map(|_| rng.random_range(-1.0..1.0))
+                .collect(),
+        )
+    }
+
+    /// Blocks of queries and of documents (more than one of each, documents without vectors
+    /// among them) score as `maxsim` pair by pair.
+    #[test]
+    fn block_scores_equal_pairwise_maxsim() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let dim = 4;
+        let documents: Vec<TokenVectors> = (0..300)
+            .map(|i| random_vectors(&mut rng, if i % 17 == 0 { 0 } else { 20 + i % 40 }, dim))
+            .collect();
+        assert!(documents.iter().map(TokenVectors::rows).sum::<usize>() > DOCUMENT_BLOCK_TOKENS);
+        let queries: Vec<TokenVectors> = (0..QUERY_BLOCK + 6)
+            .map(|i| random_vectors(&mut rng, 3 + i % 5, dim))
+            .collect();
+        let ids = (0..documents.len()).map(|i| format!("d{i}")).collect();
+        let index = ColBertIndex::from_vectors(ids, dim, documents.clone());
+        let scores = index.score_all::<crate::backend::Cpu>(&queries, &Default::default());
+        for (q, row) in queries.iter().zip(&scores) {
+            for (d, &score) in documents.iter().zip(row) {
+                let want = maxsim(q, d, None, None);
+                assert!((score - want).abs() <= 1e-4, "{score} vs {want}");
+            }
+        }
+    }
+}
