@@ -9,11 +9,9 @@ use serde_json::{json, Value};
 
 /// The model crate's test helpers (the shared helpers below use them).
 #[path = "../crates/model/tests/common/mod.rs"]
-#[allow(dead_code)]
 mod model_common;
 
 #[path = "common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 use common::*;
 

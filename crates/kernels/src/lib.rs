@@ -11,7 +11,7 @@
 //! | [`gelu`] | exact (erf) GELU | vectorised erf, in place when the buffer is unshared; one autodiff op |
 //! | [`layer_norm`] | LayerNorm with an explicit ε | one autodiff op (training) |
 //! | [`dropout`] | `x · mask / (1 − p)` in training, identity otherwise | masks drawn on the host from one seed |
-//! | [`self_attention_inference`] | multi-head `softmax(QKᵀ/√d) V` with key padding | heads read in place, sequences in parallel |
+//! | [`self_attention_inference`] | multi-head `softmax(QKᵀ/√d) V` with key padding (and an optional sliding window) | heads read in place, sequences in parallel |
 //! | [`self_attention_training`] | the same with attention-probability dropout | one autodiff op |
 //! | [`masked_scaled_softmax`] | `softmax(scale · s)` with masked keys | one autodiff op |
 //! | [`adamw_update`] | one parameter's AdamW step | one parallel in-place pass |

@@ -355,6 +355,13 @@ impl TrainConfig {
 
     /// Range and consistency checks that serde cannot express.
     pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.run.precision == Precision::Int8 {
+            return Err(
+                "run.precision = \"int8\" is an inference precision (predict, rerank, \
+                        serve, ...); training runs in f32, bf16 or f16"
+                    .into(),
+            );
+        }
         let t = &self.train;
         if t.batch_size == 0 {
             return Err("train.batch_size must be at least 1".into());

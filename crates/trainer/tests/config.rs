@@ -106,6 +106,15 @@ fn precision_is_f32_bf16_or_f16() {
         message.contains("fp8") && message.contains("bf16"),
         "{message}"
     );
+    // int8 is an inference precision: refused for training, with the file named.
+    let message = error_of(&MINIMAL.replace(
+        "output_dir = \"runs/x\"",
+        "output_dir = \"runs/x\"\nprecision = \"int8\"",
+    ));
+    assert!(
+        message.contains("int8") && message.contains("inference"),
+        "{message}"
+    );
 }
 
 #[test]
