@@ -284,56 +284,37 @@ fn mine_and_evaluate_with_every_family() {
     let tmp = tempfile::tempdir().unwrap();
     let sample = root().join("data/sample");
     let mined = tmp.path().join("mined.jsonl");
-    ok(&[
-        "mine",
-        "--corpus",
-        s(&sample.join("corpus.jsonl")),
-        "--queries",
-        s(&sample.join("queries.jsonl")),
-        "--qrels",
-        s(&sample.join("qrels/train.tsv")),
-        "--retriever",
-        "fused",
-        "--model",
-        s(&tiny("xlm-roberta-bi")),
-        "--rescorer",
-        s(&tiny("electra-ce")),
-        "--num-negatives",
-        "2",
-        // The rescorer scores every retrieved candidate: a shallow pool keeps the debug build
-        // quick.
-        "--range-max",
-        "10",
-        "--output",
-        s(&mined),
-        "--quiet",
-    ]);
-    let rows = std::fs::read_to_string(&mined).unwrap().lines().count();
-    assert!(rows > 0, "mined nothing");
-    ok(&[
-        "mine",
-        "--corpus",
-        s(&sample.join("corpus.jsonl")),
-        "--queries",
-        s(&sample.join("queries.jsonl")),
-        "--qrels",
-        s(&sample.join("qrels/train.tsv")),
-        "--retriever",
-        "dense",
-        "--model",
-        s(&tiny("modernbert-bi")),
-        "--rescorer",
-        s(&tiny("modernbert-ce")),
-        "--num-negatives",
-        "2",
-        "--range-max",
-        "10",
-        "--output",
-        s(&mined),
-        "--quiet",
-    ]);
-    let rows = std::fs::read_to_string(&mined).unwrap().lines().count();
-    assert!(rows > 0, "mined nothing with ModernBERT");
+    for (retriever, model, rescorer) in [
+        ("fused", "xlm-roberta-bi", "electra-ce"),
+        ("dense", "modernbert-bi", "modernbert-ce"),
+    ] {
+        ok(&[
+            "mine",
+            "--corpus",
+            s(&sample.join("corpus.jsonl")),
+            "--queries",
+            s(&sample.join("queries.jsonl")),
+            "--qrels",
+            s(&sample.join("qrels/train.tsv")),
+            "--retriever",
+            retriever,
+            "--model",
+            s(&tiny(model)),
+            "--rescorer",
+            s(&tiny(rescorer)),
+            "--num-negatives",
+            "2",
+            // The rescorer scores every retrieved candidate: a shallow pool keeps the debug
+            // build quick.
+            "--range-max",
+            "10",
+            "--output",
+            s(&mined),
+            "--quiet",
+        ]);
+        let rows = std::fs::read_to_string(&mined).unwrap().lines().count();
+        assert!(rows > 0, "mined nothing with {model} and {rescorer}");
+    }
 
     let out_dir = tmp.path().join("report");
     let config = tmp.path().join("eval.toml");

@@ -30,6 +30,7 @@ mod attention_inference;
 mod attention_softmax;
 mod attention_training;
 pub mod bf16_gemm;
+pub mod columns;
 mod dropout;
 mod flex_host;
 mod gelu;

@@ -59,7 +59,7 @@ pub struct LoadReport {
 }
 
 /// HF tensor name → rankforge module path. Both model kinds keep the encoder under `bert.`.
-fn weights_store_for_loading(path: &Path, arch: Architecture) -> SafetensorsStore {
+pub(crate) fn weights_store_for_loading(path: &Path, arch: Architecture) -> SafetensorsStore {
     let mut store = SafetensorsStore::from_file(path)
         .with_from_adapter(PyTorchToBurnAdapter)
         .with_key_remapping(

@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
-use burn_store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn_store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
 use serde_json::{json, Value};
 
 use super::settings::ColBertSettings;
@@ -139,21 +139,9 @@ fn load_file<B: Backend>(
     path: &Path,
     arch: Architecture,
 ) -> Result<(Vec<String>, Vec<String>)> {
-    let mut store = SafetensorsStore::from_file(path)
-        .with_from_adapter(PyTorchToBurnAdapter)
-        .with_key_remapping(
-            r"^(embeddings|embeddings_project|encoder|pooler)\.",
-            "bert.$1.",
-        )
-        .with_key_remapping(r"^linear\.", "projection.")
-        .with_key_remapping(r"\.attention\.self\.", ".attention.self_attn.")
-        .with_key_remapping(r"LayerNorm\.gamma$", "LayerNorm.weight")
-        .with_key_remapping(r"LayerNorm\.beta$", "LayerNorm.bias")
-        .with_key_remapping(r"\.LayerNorm\.", ".layer_norm.");
-    if arch != Architecture::Bert {
-        store = store.with_key_remapping(format!(r"^{}\.", arch.weight_prefix()), "bert.");
-    }
-    let mut store = store.allow_partial(true);
+    // The encoder's names as every BERT-family load maps them, plus the projection.
+    let mut store =
+        hf::weights_store_for_loading(path, arch).with_key_remapping(r"^linear\.", "projection.");
     let result = model
         .load_from(&mut store)
         .map_err(|e| ModelError::Weights {

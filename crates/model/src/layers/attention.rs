@@ -239,13 +239,12 @@ impl<B: Backend> FusedQkvAttention<B> {
 
     /// The fused projection, split into queries, keys and values.
     pub fn project(&self, x: Tensor<B, 3>) -> Projections<B> {
-        let qkv = self.wqkv.forward(x);
-        let hidden = qkv.dims()[2] / 3;
-        (
-            qkv.clone().narrow(2, 0, hidden),
-            qkv.clone().narrow(2, hidden, hidden),
-            qkv.narrow(2, 2 * hidden, hidden),
-        )
+        // Three contiguous blocks (a host copy per row in CPU inference, views otherwise).
+        let mut blocks = rankforge_kernels::columns::split_last(self.wqkv.forward(x), 3);
+        let v = blocks.pop().expect("three blocks");
+        let k = blocks.pop().expect("three blocks");
+        let q = blocks.pop().expect("three blocks");
+        (q, k, v)
     }
 
     /// Attention of (possibly rotated) projections, then the output projection and its dropout.

@@ -86,10 +86,10 @@ impl<B: Backend> GatedFeedForward<B> {
     }
 
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        let up = self.wi.forward(x);
-        let intermediate = up.dims()[2] / 2;
-        let input = up.clone().narrow(2, 0, intermediate);
-        let gate = up.narrow(2, intermediate, intermediate);
+        // `chunk(2)` as two contiguous blocks (a host copy per row in CPU inference).
+        let mut halves = rankforge_kernels::columns::split_last(self.wi.forward(x), 2);
+        let gate = halves.pop().expect("two halves");
+        let input = halves.pop().expect("two halves");
         self.wo
             .forward(self.dropout.forward(self.activation.forward(input) * gate))
     }

@@ -72,6 +72,9 @@ impl Rotary {
         x: Tensor<B, 3>,
         (cos, sin): &(Tensor<B, 2>, Tensor<B, 2>),
     ) -> Tensor<B, 3> {
+        if let Some(rotated) = rankforge_kernels::columns::rotary(&x, cos, sin, self.head_dim) {
+            return rotated;
+        }
         let [batch, seq, hidden] = x.dims();
         let d = self.head_dim;
         let heads = hidden / d;
