@@ -15,19 +15,6 @@ use model_common::{f32s, max_abs_diff};
 mod common;
 use common::*;
 
-/// The fixture's (query, document) pairs as a `predict` input file in `dir`.
-fn write_fixture_pairs(dir: &Path, fx: &Value) -> PathBuf {
-    let rows: Vec<Value> = fx["pairs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| json!({"query": p[0], "document": p[1]}))
-        .collect();
-    let input = dir.join("pairs.jsonl");
-    write_jsonl(&input, &rows);
-    input
-}
-
 #[test]
 fn predict_matches_pytorch_logits_and_sentence_transformers_scores() {
     let tmp = tempfile::tempdir().unwrap();

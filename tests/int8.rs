@@ -17,16 +17,7 @@ use common::*;
 
 /// The parity fixture's pairs as a `predict` input (short sequences keep the debug build fast).
 fn write_pairs(dir: &Path) -> std::path::PathBuf {
-    let fx = fixture();
-    let rows: Vec<Value> = fx["pairs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| json!({"query": p[0], "document": p[1]}))
-        .collect();
-    let input = dir.join("pairs.jsonl");
-    write_jsonl(&input, &rows);
-    input
+    write_fixture_pairs(dir, &fixture())
 }
 
 /// Pairs `(i, j)` ordered the same way by both score lists, over all pairs: Kendall's tau.

@@ -69,6 +69,20 @@ pub fn write_jsonl(path: &Path, rows: &[Value]) {
     std::fs::write(path, text).unwrap();
 }
 
+/// A fixture's `pairs` (`[[query, document], ...]`) as a `predict` input file `pairs.jsonl` in
+/// `dir`.
+pub fn write_fixture_pairs(dir: &Path, fx: &Value) -> std::path::PathBuf {
+    let rows: Vec<Value> = fx["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| serde_json::json!({"query": p[0], "document": p[1]}))
+        .collect();
+    let input = dir.join("pairs.jsonl");
+    write_jsonl(&input, &rows);
+    input
+}
+
 /// `field` of every line of a jsonl file.
 pub fn read_field(path: &Path, field: &str) -> Vec<Value> {
     std::fs::read_to_string(path)

@@ -15,7 +15,7 @@ use model_common::{f32s, max_abs_diff};
 mod common;
 use common::{
     assert_embed_matches, beir_texts, post_json, rankforge, root, spawn_server, trec_scores,
-    write_jsonl,
+    write_fixture_pairs, write_jsonl,
 };
 
 fn tiny(name: &str) -> PathBuf {
@@ -47,18 +47,6 @@ fn read_f32s(path: &Path, field: &str) -> Vec<f32> {
         .collect()
 }
 
-fn fixture_pairs(dir: &Path, fx: &Value) -> PathBuf {
-    let rows: Vec<Value> = fx["pairs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| json!({"query": p[0], "document": p[1]}))
-        .collect();
-    let path = dir.join("pairs.jsonl");
-    write_jsonl(&path, &rows);
-    path
-}
-
 fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -67,7 +55,7 @@ fn s(path: &Path) -> &str {
 fn predict_matches_transformers_on_every_family() {
     let tmp = tempfile::tempdir().unwrap();
     let fx = fixture();
-    let input = fixture_pairs(tmp.path(), &fx);
+    let input = write_fixture_pairs(tmp.path(), &fx);
     let output = tmp.path().join("scores.jsonl");
     for name in ["xlm-roberta-ce", "electra-ce", "modernbert-ce"] {
         let model = tiny(name);
