@@ -38,7 +38,8 @@ pub fn split_last<B: Backend, const D: usize>(x: Tensor<B, D>, parts: usize) -> 
         Err(x) => return narrowed(x, parts, width),
     };
     crate::specialize::trace::note("split_last");
-    let data = values(&x.into_primitive().tensor()).into_owned();
+    let primitive = x.into_primitive().tensor();
+    let data = values(&primitive);
     let rows = data.len() / total.max(1);
     let mut blocks: Vec<Vec<f32>> = (0..parts)
         .map(|_| Vec::with_capacity(rows * width))
@@ -96,9 +97,13 @@ pub fn rotary<B: Backend>(
         "rotary tables [{positions}, {table_width}] for [{batch}, {seq}, {hidden}] with heads of {head_dim}"
     );
     crate::specialize::trace::note("rotary");
-    let x = values(&x.into_primitive().tensor()).into_owned();
-    let cos = values(&cos.into_primitive().tensor()).into_owned();
-    let sin = values(&sin.into_primitive().tensor()).into_owned();
+    // Borrowed where the buffers are contiguous (they are: fresh GEMM outputs and tables).
+    let (x, cos, sin) = (
+        x.into_primitive().tensor(),
+        cos.into_primitive().tensor(),
+        sin.into_primitive().tensor(),
+    );
+    let (x, cos, sin) = (values(&x), values(&cos), values(&sin));
     let half = head_dim / 2;
     let mut out = vec![0f32; x.len()];
     for (token, (row, out_row)) in x

@@ -474,32 +474,6 @@ fn save_then_reload_is_bit_exact_under_the_original_names() {
         config.layer_types().unwrap()
     );
     assert_eq!(param_values(&model), param_values(&reloaded));
-
-    // For scripts/reference/check_tiny_saved.py: keep the saved directories.
-    if let Some(keep) = std::env::var_os("RANKFORGE_KEEP_MODERNBERT_SAVED") {
-        let keep = PathBuf::from(keep);
-        std::fs::create_dir_all(&keep).unwrap();
-        for name in [CE, BI] {
-            let (from, to) = (tmp.path().join(name), keep.join(name));
-            if to.exists() {
-                std::fs::remove_dir_all(&to).unwrap();
-            }
-            copy_dir(&from, &to);
-        }
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// A training step's backward pass against PyTorch's: with every dropout ≈ 0 (so the training
