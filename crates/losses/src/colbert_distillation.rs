@@ -11,9 +11,10 @@
 //! teacher gets no gradient. Log-softmaxes are max-shifted.
 //!
 //! **Inputs.** `scores` `[q, n]` (the model side computes them with
-//! `rankforge_model::colbert::maxsim_scores`, each query against its own candidates);
+//! `rankforge_model::colbert::maxsim_group_scores`, each query against its own candidates);
 //! `teacher_scores` `[q, n]`, raw (logits of a cross-encoder, e.g. `mine --rescorer`): the
-//! softmax makes them a distribution.
+//! softmax makes them a distribution; an optional valid mask `[q, n]` leaves padded
+//! candidates out of the min / max, the softmaxes and the sum.
 //!
 //! **Reduction.** Sum over queries and candidates divided by the number of queries.
 //!
@@ -28,15 +29,20 @@ use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LossError;
-use crate::groups::to_f32;
-use crate::input::InputKind;
-use crate::numerics::logsumexp;
+use crate::groups::{GroupLoss, Groups, LossResult};
+use crate::input::{InputKind, LossInput};
+use crate::numerics::masked_log_softmax;
+use crate::ranking_loss::RankingLoss;
+use crate::target::ScoreTarget;
 
-/// Name of the loss (for messages and, once registered, configs).
+/// Name in configs: `loss = "colbert_distillation"`.
 pub const NAME: &str = "colbert_distillation";
 
 /// Added to the score range before dividing by it (PyLate's epsilon).
 const RANGE_EPSILON: f32 = 1e-8;
+
+/// Stands in for padded entries in the per-query min / max (far outside any MaxSim score).
+const FAR: f32 = 1e30;
 
 /// PyLate's `Distillation` loss.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,13 +61,36 @@ impl Default for ColbertDistillationConfig {
     }
 }
 
-fn log_softmax<B: Backend>(x: Tensor<B, 2>) -> Tensor<B, 2> {
-    x.clone() - logsumexp(x, 1)
+impl GroupLoss for ColbertDistillationConfig {
+    const NAME: &'static str = NAME;
+
+    fn target(&self) -> ScoreTarget {
+        ScoreTarget::TeacherScores
+    }
+
+    /// Padded entries (a query with fewer candidates than the batch's lists) take no part:
+    /// the min / max, both softmaxes and the sum run over each query's real candidates (PyLate
+    /// has no padding; without a mask this is its formula exactly).
+    fn group_loss<B: Backend>(&self, groups: Groups<B>, teacher: Tensor<B, 2>) -> LossResult<B> {
+        let [queries, _] = groups.dims();
+        let padding = groups.padding();
+        let mut student = groups.scores;
+        if self.normalize_scores {
+            let max = student.clone().mask_fill(padding.clone(), -FAR).max_dim(1);
+            let min = student.clone().mask_fill(padding.clone(), FAR).min_dim(1);
+            student = (student - min.clone()) / (max - min + RANGE_EPSILON);
+        }
+        let log_q = masked_log_softmax(student, groups.valid.clone(), 1);
+        let log_p = masked_log_softmax(teacher, groups.valid.clone(), 1);
+        let pointwise = (log_p.clone().exp() * (log_p - log_q)).mask_fill(padding, 0.0);
+        Ok(pointwise.sum() / queries as f32)
+    }
 }
 
 impl ColbertDistillationConfig {
-    /// The loss (`[1]`, f32) of student `scores [q, n]` against `teacher_scores [q, n]`.
-    pub fn compute<B: Backend>(
+    /// The loss (`[1]`, f32) of student `scores [q, n]` against `teacher_scores [q, n]`, every
+    /// entry real (the configured loss takes a valid mask through [`LossInput`]).
+    pub fn compute_scores<B: Backend>(
         &self,
         scores: Tensor<B, 2>,
         teacher_scores: Tensor<B, 2>,
@@ -75,24 +104,10 @@ impl ColbertDistillationConfig {
                 expected: "[q, n] with q, n ≥ 1".into(),
             });
         }
-        if teacher_scores.dims() != dims {
-            return Err(LossError::ShapeMismatch {
-                loss: NAME,
-                input: InputKind::TeacherScores,
-                actual: teacher_scores.dims().to_vec(),
-                expected: format!("{dims:?} like the scores"),
-            });
-        }
-        let mut student = to_f32(scores);
-        if self.normalize_scores {
-            let max = student.clone().max_dim(1);
-            let min = student.clone().min_dim(1);
-            student = (student - min.clone()) / (max - min + RANGE_EPSILON);
-        }
-        let log_q = log_softmax(student);
-        let log_p = log_softmax(to_f32(teacher_scores).detach());
-        let pointwise = log_p.clone().exp() * (log_p - log_q);
-        Ok(pointwise.sum() / dims[0] as f32)
+        RankingLoss::compute(
+            self,
+            &LossInput::from_scores(scores).with_teacher_scores(teacher_scores),
+        )
     }
 }
 
@@ -149,7 +164,7 @@ pub(crate) mod tests {
         let teacher = matrix::<Ad>(&serde_json::to_value(teacher).unwrap());
         let scores = matrix::<Ad>(&f["scores"]).require_grad();
         let config = ColbertDistillationConfig::default();
-        let loss = config.compute(scores.clone(), teacher).unwrap();
+        let loss = config.compute_scores(scores.clone(), teacher).unwrap();
         let value = values(loss.clone())[0];
         let want = f["loss"].as_f64().unwrap() as f32;
         assert!((value - want).abs() <= 1e-5, "loss {value} vs {want}");
@@ -174,18 +189,22 @@ pub(crate) mod tests {
         let config = ColbertDistillationConfig::default();
         let teacher = Tensor::<Flex, 2>::from_floats([[1.0, 0.5, 0.0]], &d);
         let student = Tensor::<Flex, 2>::from_floats([[10.0, 9.5, 9.0]], &d);
-        let zero = values(config.compute(student.clone(), teacher.clone()).unwrap())[0];
+        let zero = values(
+            config
+                .compute_scores(student.clone(), teacher.clone())
+                .unwrap(),
+        )[0];
         assert!(zero.abs() < 1e-6, "{zero}");
         let a = values(
             config
-                .compute(student.clone() * 3.0 + 1.0, teacher.clone() + 5.0)
+                .compute_scores(student.clone() * 3.0 + 1.0, teacher.clone() + 5.0)
                 .unwrap(),
         )[0];
         assert!(a.abs() < 1e-6, "{a}");
         let raw = ColbertDistillationConfig {
             normalize_scores: false,
         };
-        assert!(values(raw.compute(student * 3.0, teacher).unwrap())[0] > 0.01);
+        assert!(values(raw.compute_scores(student * 3.0, teacher).unwrap())[0] > 0.01);
     }
 
     #[test]
@@ -194,7 +213,7 @@ pub(crate) mod tests {
         let s = Tensor::<Flex, 2>::zeros([2, 3], &d);
         let t = Tensor::<Flex, 2>::zeros([2, 2], &d);
         let err = ColbertDistillationConfig::default()
-            .compute(s, t)
+            .compute_scores(s, t)
             .unwrap_err();
         assert!(matches!(
             err,
@@ -203,5 +222,34 @@ pub(crate) mod tests {
                 ..
             }
         ));
+    }
+
+    /// A padded candidate takes no part: the loss of a query with a masked third entry
+    /// equals the loss of the two real ones alone, whatever the padded scores are.
+    #[test]
+    fn padded_candidates_are_left_out() {
+        let d = Default::default();
+        let loss = crate::LossConfig::ColbertDistillation(Default::default())
+            .build()
+            .unwrap();
+        let valid = Tensor::<Flex, 2, burn::tensor::Bool>::from_data(
+            TensorData::new(vec![true, true, false], [1, 3]),
+            &d,
+        );
+        let padded = loss
+            .compute(
+                &LossInput::from_scores(Tensor::<Flex, 2>::from_floats([[5.0, 4.2, 99.0]], &d))
+                    .with_teacher_scores(Tensor::from_floats([[1.0, 2.0, -50.0]], &d))
+                    .with_valid_mask(valid),
+            )
+            .unwrap();
+        let alone = ColbertDistillationConfig::default()
+            .compute_scores(
+                Tensor::<Flex, 2>::from_floats([[5.0, 4.2]], &d),
+                Tensor::from_floats([[1.0, 2.0]], &d),
+            )
+            .unwrap();
+        let (a, b) = (values(padded)[0], values(alone)[0]);
+        assert!(a > 0.1 && (a - b).abs() < 1e-6, "{a} vs {b}");
     }
 }

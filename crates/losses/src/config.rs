@@ -9,6 +9,8 @@ use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::bce::BceConfig;
+use crate::colbert_contrastive::ColbertContrastiveConfig;
+use crate::colbert_distillation::ColbertDistillationConfig;
 use crate::distill_kl::DistillKlConfig;
 use crate::error::LossError;
 use crate::infonce::InfoNceConfig;
@@ -128,10 +130,24 @@ loss_registry! {
         /// [`crate::distill_kl`]: KL / soft cross-entropy distillation over a group.
         #[serde(alias = "kl_div")]
         DistillKl(DistillKlConfig),
+        /// [`crate::colbert_contrastive`]: PyLate's in-batch contrastive loss for ColBERT.
+        ColbertContrastive(ColbertContrastiveConfig),
+        /// [`crate::colbert_distillation`]: PyLate's KL distillation for ColBERT.
+        ColbertDistillation(ColbertDistillationConfig),
     }
 }
 
 impl LossConfig {
+    /// Whether the loss scores a ColBERT's MaxSim (PyLate's losses): the in-batch matrix
+    /// `[q, q·N]` of [`crate::colbert_contrastive`] has another shape than a group's scores,
+    /// so trainers route these to late-interaction models only.
+    pub fn is_late_interaction(&self) -> bool {
+        matches!(
+            self,
+            LossConfig::ColbertContrastive(_) | LossConfig::ColbertDistillation(_)
+        )
+    }
+
     /// Validates the parameters and returns the loss to compute.
     pub fn build(&self) -> Result<Loss, LossError> {
         self.validate()?;

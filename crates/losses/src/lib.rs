@@ -87,6 +87,8 @@ pub mod target;
 mod validate;
 
 pub use bce::BceConfig;
+pub use colbert_contrastive::ColbertContrastiveConfig;
+pub use colbert_distillation::ColbertDistillationConfig;
 pub use config::{Loss, LossConfig};
 pub use distill_kl::{DistillKlConfig, DistillObjective};
 pub use error::LossError;

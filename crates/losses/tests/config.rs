@@ -5,9 +5,10 @@ mod common;
 
 use common::{build, matrix, Cpu};
 use rankforge_losses::{
-    BceConfig, DistillKlConfig, DistillObjective, InfoNceConfig, InputKind, LambdaLossConfig,
-    LambdaWeighting, ListMleConfig, ListNetConfig, LossConfig, LossError, LossInput,
-    MarginMseConfig, MarginRankingConfig, MseConfig, RankNetConfig, ScoreTarget, Similarity,
+    BceConfig, ColbertContrastiveConfig, ColbertDistillationConfig, DistillKlConfig,
+    DistillObjective, InfoNceConfig, InputKind, LambdaLossConfig, LambdaWeighting, ListMleConfig,
+    ListNetConfig, LossConfig, LossError, LossInput, MarginMseConfig, MarginRankingConfig,
+    MseConfig, RankNetConfig, ScoreTarget, Similarity,
 };
 
 fn from_toml(text: &str) -> Result<LossConfig, toml::de::Error> {
@@ -38,6 +39,14 @@ fn every_loss_parses_from_toml_with_its_defaults() {
         (
             "distill_kl",
             LossConfig::DistillKl(DistillKlConfig::default()),
+        ),
+        (
+            "colbert_contrastive",
+            LossConfig::ColbertContrastive(ColbertContrastiveConfig::default()),
+        ),
+        (
+            "colbert_distillation",
+            LossConfig::ColbertDistillation(ColbertDistillationConfig::default()),
         ),
     ];
     for (name, config) in expected {
@@ -277,7 +286,7 @@ fn misshapen_inputs_are_reported() {
 #[test]
 fn every_registered_loss_round_trips_through_the_config_and_builds() {
     let registered = LossConfig::registered();
-    assert_eq!(registered.len(), 10);
+    assert_eq!(registered.len(), 12);
     let mut names = std::collections::BTreeSet::new();
     for config in registered {
         let name = config.name();
