@@ -1,8 +1,9 @@
 """Loads the ColBERT directories rankforge saved (crates/model/tests/colbert.rs with
 RANKFORGE_KEEP_COLBERT_SAVED=SAVED_DIR: the tiny PyLate model and the tiny Stanford model, both
-re-saved in PyLate's format, and the tiny model with PyLate's default "[Q] " / "[D] " prefix
-tokens) with `pylate.models.ColBERT(dir)`, unchanged, and compares with
-tests/fixtures/colbert.json:
+re-saved in PyLate's format, the tiny model with PyLate's default "[Q] " / "[D] " prefix
+tokens, and the new ColBERT `ColBert::from_encoder` made on the plain tiny BERT with those
+prefixes added, tests/colbert_new_tokens.rs) with `pylate.models.ColBERT(dir)`, unchanged, and
+compares with tests/fixtures/colbert.json (colbert_new_tokens.json for the last):
 
   - the encoder's tensors are exactly those of transformers' model (no missing or unexpected
     name), the projection is PyLate's Dense without bias;
@@ -41,7 +42,7 @@ def check(path, fixture, reference):
     for key in ("query_prefix", "document_prefix", "query_prefix_id", "document_prefix_id"):
         assert getattr(model, key) == settings[key], (key, getattr(model, key), settings[key])
     for key in ("query_length", "document_length"):
-        assert getattr(model, key) == fixture["settings"][key], key
+        assert getattr(model, key) == settings.get(key, fixture["settings"][key]), key
     skiplist = reference["settings"].get("skiplist_ids", fixture["settings"]["skiplist_ids"])
     assert sorted(set(model.skiplist)) == skiplist
     queries = [q["text"] for q in reference["queries"]]
@@ -80,6 +81,10 @@ def main():
         "pylate-default-prefix-tiny": fixture["default_prefix"],
         **{f"{name}-tiny": case for name, case in fixture["architectures"].items()},
     }
+    # ColBert::from_encoder with PyLate's "[Q] " / "[D] " added (crates/model/tests/
+    # colbert_new_tokens.rs, PyLate's new rows and projection copied in).
+    with open(os.path.join(ROOT, "tests/fixtures/colbert_new_tokens.json")) as f:
+        references["pylate-new-tokens-tiny"] = json.load(f)
     names = [n for n in references if os.path.isdir(os.path.join(saved, n))]
     assert names, f"no saved ColBERT directory in {saved}"
     for name in names:

@@ -20,6 +20,7 @@ use burn::tensor::backend::Backend;
 use burn_store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
 use serde_json::{json, Value};
 
+use super::resize::resize_token_embeddings;
 use super::settings::ColBertSettings;
 use super::tokenize::ColBertTokenizer;
 use super::{ColBert, ColBertModel};
@@ -366,6 +367,47 @@ pub(super) fn load<B: Backend>(dir: &Path, device: &B::Device) -> Result<(ColBer
     ))
 }
 
+/// The tokenizer files of a new ColBERT whose tokenizer gained PyLate's prefix tokens: the
+/// tokenizer as `tokenizer.json`, and the source's `tokenizer_config.json` /
+/// `added_tokens.json` with the added tokens listed where those files list them (transformers
+/// 4's `added_tokens_decoder`; transformers 5 reads `tokenizer.json` alone).
+fn tokenizer_files(
+    tokenizer: &tokenizers::Tokenizer,
+    dir: &Path,
+    added: &[(String, u32)],
+) -> Result<Vec<(&'static str, String)>> {
+    let json = tokenizer
+        .to_string(true)
+        .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+    let mut files = vec![(hf::TOKENIZER_FILE, json)];
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).expect("JSON values serialise") + "\n";
+    let config_path = dir.join("tokenizer_config.json");
+    if config_path.is_file() {
+        let mut config = hf::read_json(&config_path)?;
+        if let Some(Value::Object(decoder)) = config.get_mut("added_tokens_decoder") {
+            for (id, token) in tokenizer.get_added_tokens_decoder() {
+                decoder.entry(id.to_string()).or_insert_with(|| {
+                    json!({"content": token.content, "lstrip": token.lstrip,
+                           "normalized": token.normalized, "rstrip": token.rstrip,
+                           "single_word": token.single_word, "special": token.special})
+                });
+            }
+            files.push(("tokenizer_config.json", pretty(&config)));
+        }
+    }
+    let added_path = dir.join("added_tokens.json");
+    if added_path.is_file() && !added.is_empty() {
+        let mut listed = hf::read_json(&added_path)?;
+        if let Value::Object(map) = &mut listed {
+            for (token, id) in added {
+                map.insert(token.clone(), json!(id));
+            }
+            files.push(("added_tokens.json", pretty(&listed)));
+        }
+    }
+    Ok(files)
+}
+
 /// [`ColBert::from_encoder`].
 pub(super) fn from_encoder<B: Backend>(
     dir: &Path,
@@ -378,11 +420,13 @@ pub(super) fn from_encoder<B: Backend>(
 
     let config_path = hf::file_in(dir, hf::CONFIG_FILE)?;
     let weights = hf::file_in(dir, hf::WEIGHTS_FILE)?;
-    let config = BertConfig::from_file(&config_path)?;
+    let mut config = BertConfig::from_file(&config_path)?;
     if dim == 0 {
         return Err(ModelError::Invalid("ColBERT dim must be at least 1".into()));
     }
-    let tokenizer = ColBertTokenizer::from_dir(dir, settings)?;
+    let tokenizer_path = hf::file_in(dir, hf::TOKENIZER_FILE)?;
+    let mut inner = tokenizers::Tokenizer::from_file(&tokenizer_path)
+        .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", tokenizer_path.display())))?;
     let mut model = ColBertModel::new(&config, dim, has_pooler(&weights)?, device);
     let (missing, unused) = load_file(&mut model, &weights, config.architecture)?;
     let missing: Vec<String> = missing
@@ -402,6 +446,42 @@ pub(super) fn from_encoder<B: Backend>(
         burn::tensor::TensorData::new(values, [hidden, dim]),
         device,
     ));
+    // PyLate's prefix tokens: `resize_token_embeddings(len(tokenizer))`, `add_tokens(prefixes)`
+    // (plain added tokens: not special, normalized), `resize_token_embeddings(len(tokenizer))`.
+    let prefixes: Vec<&str> = [&settings.query_prefix, &settings.document_prefix]
+        .into_iter()
+        .map(String::as_str)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut added: Vec<(String, u32)> = Vec::new();
+    let mut files = Vec::new();
+    if !prefixes.is_empty() {
+        let new: Vec<&str> = prefixes
+            .iter()
+            .copied()
+            .filter(|p| inner.token_to_id(p).is_none())
+            .collect();
+        let mut table = model.word_embeddings();
+        table = resize_token_embeddings(table, inner.get_vocab_size(true), &mut rng);
+        let tokens: Vec<tokenizers::AddedToken> = prefixes
+            .iter()
+            .map(|p| tokenizers::AddedToken::from(p.to_string(), false))
+            .collect();
+        inner.add_tokens(&tokens);
+        for token in new {
+            if !added.iter().any(|(t, _)| t == token) {
+                let id = inner.token_to_id(token).expect("an added token has an id");
+                added.push((token.to_string(), id));
+            }
+        }
+        let rows = inner.get_vocab_size(true);
+        table = resize_token_embeddings(table, rows, &mut rng);
+        model.set_word_embeddings(table);
+        config.vocab_size = rows;
+        files = tokenizer_files(&inner, dir, &added)?;
+    }
+    let tokenizer =
+        ColBertTokenizer::from_tokenizer(inner, dir, settings)?.with_added_tokens(added, files);
     let report = LoadReport {
         unused,
         source: dir.to_path_buf(),
@@ -452,12 +532,14 @@ fn save_tensors<B: Backend>(
 
 /// PyLate's directory: the encoder as a sentence-transformers Transformer at the root (bare
 /// tensor names, `architectures` the family's base model), the projection in `1_Dense/`, the
-/// settings in `config_sentence_transformers.json`, the tokenizer files of `tokenizer_dir`.
+/// settings in `config_sentence_transformers.json`, the tokenizer files of `tokenizer_dir`
+/// with `tokenizer_files` (name, contents) written over them.
 pub(super) fn save_pylate<B: Backend>(
     model: &ColBertModel<B>,
     config: &BertConfig,
     settings: &ColBertSettings,
     tokenizer_dir: &Path,
+    tokenizer_files: &[(&str, String)],
     out: &Path,
 ) -> Result<()> {
     let mut json_config = config.to_json();
@@ -512,6 +594,11 @@ pub(super) fn save_pylate<B: Backend>(
             &json!({"max_seq_length": config.max_positions().min(512), "do_lower_case": false}),
         )?;
         hf::write_json(&dir.join("config_sentence_transformers.json"), &st_config)?;
-        hf::copy_tokenizer_files(tokenizer_dir, dir)
+        hf::copy_tokenizer_files(tokenizer_dir, dir)?;
+        for (name, contents) in tokenizer_files {
+            let path = dir.join(name);
+            std::fs::write(&path, contents).map_err(io_err(&path))?;
+        }
+        Ok(())
     })
 }

@@ -13,7 +13,9 @@
 //! - [`ColBert`]: model + tokenizer + settings, loaded from either format
 //!   ([`ColBert::load`]), encoding queries and documents in batches through the crate's
 //!   inference planning, and saved in PyLate's format ([`ColBert::save`]); a new one on a
-//!   plain encoder with [`ColBert::from_encoder`]; [`ColBert::load_for_inference`] adds the
+//!   plain encoder with [`ColBert::from_encoder`], which adds prefixes that are not vocabulary
+//!   tokens (PyLate's `[Q] ` / `[D] `) to the tokenizer and grows the word embedding as PyLate
+//!   does; [`ColBert::load_for_inference`] adds the
 //!   run options, precision and document length the commands take.
 //! - [`ColBertIndex`]: exact MaxSim retrieval over a whole corpus (`retrieve --method colbert`).
 //! - [`write_token_vectors`] / [`read_token_vectors`]: the binary multi-vector file of
@@ -23,6 +25,7 @@
 
 mod index;
 mod io;
+mod resize;
 mod score;
 mod settings;
 mod tokenize;
@@ -87,6 +90,17 @@ impl<B: Backend> ColBertModel<B> {
     /// Width of the output vectors.
     pub fn dim(&self) -> usize {
         self.projection.d_out()
+    }
+
+    /// The word embedding table `[vocab, width]`.
+    pub fn word_embeddings(&self) -> Tensor<B, 2> {
+        self.bert.embeddings.word_embeddings.weight.val()
+    }
+
+    /// Replaces the word embedding table (`[rows, width]`, any number of rows: the config's
+    /// `vocab_size` is the caller's to keep in step).
+    pub fn set_word_embeddings(&mut self, table: Tensor<B, 2>) {
+        self.bert.embeddings.word_embeddings.weight = burn::module::Param::from_tensor(table);
     }
 
     /// Unit-length vectors `[batch, seq, dim]` of every position (padding included: callers
@@ -195,6 +209,12 @@ pub struct ColBert<B: Backend> {
 impl<B: Backend> ColBert<B> {
     pub fn settings(&self) -> &ColBertSettings {
         self.tokenizer.settings()
+    }
+
+    /// The tokens [`Self::from_encoder`] added to the tokenizer (PyLate's prefixes that were
+    /// not vocabulary tokens), with their ids; empty for a loaded model.
+    pub fn added_tokens(&self) -> &[(String, u32)] {
+        self.tokenizer.added_tokens()
     }
 
     /// Every token's vector of each sequence (`len × dim`), in input order: length-sorted
@@ -332,12 +352,23 @@ impl<B: Backend> ColBert<B> {
     }
 
     /// A new ColBERT on a plain BERT-family encoder directory (a transformers checkpoint, a
-    /// sentence-transformers bi-encoder, or a cross-encoder's encoder), as PyLate makes one from
-    /// a base model: the encoder's weights and a projection to `dim` without bias drawn with
-    /// `seed` from `U(−1/√hidden, 1/√hidden)` (`torch.nn.Linear`'s default range). `settings`
-    /// are those the model will be saved with; their prefixes must already be vocabulary
-    /// tokens (`[unused0]` / `[unused1]` in BERT vocabularies): adding new ones, as PyLate
-    /// adds `[Q] ` / `[D] ` and grows the word embedding, is not done here.
+    /// sentence-transformers bi-encoder, or a cross-encoder's encoder), as
+    /// `pylate.models.ColBERT(dir)` makes one from a base model: the encoder's weights and a
+    /// projection to `dim` without bias drawn with `seed` from `U(−1/√hidden, 1/√hidden)`
+    /// (`torch.nn.Linear`'s default range). `settings` are those the model will be saved with.
+    ///
+    /// The prefixes are given to the tokenizer as PyLate does: the word embedding is first
+    /// resized to the tokenizer's length (added tokens included), the non-empty prefixes are
+    /// added as plain added tokens (not special, normalized; one already in the vocabulary
+    /// keeps its id), and the embedding is resized again, so that a prefix that is not a
+    /// vocabulary token (PyLate's default `[Q] ` / `[D] `) gets the next id and a new row.
+    /// New rows are transformers' `mean_resizing` ones: the old rows' mean plus noise from
+    /// `N(0, 1e-9·Σ)` (their covariance) drawn with `seed` after the projection (PyLate draws
+    /// it from torch's generator), or the mean alone when `1e-9·Σ` is not positive definite
+    /// (see `resize.rs`). [`Self::added_tokens`] lists what was added; the grown tokenizer is
+    /// held by [`ColBertTokenizer`] (rebuild it with [`ColBertTokenizer::with_settings`], not
+    /// from `source_dir`), and [`Self::save`] writes it, which PyLate and transformers load
+    /// back with the same ids.
     pub fn from_encoder(
         dir: impl AsRef<Path>,
         dim: usize,
@@ -355,6 +386,7 @@ impl<B: Backend> ColBert<B> {
             &self.config,
             self.settings(),
             &self.source_dir,
+            self.tokenizer.files_to_save(),
             out,
         )
     }

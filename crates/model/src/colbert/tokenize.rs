@@ -11,7 +11,7 @@
 //!   not scored. PyLate looks skiplist words up as whole vocabulary entries, so a word missing
 //!   from the vocabulary becomes the unknown token's id, and `[UNK]` tokens are then skipped.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tokenizers::Tokenizer;
 
@@ -50,6 +50,14 @@ pub struct ColBertTokenizer {
     mask_id: u32,
     skiplist: Vec<u32>,
     settings: ColBertSettings,
+    /// The whole tokenizer and the directory whose `tokenizer_config.json` names its special
+    /// tokens ([`Self::with_settings`]).
+    inner: Tokenizer,
+    dir: PathBuf,
+    /// Tokens added to the tokenizer file's ([`crate::colbert::ColBert::from_encoder`]).
+    added: Vec<(String, u32)>,
+    /// Tokenizer files (name, contents) to save over those of the source directory.
+    files: Vec<(&'static str, String)>,
 }
 
 /// A special token's text from `tokenizer_config.json` (a string or an `AddedToken` object).
@@ -77,6 +85,18 @@ impl ColBertTokenizer {
         let path = dir.join(crate::hf::TOKENIZER_FILE);
         let inner = Tokenizer::from_file(&path)
             .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", path.display())))?;
+        Self::from_tokenizer(inner, dir, settings)
+    }
+
+    /// `inner` (a tokenizer held in memory, e.g. one [`crate::colbert::ColBert::from_encoder`]
+    /// added the prefix tokens to) under `settings`; `dir/tokenizer_config.json` names the mask
+    /// and unknown tokens as in [`Self::from_dir`].
+    pub fn from_tokenizer(
+        inner: Tokenizer,
+        dir: &Path,
+        settings: &ColBertSettings,
+    ) -> Result<Self> {
+        let path = dir.join(crate::hf::TOKENIZER_FILE);
         let mask_id =
             special_id(&inner, dir, "mask_token", &["[MASK]", "<mask>"]).ok_or_else(|| {
                 ModelError::Tokenizer(format!(
@@ -116,7 +136,41 @@ impl ColBertTokenizer {
             mask_id,
             skiplist,
             settings: settings.clone(),
+            inner,
+            dir: dir.to_path_buf(),
+            added: Vec::new(),
+            files: Vec::new(),
         })
+    }
+
+    /// The same tokenizer (added tokens included) under other settings.
+    pub fn with_settings(&self, settings: &ColBertSettings) -> Result<Self> {
+        let mut tokenizer = Self::from_tokenizer(self.inner.clone(), &self.dir, settings)?;
+        tokenizer.added = self.added.clone();
+        tokenizer.files = self.files.clone();
+        Ok(tokenizer)
+    }
+
+    /// Records tokens added to the tokenizer and the files that save it.
+    pub(crate) fn with_added_tokens(
+        mut self,
+        added: Vec<(String, u32)>,
+        files: Vec<(&'static str, String)>,
+    ) -> Self {
+        self.added = added;
+        self.files = files;
+        self
+    }
+
+    /// Tokens added to the tokenizer of the directory it was read from (PyLate's prefixes,
+    /// by [`crate::colbert::ColBert::from_encoder`]), with their ids.
+    pub fn added_tokens(&self) -> &[(String, u32)] {
+        &self.added
+    }
+
+    /// Tokenizer files (name, contents) that saving writes over the source directory's.
+    pub(crate) fn files_to_save(&self) -> &[(&'static str, String)] {
+        &self.files
     }
 
     pub fn settings(&self) -> &ColBertSettings {
