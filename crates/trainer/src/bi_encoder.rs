@@ -141,8 +141,9 @@ impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
     }
 }
 
-/// Raw teacher logits for every (query, positive) and (query, pool document) pair.
-fn score_with_teacher<B: AutodiffBackend>(
+/// Raw teacher logits for every (query, positive) and (query, pool document) pair (bi-encoder
+/// and ColBERT distillation).
+pub(crate) fn score_with_teacher<B: AutodiffBackend>(
     teacher_dir: &Path,
     max_length: Option<usize>,
     data: &TrainingSet,

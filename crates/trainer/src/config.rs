@@ -58,9 +58,12 @@ pub struct TrainConfig {
     /// The training loss, deserialised straight into [`rankforge_losses::LossConfig`]
     /// (`loss = "listnet"`, `"lambda_loss"`, `"bce"`, `"margin_mse"`, ...).
     pub loss: LossConfig,
-    /// Bi-encoders only: teacher-score distillation.
+    /// Bi-encoders and ColBERT: teacher-score distillation.
     #[serde(default)]
     pub distill: Option<DistillSection>,
+    /// ColBERT only: the settings of a new ColBERT, or lengths over a ColBERT base's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colbert: Option<ColBertSection>,
 }
 
 /// `[run]`
@@ -95,13 +98,76 @@ pub enum ModelKind {
     CrossEncoder,
     /// Separate query/document embeddings; in-batch contrastive and/or distillation.
     BiEncoder,
+    /// Late interaction: per-token vectors scored by MaxSim; PyLate's contrastive or
+    /// distillation loss (or any group loss). Saved in PyLate's format.
+    Colbert,
+}
+
+/// Output width of a new ColBERT's projection when `[colbert] dim` is unset (ColBERTv2's and
+/// PyLate's default).
+pub const DEFAULT_COLBERT_DIM: usize = 128;
+
+/// `[colbert]`: how a new ColBERT is made from a plain BERT-family `model.base` (as PyLate
+/// makes one: a projection without bias drawn with the run's seed, marker tokens added to the
+/// vocabulary when missing). Over a base that is already a ColBERT (PyLate or Stanford
+/// directory) only the lengths may be given; the rest is the model's own.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ColBertSection {
+    /// Width of the token vectors. Default: 128.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dim: Option<usize>,
+    /// Query tokens (with `[MASK]` expansion up to it). Default: 32.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_length: Option<usize>,
+    /// Document tokens at most. Default: 180.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document_length: Option<usize>,
+    /// Marker after `[CLS]` in queries. Default: `"[Q] "` (PyLate's; `"[unused0]"` as Stanford
+    /// ColBERT, which needs no new token in BERT vocabularies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_prefix: Option<String>,
+    /// Marker after `[CLS]` in documents. Default: `"[D] "` (Stanford: `"[unused1]"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document_prefix: Option<String>,
+    /// Whether the encoder attends to the query's `[MASK]` expansion tokens. Default: false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attend_to_expansion_tokens: Option<bool>,
+}
+
+impl ColBertSection {
+    /// Over a ColBERT base, fails naming the keys that only a new model takes.
+    pub fn check_continuing(&self, base: &Path) -> Result<()> {
+        let fixed: Vec<&str> = [
+            ("dim", self.dim.is_some()),
+            ("query_prefix", self.query_prefix.is_some()),
+            ("document_prefix", self.document_prefix.is_some()),
+            (
+                "attend_to_expansion_tokens",
+                self.attend_to_expansion_tokens.is_some(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(key, given)| given.then_some(key))
+        .collect();
+        if fixed.is_empty() {
+            return Ok(());
+        }
+        Err(TrainError::Other(format!(
+            "{} is already a ColBERT: its {} are its own (only [colbert] query_length and \
+             document_length may change); remove {} from [colbert]",
+            base.display(),
+            fixed.join(", "),
+            fixed.join(", ")
+        )))
+    }
 }
 
 /// `[model]`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSection {
-    /// `cross_encoder` or `bi_encoder`.
+    /// `cross_encoder`, `bi_encoder` or `colbert`.
     pub kind: ModelKind,
     /// HF model directory to start from. A checkpoint without a classifier gets a new head
     /// drawn from N(0, initializer_range²) with the run's seed.
@@ -111,7 +177,8 @@ pub struct ModelSection {
     /// it. Default: the length `base` was saved with, as every loader reads it (cross-encoders:
     /// `tokenizer_config.json` `model_max_length`; bi-encoders: `sentence_bert_config.json`
     /// `max_seq_length`), capped by its position table; a run continuing from a rankforge
-    /// model therefore keeps that model's length.
+    /// model therefore keeps that model's length. ColBERT takes `[colbert] query_length` /
+    /// `document_length` instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<usize>,
 }
@@ -313,15 +380,16 @@ impl Default for CheckpointSection {
     }
 }
 
-/// `[distill]`: a bi-encoder learns a cross-encoder teacher's scores.
+/// `[distill]`: a bi-encoder or a ColBERT learns a cross-encoder teacher's scores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DistillSection {
     /// The teacher: an HF cross-encoder directory (e.g. the `best/` model of a
     /// cross-encoder run). Its scores come from the shared inference path (raw logits).
     pub teacher: PathBuf,
-    /// Student scores are this × ⟨query, document⟩ (cosine for normalised models), so their
-    /// spread can match the teacher's logits. Default: 20.
+    /// Bi-encoders: student scores are this × ⟨query, document⟩ (cosine for normalised
+    /// models), so their spread can match the teacher's logits. Default: 20. Not applied to
+    /// ColBERT's MaxSim (`colbert_distillation` min-max normalises the student's scores).
     #[serde(default = "default_student_scale")]
     pub student_scale: f64,
 }
@@ -409,10 +477,25 @@ impl TrainConfig {
             .map_err(|e| format!("eval.metrics: {e}"))?;
         self.loss.build().map_err(|e| format!("[loss]: {e}"))?;
         self.check_learnable()?;
+        if self.colbert.is_some() && self.model.kind != ModelKind::Colbert {
+            return Err("[colbert] applies to model.kind = \"colbert\" only".into());
+        }
+        if self.loss.is_late_interaction() && self.model.kind != ModelKind::Colbert {
+            return Err(format!(
+                "loss `{}` scores a ColBERT's MaxSim: set model.kind = \"colbert\" or pick \
+                 another loss",
+                self.loss.name()
+            ));
+        }
+        let needs_teacher = self
+            .loss
+            .inputs()
+            .required
+            .contains(&rankforge_losses::InputKind::TeacherScores);
         match self.model.kind {
             ModelKind::CrossEncoder => {
                 if self.distill.is_some() {
-                    return Err("[distill] applies to bi-encoders only".into());
+                    return Err("[distill] applies to bi-encoders and ColBERT only".into());
                 }
                 if self.eval.mode == EvalMode::Retrieve {
                     return Err(
@@ -443,18 +526,55 @@ impl TrainConfig {
                     ));
                 }
             }
-            ModelKind::BiEncoder => {
-                let needs_teacher = self
-                    .loss
-                    .inputs()
-                    .required
-                    .contains(&rankforge_losses::InputKind::TeacherScores);
+            ModelKind::BiEncoder | ModelKind::Colbert => {
                 if needs_teacher && self.distill.is_none() {
                     return Err(format!(
                         "loss `{}` needs teacher scores: add a [distill] table with `teacher`",
                         self.loss.name()
                     ));
                 }
+            }
+        }
+        if self.model.kind == ModelKind::Colbert {
+            self.validate_colbert()?;
+        }
+        Ok(())
+    }
+
+    /// What a ColBERT run may not ask for.
+    fn validate_colbert(&self) -> std::result::Result<(), String> {
+        let name = self.loss.name();
+        if self
+            .loss
+            .inputs()
+            .uses(rankforge_losses::InputKind::QueryEmbeddings)
+        {
+            return Err(format!(
+                "loss `{name}` reads single-vector embeddings; a ColBERT's in-batch loss is \
+                 `colbert_contrastive`"
+            ));
+        }
+        if self.model.max_length.is_some() {
+            return Err(
+                "model.max_length: a ColBERT has two lengths; set [colbert] query_length and \
+                 document_length"
+                    .into(),
+            );
+        }
+        if self.train.in_batch_weight > 0.0 {
+            return Err(
+                "train.in_batch_weight applies to bi-encoders; a ColBERT trains in-batch with \
+                 loss = \"colbert_contrastive\""
+                    .into(),
+            );
+        }
+        if let Some(c) = &self.colbert {
+            if c.dim == Some(0) {
+                return Err("[colbert] dim must be at least 1".into());
+            }
+            // The marker and `[CLS]` / `[SEP]` leave room for at least 6 text tokens.
+            if c.query_length.is_some_and(|n| n < 9) || c.document_length.is_some_and(|n| n < 9) {
+                return Err("[colbert] query_length and document_length must be at least 9".into());
             }
         }
         Ok(())
@@ -471,7 +591,8 @@ impl TrainConfig {
         let in_batch = self
             .loss
             .inputs()
-            .uses(rankforge_losses::InputKind::QueryEmbeddings);
+            .uses(rankforge_losses::InputKind::QueryEmbeddings)
+            || matches!(self.loss, LossConfig::ColbertContrastive(_));
         if in_batch {
             if self.train.batch_size < 2 && self.data.negatives == 0 {
                 return Err(format!(

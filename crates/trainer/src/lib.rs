@@ -36,6 +36,7 @@
 pub mod bench;
 pub mod bi_encoder;
 pub mod checkpoint;
+pub mod colbert;
 pub mod config;
 pub mod cross_encoder;
 pub mod data;

@@ -40,11 +40,13 @@ pub struct AdamWSettings {
     pub head_lr_multiplier: f64,
 }
 
-/// Whether a parameter belongs to a cross-encoder's classification head (`bert.pooler.*`,
-/// `classifier.*`, the dense head's `head_dense.*` in XLM-RoBERTa / ELECTRA, ModernBERT's
-/// `head.*`): the part a bi-encoder or plain encoder checkpoint initialises anew.
+/// Whether a parameter belongs to a model's task head: a cross-encoder's classification head
+/// (`bert.pooler.*`, `classifier.*`, the dense head's `head_dense.*` in XLM-RoBERTa / ELECTRA,
+/// ModernBERT's `head.*`) or a ColBERT's `projection.*`: the part a plain encoder checkpoint
+/// initialises anew, which `train.head_lr_multiplier` speeds up.
 pub fn is_classification_head(path: &str) -> bool {
     path.starts_with("classifier.")
+        || path.starts_with("projection.")
         || path.starts_with("head_dense.")
         || path.starts_with("head.")
         || path.starts_with("bert.pooler.")

@@ -210,7 +210,12 @@ pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
     let t = &c.train;
     let mut card = String::new();
     card.push_str(&format!(
-        "---\nlibrary_name: sentence-transformers\ntags:\n- rankforge\n- {}\nbase_model: {}\n---\n\n",
+        "---\nlibrary_name: {}\ntags:\n- rankforge\n- {}\nbase_model: {}\n---\n\n",
+        if facts.kind == "colbert" {
+            "PyLate"
+        } else {
+            "sentence-transformers"
+        },
         facts.kind.replace('_', "-"),
         c.model.base.display()
     ));

@@ -167,6 +167,21 @@ pub fn train<B: AutodiffBackend>(
             }
             run_loop(config, options, &task, &data, model, device)?
         }
+        ModelKind::Colbert => {
+            let (task, model, report) = crate::colbert::ColBertTask::<B>::prepare(
+                config,
+                &data,
+                &texts,
+                &collection.corpus,
+                &dev,
+                device,
+                options.quiet,
+            )?;
+            for notice in report.notices() {
+                say(notice);
+            }
+            run_loop(config, options, &task, &data, model, device)?
+        }
     };
 
     let summary = TrainSummary {
@@ -188,6 +203,7 @@ pub fn train<B: AutodiffBackend>(
         let kind = match config.model.kind {
             ModelKind::CrossEncoder => "cross_encoder",
             ModelKind::BiEncoder => "bi_encoder",
+            ModelKind::Colbert => "colbert",
         };
         let facts = CardFacts {
             config,

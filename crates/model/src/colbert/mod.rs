@@ -40,7 +40,7 @@ use burn::tensor::{Bool, Int, Tensor, TensorData};
 
 pub use index::ColBertIndex;
 pub use io::ColBertFormat;
-pub use score::{maxsim, maxsim_scores, TokenVectors};
+pub use score::{maxsim, maxsim_group_scores, maxsim_scores, TokenVectors};
 pub use settings::{ColBertSettings, PUNCTUATION};
 pub use tokenize::{ColBertEncoded, ColBertTokenizer};
 pub use vectors_file::{read_token_vectors, write_token_vectors};
@@ -259,6 +259,29 @@ impl<B: Backend> ColBert<B> {
             bar.finish_and_clear();
         }
         out
+    }
+
+    /// A ColBERT of `model` with the tokenizer, encoder config and files (`source_dir`: its
+    /// tokenizer files are copied when saving) of another: how the trainer evaluates and saves
+    /// the weights it updates (`model.valid()` around the parts of the model it started from).
+    pub fn from_parts(
+        model: ColBertModel<B>,
+        config: BertConfig,
+        tokenizer: ColBertTokenizer,
+        source_dir: &Path,
+        format: ColBertFormat,
+        device: B::Device,
+    ) -> Self {
+        Self {
+            model,
+            config,
+            tokenizer,
+            device,
+            run: RunOptions::default(),
+            source_dir: source_dir.to_path_buf(),
+            format,
+            encoded_documents: Default::default(),
+        }
     }
 
     /// Documents [`Self::encode_documents`] has encoded since this model was loaded (how the

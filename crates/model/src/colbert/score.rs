@@ -102,3 +102,71 @@ pub fn maxsim_scores<B: Backend>(
     let keep = document_mask.float().reshape([1, 1, n, ld]);
     (sims * keep).max_dim(3).sum_dim(1).reshape([q, n])
 }
+
+/// Each query against its own `list` documents: `queries [g, lq, dim]`, `documents
+/// [g·list, ld, dim]` (group-major: query `i`'s documents are rows `i·list .. (i+1)·list`),
+/// `document_mask [g·list, ld]` → `[g, list]`. The diagonal blocks of [`maxsim_scores`],
+/// without the cross-query similarities (PyLate's `colbert_kd_scores`, for the distillation
+/// and group losses); masked similarities are multiplied by 0 as there.
+pub fn maxsim_group_scores<B: Backend>(
+    queries: Tensor<B, 3>,
+    documents: Tensor<B, 3>,
+    document_mask: Tensor<B, 2, Bool>,
+) -> Tensor<B, 2> {
+    let [g, lq, dim] = queries.dims();
+    let [n, ld, _] = documents.dims();
+    assert!(
+        g > 0 && n.is_multiple_of(g),
+        "{n} documents for {g} queries: a whole list each"
+    );
+    let list = n / g;
+    // [g, lq, dim] · [g, dim, list·ld] → [g, lq, list, ld]
+    let sims = queries
+        .matmul(documents.reshape([g, list * ld, dim]).swap_dims(1, 2))
+        .reshape([g, lq, list, ld]);
+    let keep = document_mask.float().reshape([g, 1, list, ld]);
+    (sims * keep).max_dim(3).sum_dim(1).reshape([g, list])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::TensorData;
+
+    type B = crate::backend::Cpu;
+
+    /// The group scores are the diagonal blocks of the full in-batch matrix.
+    #[test]
+    fn group_scores_are_the_diagonal_blocks_of_the_in_batch_scores() {
+        let device = Default::default();
+        let (g, list, lq, ld, dim) = (3, 2, 4, 5, 3);
+        let values = |n: usize, seed: f32| -> Vec<f32> {
+            (0..n).map(|i| ((i as f32 + seed) * 0.37).sin()).collect()
+        };
+        let queries = Tensor::<B, 3>::from_data(
+            TensorData::new(values(g * lq * dim, 1.0), [g, lq, dim]),
+            &device,
+        );
+        let documents = Tensor::<B, 3>::from_data(
+            TensorData::new(values(g * list * ld * dim, 7.0), [g * list, ld, dim]),
+            &device,
+        );
+        let mask: Vec<bool> = (0..g * list * ld).map(|i| i % 3 != 1).collect();
+        let mask = Tensor::<B, 2, Bool>::from_data(TensorData::new(mask, [g * list, ld]), &device);
+        let full = maxsim_scores(queries.clone(), documents.clone(), mask.clone())
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        let groups = maxsim_group_scores(queries, documents, mask)
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        for i in 0..g {
+            for k in 0..list {
+                let want = full[i * g * list + i * list + k];
+                let got = groups[i * list + k];
+                assert!((want - got).abs() < 1e-6, "{i},{k}: {got} vs {want}");
+            }
+        }
+    }
+}

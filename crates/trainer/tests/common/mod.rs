@@ -37,6 +37,12 @@ fn doc_words(topic: usize, doc: usize) -> Vec<String> {
 
 /// Writes `tokenizer.json` (WordLevel over the collection's words, BERT post-processing).
 pub fn write_tokenizer(dir: &Path) -> usize {
+    write_tokenizer_with(dir, &[])
+}
+
+/// [`write_tokenizer`] with `extra` words appended to the vocabulary (e.g. ColBERT's
+/// `[unused0]` / `[unused1]` markers).
+pub fn write_tokenizer_with(dir: &Path, extra: &[&str]) -> usize {
     let mut vocab: BTreeMap<String, u32> = BTreeMap::new();
     for (i, special) in ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
         .iter()
@@ -57,6 +63,7 @@ pub fn write_tokenizer(dir: &Path) -> usize {
     for f in 0..3 {
         words.push(format!("filler{f}"));
     }
+    words.extend(extra.iter().map(|w| w.to_string()));
     for word in words {
         let next = vocab.len() as u32;
         vocab.entry(word).or_insert(next);
@@ -116,8 +123,13 @@ pub fn write_collection(dir: &Path) {
 
 /// A tiny random BERT saved as a sentence-transformers directory (no classifier).
 pub fn write_base_model(dir: &Path) {
+    write_base_model_with(dir, &[]);
+}
+
+/// [`write_base_model`] with `extra` words in the vocabulary.
+pub fn write_base_model_with(dir: &Path, extra: &[&str]) {
     let tokenizer_dir = dir.with_extension("tokenizer");
-    let vocab = write_tokenizer(&tokenizer_dir);
+    let vocab = write_tokenizer_with(&tokenizer_dir, extra);
     let config = BertConfig::tiny(vocab);
     let device = Default::default();
     let model = BiEncoderModel::<Cpu>::Bert(BertBiEncoderModel {
