@@ -56,6 +56,9 @@ pub struct LoadReport {
     pub head_seed: u64,
     /// The max length the model runs at, and where it came from (set by the builders).
     pub max_length: Option<(usize, String)>,
+    /// Further notes on how the model runs (e.g. a generative reranker's score rule), one
+    /// `note:` line each.
+    pub notes: Vec<String>,
 }
 
 /// HF tensor name → rankforge module path. Both model kinds keep the encoder under `bert.`.

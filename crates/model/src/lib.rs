@@ -22,6 +22,7 @@
 //! | [`tokenize`], [`inference`] | tokenization and the one batched inference path |
 //! | [`rerank`], [`reranker`], [`dense_index`] | reranking a run; either kind of reranker (cross-encoder, ColBERT) behind one interface; exact dense retrieval |
 //! | [`colbert`] | ColBERT late interaction: load (PyLate, Stanford), MaxSim, exact retrieval, save |
+//! | [`t5`] | T5 encoder–decoders as generative rerankers (monoT5, RankT5) |
 //!
 //! Code is generic over burn's `Backend`; [`backend`] names the ones rankforge builds with.
 
@@ -45,6 +46,7 @@ pub mod pooling;
 pub mod rerank;
 pub mod reranker;
 pub mod run_options;
+pub mod t5;
 pub mod tokenize;
 
 pub use architecture::{Architecture, HeadKind};

@@ -238,6 +238,7 @@ impl LoadReport {
                 "note: {dir}: max length {length} tokens ({source})"
             ));
         }
+        lines.extend(self.notes.iter().map(|note| format!("note: {dir}: {note}")));
         if self.new_head {
             lines.push(format!(
                 "warning: {dir} has no classification head; a new one was initialised (seed {}). \

@@ -22,6 +22,7 @@ use crate::hf::LoadReport;
 use crate::inference::BatchingConfig;
 use crate::load::DEFAULT_HEAD_SEED;
 use crate::run_options::{Activation, RunOptions};
+use crate::t5::{GenerativeReranker, GenerativeSettings, T5Config};
 use crate::tokenize::{LongDocMode, LongDocSettings};
 use rankforge_kernels::precision::Precision;
 
@@ -133,6 +134,10 @@ pub struct RerankerOptions {
     /// Cross-encoder only: truncation or max-chunk. A ColBERT truncates documents at its
     /// document length; max-chunk is refused for it.
     pub long_doc: LongDocSettings,
+    /// Generative rerankers (T5) only: the prompt and score rule (default: castorini's monoT5,
+    /// `logit(▁true) − logit(▁false)`). Activation applies to the raw score as for a
+    /// cross-encoder's logit.
+    pub generative: Option<GenerativeSettings>,
 }
 
 impl Default for RerankerOptions {
@@ -145,6 +150,7 @@ impl Default for RerankerOptions {
             head_seed: DEFAULT_HEAD_SEED,
             activation: Activation::Sigmoid,
             long_doc: LongDocSettings::from(LongDocMode::Truncate),
+            generative: None,
         }
     }
 }
@@ -155,11 +161,15 @@ pub enum Reranker<B: Backend> {
     CrossEncoder(Box<CrossEncoder<B>>),
     /// Both boxed: the two models differ much in size.
     ColBert(Box<ColBert<B>>),
+    /// A T5 scoring by its first decoded token (monoT5, RankT5).
+    Generative(Box<GenerativeReranker<B>>),
 }
 
 impl<B: Backend> Reranker<B> {
     /// A ColBERT if `dir` is marked as one ([`ColBert::recognise`]: PyLate or Stanford
-    /// format), else a cross-encoder through [`CrossEncoder::builder`].
+    /// format), a generative reranker if it is a `T5ForConditionalGeneration`
+    /// ([`T5Config::is_conditional_generation_dir`]), else a cross-encoder through
+    /// [`CrossEncoder::builder`].
     pub fn load(
         dir: impl AsRef<Path>,
         options: &RerankerOptions,
@@ -187,6 +197,25 @@ impl<B: Backend> Reranker<B> {
             )?;
             return Ok((Self::ColBert(Box::new(colbert)), report));
         }
+        if T5Config::is_conditional_generation_dir(dir) {
+            if options.long_doc.mode != LongDocMode::Truncate {
+                return Err(ModelError::Invalid(format!(
+                    "{}: a generative reranker cuts the document to fit its prompt; max-chunk \
+                     is for cross-encoders",
+                    dir.display()
+                )));
+            }
+            let (scorer, report) = GenerativeReranker::<B>::load(
+                dir,
+                options.generative.clone(),
+                options.max_length,
+                options.activation,
+                run,
+                options.precision,
+                device,
+            )?;
+            return Ok((Self::Generative(Box::new(scorer)), report));
+        }
         let (scorer, report) = CrossEncoder::<B>::builder(dir)
             .max_length(options.max_length)
             .precision(options.precision)
@@ -199,11 +228,12 @@ impl<B: Backend> Reranker<B> {
         Ok((Self::CrossEncoder(Box::new(scorer)), report))
     }
 
-    /// `"cross-encoder"` or `"ColBERT"`, for messages.
+    /// `"cross-encoder"`, `"ColBERT"` or `"generative (T5)"`, for messages.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::CrossEncoder(_) => "cross-encoder",
             Self::ColBert(_) => "ColBERT",
+            Self::Generative(_) => "generative (T5)",
         }
     }
 
@@ -212,6 +242,7 @@ impl<B: Backend> Reranker<B> {
     pub fn score_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>> {
         match self {
             Self::CrossEncoder(scorer) => scorer.score(pairs),
+            Self::Generative(scorer) => scorer.score(pairs),
             Self::ColBert(colbert) => {
                 // The text is the document's key: pairs carry no ids.
                 let lists: Vec<CandidateList<'_>> = pairs
@@ -236,6 +267,7 @@ impl<B: Backend> CandidateScorer for Reranker<B> {
         match self {
             Self::CrossEncoder(scorer) => scorer.score_candidates(lists),
             Self::ColBert(colbert) => colbert.score_candidates(lists),
+            Self::Generative(scorer) => scorer.score_candidates(lists),
         }
     }
 }

@@ -71,6 +71,7 @@ pub fn load_reranker<B: Backend>(
             Activation::Sigmoid
         },
         long_doc: long_doc.mode()?,
+        generative: None,
     };
     let (scorer, report) = Reranker::<B>::load(&args.model, &options, device)
         .with_context(|| format!("loading reranker {}", args.model.display()))?;

@@ -1,5 +1,6 @@
 //! The non-linearities of feed-forward blocks (as `config.json`'s `hidden_act` names them) and
-//! of score heads (tanh in BERT's pooler and RoBERTa's head, GELU in ELECTRA's).
+//! of score heads (tanh in BERT's pooler and RoBERTa's head, GELU in ELECTRA's); T5's ReLU and
+//! tanh-approximated GELU (`feed_forward_proj`, not `hidden_act`).
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
@@ -11,6 +12,11 @@ pub enum Activation {
     Gelu,
     /// `tanh(x)`: score heads only (no `hidden_act` maps to it).
     Tanh,
+    /// `max(x, 0)`: T5's `feed_forward_proj` `"relu"` (original T5, monoT5).
+    Relu,
+    /// transformers' `"gelu_new"`, the tanh approximation
+    /// `0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))`: T5 v1.1's and mT5's `"gated-gelu"`.
+    GeluTanh,
 }
 
 impl Activation {
@@ -30,6 +36,12 @@ impl Activation {
         match self {
             Activation::Gelu => rankforge_kernels::gelu(x),
             Activation::Tanh => burn::tensor::activation::tanh(x),
+            Activation::Relu => burn::tensor::activation::relu(x),
+            Activation::GeluTanh => {
+                let inner = (x.clone() + x.clone().powi_scalar(3) * 0.044715)
+                    * (2.0 / std::f64::consts::PI).sqrt();
+                x * (burn::tensor::activation::tanh(inner) + 1.0) * 0.5
+            }
         }
     }
 }

@@ -18,6 +18,9 @@
 //! | [`Rotary`] | rotary position embeddings of queries and keys (one θ per instance) |
 //! | [`GatedFeedForward`] | GeGLU: `wo(act(a) ⊙ g)`, `[a, g] = wi(x)` |
 //! | [`pre_norm_residual`] | `x + block(norm(x))` (pre-norm blocks) |
+//! | [`RmsNorm`] | RMS normalisation with a gain, no mean or bias (T5) |
+//! | [`BiasedAttention`] | attention with an additive bias and no `1/√d` scaling, self or cross (T5's `q`, `k`, `v`, `o`) |
+//! | [`RelativePositionBias`] | T5's bucketed relative position bias ([`relative_position_bucket`]); [`attention_bias`] adds the masks |
 
 mod activation;
 mod attention;
@@ -25,6 +28,8 @@ mod dropout;
 mod feed_forward;
 mod layer_norm;
 mod linear;
+mod relative_attention;
+mod rms_norm;
 mod rotary;
 
 pub use activation::Activation;
@@ -35,4 +40,8 @@ pub use dropout::Dropout;
 pub use feed_forward::{pre_norm_residual, FeedForwardUp, GatedFeedForward, ResidualNorm};
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
+pub use relative_attention::{
+    attention_bias, relative_position_bucket, BiasedAttention, RelativePositionBias,
+};
+pub use rms_norm::RmsNorm;
 pub use rotary::Rotary;
