@@ -102,11 +102,7 @@ fn rows(t: burn::tensor::Tensor<B, 3>) -> Vec<f32> {
 }
 
 fn flat(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|row| f32s(row))
-        .collect()
+    v.as_array().unwrap().iter().flat_map(f32s).collect()
 }
 
 /// max |a − b| / max(1, |b|).
