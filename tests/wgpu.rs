@@ -87,6 +87,35 @@ fn batches_over_the_devices_buffer_limit_are_cut_and_score_right() {
     );
 }
 
+/// int8 has CPU kernels only: on wgpu it would run f32 while reporting int8, so it is refused
+/// before the model loads, naming what to use instead.
+#[test]
+fn int8_on_wgpu_is_refused_with_the_alternative() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixture();
+    let model = fixture_cross_encoder(tmp.path());
+    let input = write_fixture_pairs(tmp.path(), &fx);
+    let output = tmp.path().join("out.jsonl");
+    let message = err(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--device",
+        "wgpu",
+        "--precision",
+        "int8",
+    ]);
+    assert!(
+        message.contains("int8 runs on the CPU backend only") && message.contains("bf16"),
+        "{message}"
+    );
+    assert!(!output.exists(), "nothing is written");
+}
+
 #[test]
 fn embed_on_wgpu_matches_sentence_transformers() {
     let tmp = tempfile::tempdir().unwrap();

@@ -48,6 +48,23 @@ impl Precision {
         }
     }
 
+    /// Whether backend `B` runs this precision: `Int8` has CPU kernels only (VNNI / AVX2 on
+    /// burn's `Flex`); a GPU backend would run it in f32 and report int8, so it is refused
+    /// with what to use instead.
+    pub fn check_backend<B: Backend>(self) -> Result<(), String> {
+        if self == Precision::Int8 && TypeId::of::<B>() != TypeId::of::<Flex>() {
+            return Err(format!(
+                "precision int8 runs on the CPU backend only (its kernels are AVX-512 VNNI / \
+                 AVX-VNNI / AVX2); on the {} backend use bf16 or f16",
+                std::any::type_name::<B>()
+                    .rsplit("::")
+                    .next()
+                    .unwrap_or("GPU")
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether the forward pass runs in a half type (bf16, f16).
     pub fn is_half(self) -> bool {
         matches!(self, Precision::Bf16 | Precision::F16)
@@ -76,7 +93,8 @@ impl std::fmt::Display for Precision {
 ///
 /// On `Flex` (CPU inference), `Int8`, and `Bf16` when the CPU has AVX512_BF16, prepare the
 /// `Linear` weights for their kernels instead ([`prepare_linears`]) and keep every tensor f32.
-/// `Int8` anywhere else returns the module unchanged (f32).
+/// `Int8` anywhere else returns the module unchanged (f32): loaders refuse that combination
+/// first ([`Precision::check_backend`]).
 pub fn cast_module<B: Backend, M: Module<B>>(module: M, precision: Precision) -> M {
     let on_cpu = TypeId::of::<B>() == TypeId::of::<Flex>();
     match precision {

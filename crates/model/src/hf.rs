@@ -59,6 +59,9 @@ pub struct LoadReport {
     /// Further notes on how the model runs (e.g. a generative reranker's score rule), one
     /// `note:` line each.
     pub notes: Vec<String>,
+    /// What `new_head` stands for when the new part is not a classification head (e.g. a new
+    /// ColBERT's projection), for the notice.
+    pub new_head_kind: Option<String>,
 }
 
 /// HF tensor name → rankforge module path. Both model kinds keep the encoder under `bert.`.

@@ -126,6 +126,10 @@ impl<B: Backend> CrossEncoderBuilder<B> {
     /// Reads the directory and applies the settings; the report says what loading made up.
     pub fn load(self, device: &B::Device) -> Result<(CrossEncoder<B>, LoadReport)> {
         let Settings { dir, .. } = &self.settings;
+        self.settings
+            .precision
+            .check_backend::<B>()
+            .map_err(ModelError::Invalid)?;
         if matches!(self.long_doc.mode, LongDocMode::MaxChunk { .. })
             && self.long_doc.max_windows == 0
         {
@@ -173,6 +177,10 @@ impl<B: Backend> BiEncoderBuilder<B> {
     /// Reads the directory (sentence-transformers modules if present) and applies the settings.
     pub fn load(self, device: &B::Device) -> Result<(BiEncoder<B>, LoadReport)> {
         let Settings { dir, .. } = &self.settings;
+        self.settings
+            .precision
+            .check_backend::<B>()
+            .map_err(ModelError::Invalid)?;
         let (model, config, mut report) = hf::load_bi_encoder::<B>(dir, device)?;
         report.source = dir.clone();
         let settings = hf::read_sentence_transformer_settings(dir)?;
@@ -239,12 +247,17 @@ impl LoadReport {
             ));
         }
         lines.extend(self.notes.iter().map(|note| format!("note: {dir}: {note}")));
-        if self.new_head {
-            lines.push(format!(
+        match (self.new_head, &self.new_head_kind) {
+            (true, None) => lines.push(format!(
                 "warning: {dir} has no classification head; a new one was initialised (seed {}). \
                  Its scores mean nothing until the model is fine-tuned.",
                 self.head_seed
-            ));
+            )),
+            (true, Some(kind)) => lines.push(format!(
+                "note: {dir}: new {kind} (seed {}), trained from here",
+                self.head_seed
+            )),
+            (false, _) => {}
         }
         if self.new_pooler {
             lines.push(format!(

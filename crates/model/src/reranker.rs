@@ -15,7 +15,7 @@ use std::path::Path;
 
 use burn::tensor::backend::Backend;
 
-use crate::colbert::{maxsim, ColBert, TokenVectors};
+use crate::colbert::{maxsim_many, ColBert, TokenVectors};
 use crate::cross_encoder::CrossEncoder;
 use crate::error::{ModelError, Result};
 use crate::hf::LoadReport;
@@ -72,7 +72,8 @@ impl<B: Backend> CandidateScorer for ColBert<B> {
     /// Each distinct query text is encoded once, and each distinct document id once per call
     /// (a run's candidates: a document retrieved for many queries costs one encoding), in
     /// chunks of [`DOCUMENT_CHUNK`] documents whose vectors are dropped once their pairs are
-    /// scored. Scores are [`maxsim`] over the scored vectors, as [`ColBert::score`] gives.
+    /// scored. Scores are MaxSim over the scored vectors ([`maxsim_many`]: one matrix product
+    /// per list and chunk, as PyLate scores a candidate list), as [`ColBert::score`] gives.
     fn score_candidates(&self, lists: &[CandidateList<'_>]) -> Result<Vec<Vec<f32>>> {
         let mut query_index: HashMap<&str, usize> = HashMap::new();
         let mut query_texts: Vec<&str> = Vec::new();
@@ -107,9 +108,21 @@ impl<B: Backend> CandidateScorer for ColBert<B> {
         for chunk in documents.chunks(DOCUMENT_CHUNK) {
             let texts: Vec<&str> = chunk.iter().map(|(text, _)| *text).collect();
             let vectors: Vec<TokenVectors> = self.encode_documents(&texts)?;
+            // Each list's documents of this chunk, scored against its query in one product.
+            let mut by_list: Vec<Vec<(usize, &TokenVectors)>> = vec![Vec::new(); lists.len()];
             for ((_, places), document) in chunk.iter().zip(&vectors) {
                 for &(l, p) in places {
-                    out[l][p] = maxsim(&queries[list_query[l]], document, None, None);
+                    by_list[l].push((p, document));
+                }
+            }
+            for (l, members) in by_list.iter().enumerate() {
+                if members.is_empty() {
+                    continue;
+                }
+                let refs: Vec<&TokenVectors> = members.iter().map(|&(_, d)| d).collect();
+                let scores = maxsim_many::<B>(&queries[list_query[l]], &refs, &self.device);
+                for (&(p, _), score) in members.iter().zip(scores) {
+                    out[l][p] = score;
                 }
             }
         }

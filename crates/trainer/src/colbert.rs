@@ -28,7 +28,7 @@ use rankforge_model::colbert::{
     ColBertIndex, ColBertModel, ColBertSettings, ColBertTokenizer,
 };
 use rankforge_model::precision::{cast_module, to_f32, Precision};
-use rankforge_model::{rerank_run, BertConfig, LoadReport};
+use rankforge_model::{rerank_run, EncoderConfig, LoadReport};
 
 use crate::bi_encoder::{score_with_teacher, TeacherScores};
 use crate::config::{ColBertSection, EvalMode, TrainConfig};
@@ -40,7 +40,7 @@ use crate::task::TrainTask;
 /// Everything a ColBERT step and evaluation read.
 #[derive(Debug)]
 pub struct ColBertTask<'a, B: AutodiffBackend> {
-    pub encoder_config: BertConfig,
+    pub encoder_config: EncoderConfig,
     pub tokenizer: ColBertTokenizer,
     /// The directory training started from (its tokenizer files are copied when saving).
     pub base_dir: PathBuf,
@@ -108,13 +108,18 @@ impl<'a, B: AutodiffBackend> ColBertTask<'a, B> {
                 }
                 (colbert, report)
             }
-            None => ColBert::<B>::from_encoder(
-                base,
-                section.dim.unwrap_or(crate::config::DEFAULT_COLBERT_DIM),
-                config.run.seed,
-                &new_model_settings(&section),
-                device,
-            )?,
+            None => {
+                let dim = section.dim.unwrap_or(crate::config::DEFAULT_COLBERT_DIM);
+                let (colbert, mut report) = ColBert::<B>::from_encoder(
+                    base,
+                    dim,
+                    config.run.seed,
+                    &new_model_settings(&section),
+                    device,
+                )?;
+                report.new_head_kind = Some(format!("ColBERT projection to {dim} dimensions"));
+                (colbert, report)
+            }
         };
         let positions = colbert.config.max_positions();
         let lengths = colbert

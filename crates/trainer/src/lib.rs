@@ -1,13 +1,16 @@
-//! rankforge's trainer: fine-tunes cross-encoders and trains or distils bi-encoders from a
-//! TOML run config ([`TrainConfig`]), on any burn autodiff backend (CPU `flex`, CUDA).
+//! rankforge's trainer: fine-tunes cross-encoders and trains or distils bi-encoders and ColBERT
+//! (late interaction) models from a TOML run config ([`TrainConfig`]), on any burn autodiff
+//! backend (CPU `flex`, CUDA, wgpu).
 //!
 //! ```text
 //! config ─► data (BEIR + BM25-mined negative pools) ─► seeded groups / micro-batches
-//!        ─► task (cross-encoder | bi-encoder): forward shared with inference ─► loss (f32)
+//!        ─► task (cross-encoder | bi-encoder | colbert): forward shared with inference
+//!        ─► loss (f32)
 //!        ─► backward ─► accumulated gradients ─► AdamW (global-norm clip, no decay on
 //!           biases/LayerNorm) with warmup + linear/cosine schedule
 //!        ─► dev evaluation through the shared inference path (rerank BM25 top-k)
-//!        ─► best/ final/ (HF dirs), checkpoint/ (resumable), metrics.jsonl, plots, model card
+//!        ─► best/ final/ (HF / PyLate dirs), checkpoint/ (resumable), metrics.jsonl, plots,
+//!           model card
 //! ```
 //!
 //! # Why a custom loop rather than burn-train's learner

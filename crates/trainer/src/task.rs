@@ -14,7 +14,7 @@ use crate::eval::DevEvaluation;
 pub trait TrainTask<B: AutodiffBackend> {
     type Model: AutodiffModule<B> + Clone;
 
-    /// `cross_encoder` / `bi_encoder` (for reports).
+    /// `cross_encoder` / `bi_encoder` / `colbert` (for reports).
     fn kind(&self) -> &'static str;
 
     /// (query, document) pairs a micro-batch of `groups` puts through the model (throughput).

@@ -292,3 +292,29 @@ fn config_checks_name_the_conflict() {
     )
     .unwrap();
 }
+
+/// PyLate's default markers `[Q] ` / `[D] ` are not in the world's vocabulary: the new
+/// ColBERT adds them (the word embedding grows by two rows), trains them, and saves a
+/// tokenizer that holds them, so the saved model reranks as the trainer reported.
+#[test]
+fn default_markers_are_added_to_the_vocabulary_and_saved() {
+    let _serial = serial();
+    let world = World::new();
+    let device = Default::default();
+    let text = config_text(&world, "markers", "loss = \"colbert_contrastive\"", "")
+        .replace("query_prefix = \"[unused0]\"\n", "")
+        .replace("document_prefix = \"[unused1]\"\n", "");
+    let cfg = TrainConfig::from_toml(&text, Path::new("m.toml")).unwrap();
+    let summary = train::<CpuAutodiff>(&cfg, &quiet(), &device).unwrap();
+    let out = cfg.run.output_dir.join("final");
+    let tokenizer = tokenizers::Tokenizer::from_file(out.join("tokenizer.json")).unwrap();
+    let base_vocab = tokenizers::Tokenizer::from_file(world.base.join("tokenizer.json"))
+        .unwrap()
+        .get_vocab_size(true);
+    assert_eq!(tokenizer.get_vocab_size(true), base_vocab + 2);
+    assert!(tokenizer.token_to_id("[Q] ").is_some() && tokenizer.token_to_id("[D] ").is_some());
+    let (colbert, _) = ColBert::<Cpu>::load(&out, &device).unwrap();
+    assert_eq!(colbert.settings().query_prefix, "[Q] ");
+    let reloaded = rerank_metrics(&world, &cfg.run.output_dir, &out);
+    assert_close(&reloaded, &summary.final_metrics.unwrap(), 1e-9);
+}

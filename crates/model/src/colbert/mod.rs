@@ -40,7 +40,7 @@ use burn::tensor::{Bool, Int, Tensor, TensorData};
 
 pub use index::ColBertIndex;
 pub use io::ColBertFormat;
-pub use score::{maxsim, maxsim_group_scores, maxsim_scores, TokenVectors};
+pub use score::{maxsim, maxsim_group_scores, maxsim_many, maxsim_scores, TokenVectors};
 pub use settings::{ColBertSettings, PUNCTUATION};
 pub use tokenize::{ColBertEncoded, ColBertTokenizer};
 pub use vectors_file::{read_token_vectors, write_token_vectors};
@@ -100,7 +100,8 @@ impl<B: Backend> ColBertModel<B> {
     /// Replaces the word embedding table (`[rows, width]`, any number of rows: the config's
     /// `vocab_size` is the caller's to keep in step).
     pub fn set_word_embeddings(&mut self, table: Tensor<B, 2>) {
-        self.bert.embeddings.word_embeddings.weight = burn::module::Param::from_tensor(table);
+        self.bert.embeddings.word_embeddings.weight =
+            burn::module::Param::from_tensor(table.detach());
     }
 
     /// Unit-length vectors `[batch, seq, dim]` of every position (padding included: callers
@@ -322,11 +323,9 @@ impl<B: Backend> ColBert<B> {
     /// MaxSim of `query` against each of `documents`.
     pub fn score(&self, query: &str, documents: &[&str]) -> Result<Vec<f32>> {
         let query = self.encode_queries(&[query])?.remove(0);
-        Ok(self
-            .encode_documents(documents)?
-            .iter()
-            .map(|d| maxsim(&query, d, None, None))
-            .collect())
+        let documents = self.encode_documents(documents)?;
+        let refs: Vec<&TokenVectors> = documents.iter().collect();
+        Ok(maxsim_many::<B>(&query, &refs, &self.device))
     }
 
     /// Loads a PyLate or Stanford ColBERT directory (see [`ColBertFormat::detect`]).
@@ -351,6 +350,9 @@ impl<B: Backend> ColBert<B> {
         document_length: Option<usize>,
     ) -> Result<(Self, crate::LoadReport)> {
         let dir = dir.as_ref();
+        precision
+            .check_backend::<B>()
+            .map_err(crate::error::ModelError::Invalid)?;
         let (mut colbert, mut report) = Self::load(dir, device)?;
         let source = match document_length {
             Some(length) => {

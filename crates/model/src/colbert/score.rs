@@ -82,6 +82,80 @@ pub fn maxsim(
         .sum()
 }
 
+/// Document vectors scored against a query in one matrix product at most (bounds the
+/// `query rows × tokens` similarity block: 32 × 65,536 × 4 bytes = 8 MiB).
+const TOKENS_PER_PRODUCT: usize = 65_536;
+
+/// [`maxsim`] of `query` against each of `documents` (every row scored), with the similarities
+/// of the query against all the documents' vectors from one matrix product per
+/// [`TOKENS_PER_PRODUCT`] tokens on `device` (as PyLate scores a candidate list), then each
+/// query row's maximum per document, summed. Equal to [`maxsim`] up to the order of the
+/// additions inside each dot product (the backend's GEMM).
+pub fn maxsim_many<B: Backend>(
+    query: &TokenVectors,
+    documents: &[&TokenVectors],
+    device: &B::Device,
+) -> Vec<f32> {
+    let dim = query.dim;
+    let rows = query.rows();
+    let mut out = vec![0.0f32; documents.len()];
+    if rows == 0 {
+        return out;
+    }
+    let q = Tensor::<B, 2>::from_data(
+        burn::tensor::TensorData::new(query.data.clone(), [rows, dim]),
+        device,
+    );
+    let mut start = 0;
+    while start < documents.len() {
+        // Whole documents up to the token budget (at least one).
+        let mut end = start;
+        let mut tokens = 0;
+        while end < documents.len()
+            && (end == start || tokens + documents[end].rows() <= TOKENS_PER_PRODUCT)
+        {
+            assert_eq!(
+                documents[end].dim, dim,
+                "query and document vectors differ in width"
+            );
+            tokens += documents[end].rows();
+            end += 1;
+        }
+        if tokens > 0 {
+            let mut data = Vec::with_capacity(tokens * dim);
+            for document in &documents[start..end] {
+                data.extend_from_slice(&document.data);
+            }
+            let d = Tensor::<B, 2>::from_data(
+                burn::tensor::TensorData::new(data, [tokens, dim]),
+                device,
+            );
+            let sims: Vec<f32> = q
+                .clone()
+                .matmul(d.transpose())
+                .into_data()
+                .convert::<f32>()
+                .into_vec::<f32>()
+                .expect("similarities convert to f32");
+            let mut column = 0;
+            for (score, document) in out[start..end].iter_mut().zip(&documents[start..end]) {
+                let width = document.rows();
+                if width > 0 {
+                    *score = (0..rows)
+                        .map(|r| {
+                            let line = &sims[r * tokens + column..r * tokens + column + width];
+                            line.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+                        })
+                        .sum();
+                }
+                column += width;
+            }
+        }
+        start = end;
+    }
+    out
+}
+
 /// PyLate's training-time scores (`colbert_scores` / `colbert_kd_scores` with a documents
 /// mask), differentiable: `queries [q, lq, dim]`, `documents [n, ld, dim]` (padded),
 /// `document_mask [n, ld]` (`true` = scored) → `[q, n]`. A masked similarity is multiplied by
@@ -134,6 +208,38 @@ mod tests {
     use burn::tensor::TensorData;
 
     type B = crate::backend::Cpu;
+
+    /// One product for many documents (some empty, some past a product's token budget) gives
+    /// the pairwise scores.
+    #[test]
+    fn many_documents_score_as_pairwise_maxsim() {
+        let device = Default::default();
+        let dim = 5;
+        let vectors = |rows: usize, seed: f32| {
+            TokenVectors::new(
+                dim,
+                (0..rows * dim)
+                    .map(|i| ((i as f32 + seed) * 0.73).cos())
+                    .collect(),
+            )
+        };
+        let query = vectors(7, 0.5);
+        let mut documents: Vec<TokenVectors> = (0..40)
+            .map(|i| vectors(if i % 9 == 4 { 0 } else { 1 + i % 13 }, i as f32))
+            .collect();
+        documents.push(vectors(TOKENS_PER_PRODUCT + 3, 2.0));
+        documents.push(vectors(3, 9.0));
+        let refs: Vec<&TokenVectors> = documents.iter().collect();
+        let many = maxsim_many::<B>(&query, &refs, &device);
+        for (document, score) in documents.iter().zip(&many) {
+            let want = maxsim(&query, document, None, None);
+            assert!(
+                (want - score).abs() <= 1e-5 * want.abs().max(1.0),
+                "{score} vs {want}"
+            );
+        }
+        assert_eq!(many[4], 0.0, "a document without vectors scores 0");
+    }
 
     /// The group scores are the diagonal blocks of the full in-batch matrix.
     #[test]
