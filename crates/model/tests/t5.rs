@@ -439,6 +439,65 @@ fn the_reranker_loads_t5_directories_as_generative() {
     }
 }
 
+/// As a miner's rescorer it gives the scores (sigmoid by default).
+#[test]
+fn the_generative_reranker_is_a_rescorer() {
+    use rankforge_mining::Rescorer;
+    let fx = fx();
+    let pairs = pairs(&fx["t5-tiny-relu"]);
+    let (scorer, _) = GenerativeReranker::<B>::load(
+        dir("t5-tiny-relu"),
+        None,
+        None,
+        Activation::Sigmoid,
+        run(32),
+        Precision::F32,
+        &Default::default(),
+    )
+    .unwrap();
+    let scores = scorer.score(&refs(&pairs)).unwrap();
+    let rescored = Rescorer::score_pairs(&scorer, &refs(&pairs)).unwrap();
+    assert_eq!(
+        rescored,
+        scores.iter().map(|&s| s as f64).collect::<Vec<_>>()
+    );
+}
+
+/// `--precision int8` / `bf16` on the CPU run the prepared Linear kernels (the facade's
+/// `Linear` layers); their raw scores stay near f32's.
+#[test]
+fn reduced_precision_scores_stay_near_f32() {
+    let fx = fx();
+    for name in MODELS {
+        let pairs = pairs(&fx[name]);
+        let scores = |precision| {
+            GenerativeReranker::<B>::load(
+                dir(name),
+                None,
+                None,
+                Activation::Identity,
+                run(32),
+                precision,
+                &Default::default(),
+            )
+            .unwrap()
+            .0
+            .raw_scores(&refs(&pairs))
+            .unwrap()
+        };
+        let f32_scores = scores(Precision::F32);
+        for precision in [Precision::Int8, Precision::Bf16] {
+            let got = scores(precision);
+            let diff = max_abs_diff(&got, &f32_scores);
+            eprintln!("{name} {precision:?}: max |Δ| {diff:.1e} from f32");
+            assert!(
+                diff < 0.1,
+                "{name} {precision:?}: {got:?} vs {f32_scores:?}"
+            );
+        }
+    }
+}
+
 /// A tied checkpoint has no `lm_head` and rescales; an untied one has its own and does not.
 #[test]
 fn the_lm_head_follows_tie_word_embeddings() {

@@ -370,3 +370,23 @@ impl<B: Backend> CandidateScorer for GenerativeReranker<B> {
             .collect())
     }
 }
+
+/// A generative reranker as a hard-negative miner's rescorer (the scores through the
+/// activation, as for a cross-encoder).
+impl<B: Backend> rankforge_mining::Rescorer for GenerativeReranker<B>
+where
+    B::Device: Sync,
+{
+    fn score_pairs(&self, pairs: &[(&str, &str)]) -> rankforge_mining::Result<Vec<f64>> {
+        Ok(self
+            .score(pairs)
+            .map_err(|e| rankforge_mining::MiningError::Retriever(e.to_string()))?
+            .into_iter()
+            .map(f64::from)
+            .collect())
+    }
+
+    fn name(&self) -> &str {
+        "generative reranker"
+    }
+}
