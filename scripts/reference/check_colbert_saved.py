@@ -2,8 +2,9 @@
 RANKFORGE_KEEP_COLBERT_SAVED=SAVED_DIR: the tiny PyLate model and the tiny Stanford model, both
 re-saved in PyLate's format, the tiny model with PyLate's default "[Q] " / "[D] " prefix
 tokens, and the new ColBERT `ColBert::from_encoder` made on the plain tiny BERT with those
-prefixes added, tests/colbert_new_tokens.rs) with `pylate.models.ColBERT(dir)`, unchanged, and
-compares with tests/fixtures/colbert.json (colbert_new_tokens.json for the last):
+prefixes added, tests/colbert_new_tokens.rs; the tiny ModernBERT ColBERT,
+tests/colbert_modernbert.rs) with `pylate.models.ColBERT(dir)`, unchanged, and compares with
+tests/fixtures/colbert.json (colbert_new_tokens.json, colbert_modernbert.json for the last two):
 
   - the encoder's tensors are exactly those of transformers' model (no missing or unexpected
     name), the projection is PyLate's Dense without bias;
@@ -85,6 +86,9 @@ def main():
     # colbert_new_tokens.rs, PyLate's new rows and projection copied in).
     with open(os.path.join(ROOT, "tests/fixtures/colbert_new_tokens.json")) as f:
         references["pylate-new-tokens-tiny"] = json.load(f)
+    # ColBERT on ModernBERT (crates/model/tests/colbert_modernbert.rs).
+    with open(os.path.join(ROOT, "tests/fixtures/colbert_modernbert.json")) as f:
+        references["modernbert-tiny"] = json.load(f)
     names = [n for n in references if os.path.isdir(os.path.join(saved, n))]
     assert names, f"no saved ColBERT directory in {saved}"
     for name in names:

@@ -19,8 +19,11 @@
 //! All You Need", 2017, eq. 1) with BERT's padding mask (Devlin et al., 2019). Masked keys get
 //! weight exactly 0 (as `exp(min − max)` underflows to in PyTorch). With a half window `w`
 //! (ModernBERT's local layers, `local_attention / 2`), key `j` is also masked for query `i` when
-//! `|i − j| > w`, and a padding query keeps itself (so that its row is never empty), as
-//! `AttentionMasks::windowed` builds the mask for burn's composition. Training keeps burn's ops
+//! `|i − j| > w`; a query whose window holds no key (only possible for a padding query, or a
+//! ColBERT query's unattended expansion token) gets zero context, as transformers' SDPA gives
+//! such a row (torch ≥ 2.5) and as `AttentionMasks::windowed` makes burn's composition do. A
+//! padding query does not see itself: a ColBERT expansion token is a real token masked as a
+//! key, whose own output is scored. Training keeps burn's ops
 //! (attention dropout and autodiff, see [`crate::attention_training`]); other backends keep
 //! burn's `attention`. [`fused_self_attention`] picks by type ([`crate::specialize`]).
 
@@ -152,12 +155,12 @@ fn host_attention(
     FlexTensor::from_data(TensorData::new(context, shape))
 }
 
-/// The keys query `i` may not see under a half window `w`: padding (but itself) and every key
-/// more than `w` positions away.
+/// The keys query `i` may not see under a half window `w`: padding and every key more than `w`
+/// positions away (a row left without keys gets zero context from [`masked_softmax`]).
 #[inline(always)]
 fn window_mask(mask: &mut [bool], padding: &[bool], i: usize, w: usize) {
     for (j, (m, &pad)) in mask.iter_mut().zip(padding).enumerate() {
-        *m = (pad && j != i) || i.abs_diff(j) > w;
+        *m = pad || i.abs_diff(j) > w;
     }
 }
 
@@ -268,8 +271,8 @@ mod tests {
     }
 
     /// With a half window, each query attends to its neighbours only: burn's attention with the
-    /// mask `AttentionMasks::windowed` builds (padding but the query itself, or farther than the
-    /// half window) gives the same context.
+    /// window mask (padding, or farther than the half window) gives the same context, and a
+    /// query whose window holds only padding gets zero context.
     #[test]
     fn matches_burns_attention_with_a_sliding_window() {
         let device = Default::default();
@@ -296,7 +299,11 @@ mod tests {
             .flat_map(|b| {
                 let padding = &padding;
                 (0..seq).flat_map(move |i| {
-                    (0..seq).map(move |j| (padding[b * seq + j] && j != i) || i.abs_diff(j) > half)
+                    (0..seq).map(move |j| {
+                        let empty = (0..seq).all(|k| padding[b * seq + k] || i.abs_diff(k) > half);
+                        // An empty row keeps itself for burn (no NaN); its context is zeroed below.
+                        (padding[b * seq + j] || i.abs_diff(j) > half) && !(empty && j == i)
+                    })
                 })
             })
             .collect();
@@ -322,10 +329,21 @@ mod tests {
         )
         .swap_dims(1, 2)
         .reshape([batch, seq, hidden]);
-        let (fused, expected) = (
+        let (fused, mut expected) = (
             fused.into_data().into_vec::<f32>().unwrap(),
             expected.into_data().into_vec::<f32>().unwrap(),
         );
+        let mut empty_rows = 0;
+        for b in 0..batch {
+            for i in 0..seq {
+                if (lengths[b]..seq).contains(&i) && (0..lengths[b]).all(|k| i.abs_diff(k) > half) {
+                    let start = (b * seq + i) * hidden;
+                    expected[start..start + hidden].fill(0.0);
+                    empty_rows += 1;
+                }
+            }
+        }
+        assert!(empty_rows > 0, "the case has a window without keys");
         let worst = fused
             .iter()
             .zip(&expected)

@@ -388,7 +388,7 @@ fn assert_parameter_gradients(
         &model.device,
     );
     let grads = (scores * upstream).sum().backward();
-    let bert = &model.model.bert;
+    let bert = model.model.bert.as_bert().expect("a BERT body");
     let layer0 = &bert.encoder.layer[0];
     let layer1 = &bert.encoder.layer[1];
     // (PyLate's name, our gradient in PyTorch's layout)
@@ -735,5 +735,5 @@ fn a_new_colbert_on_a_plain_encoder_is_seeded_and_saves() {
     };
     let (grown, _) = ColBert::<B>::from_encoder(&source, 8, 7, &with_new_token, &device).unwrap();
     assert_eq!(grown.added_tokens(), [("[Q] ".to_string(), 1000)]);
-    assert_eq!(grown.config.vocab_size, 1001);
+    assert_eq!(grown.config.vocab_size(), 1001);
 }

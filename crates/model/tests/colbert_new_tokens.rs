@@ -124,7 +124,7 @@ fn new_prefix_tokens_are_added_as_pylate_adds_them() {
             ),
         ]
     );
-    assert_eq!(model.config.vocab_size, after);
+    assert_eq!(model.config.vocab_size(), after);
     assert_eq!(model.model.word_embeddings().dims(), [after, 32]);
     assert_eq!(
         model.tokenizer.skiplist_ids(),
@@ -255,5 +255,5 @@ fn new_rows_are_seeded_and_known_prefixes_add_no_row() {
     let (b, model) = table(1, &known);
     assert_eq!(model.added_tokens(), [("[D] ".to_string(), 700)]);
     assert_eq!(b.len(), 701 * 32);
-    assert_eq!(model.config.vocab_size, 701);
+    assert_eq!(model.config.vocab_size(), 701);
 }

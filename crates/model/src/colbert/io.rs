@@ -17,17 +17,18 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
-use burn_store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
+use burn_store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use serde_json::{json, Value};
 
 use super::resize::resize_token_embeddings;
 use super::settings::ColBertSettings;
 use super::tokenize::ColBertTokenizer;
 use super::{ColBert, ColBertModel};
-use crate::architecture::Architecture;
-use crate::config::{read_config_json, BertConfig};
+use crate::config::read_config_json;
+use crate::encoder_config::EncoderConfig;
 use crate::error::{io_err, ModelError, Result};
 use crate::hf::{self, LoadReport};
+use crate::modernbert_config::ModernBertConfig;
 use crate::run_options::RunOptions;
 
 /// Which tool's layout a ColBERT directory has.
@@ -132,17 +133,34 @@ impl ColBertFormat {
     }
 }
 
-/// Loads tensors of `path` into `model`: the encoder's under `bert.` (from the family's prefix
-/// or from bare names), `linear.*` as `projection.*`. Returns the module paths left missing and
-/// the file's tensors the model does not use.
+/// The store that reads a checkpoint's encoder into `bert.` (the body's variant is not part of
+/// the paths): a BERT-family encoder as every BERT-family load maps it (from the family's
+/// prefix or bare names); a ModernBERT one from bare names (`ModernBertModel`) or from a
+/// classifier's `model.`, with its fused projections' capitals (`Wqkv`, `Wo`, `Wi`) lowered.
+fn body_store(path: &Path, config: &EncoderConfig) -> SafetensorsStore {
+    let store = match config {
+        EncoderConfig::Bert(c) => hf::weights_store_for_loading(path, c.architecture),
+        EncoderConfig::ModernBert(_) => SafetensorsStore::from_file(path)
+            .with_from_adapter(PyTorchToBurnAdapter)
+            .with_key_remapping(r"\.Wqkv\.", ".wqkv.")
+            .with_key_remapping(r"\.Wo\.", ".wo.")
+            .with_key_remapping(r"\.Wi\.", ".wi.")
+            .with_key_remapping(r"^model\.", "bert.")
+            .with_key_remapping(r"^(embeddings|layers|final_norm)\.", "bert.$1.")
+            .allow_partial(true),
+    };
+    store.skip_enum_variants(true)
+}
+
+/// Loads tensors of `path` into `model`: the encoder's under `bert.` ([`body_store`]),
+/// `linear.*` as `projection.*`. Returns the module paths left missing and the file's tensors
+/// the model does not use.
 fn load_file<B: Backend>(
     model: &mut ColBertModel<B>,
     path: &Path,
-    arch: Architecture,
+    config: &EncoderConfig,
 ) -> Result<(Vec<String>, Vec<String>)> {
-    // The encoder's names as every BERT-family load maps them, plus the projection.
-    let mut store =
-        hf::weights_store_for_loading(path, arch).with_key_remapping(r"^linear\.", "projection.");
+    let mut store = body_store(path, config).with_key_remapping(r"^linear\.", "projection.");
     let result = model
         .load_from(&mut store)
         .map_err(|e| ModelError::Weights {
@@ -294,23 +312,31 @@ pub(super) fn load<B: Backend>(dir: &Path, device: &B::Device) -> Result<(ColBer
             {
                 raw.remove("architectures");
             }
-            let config = BertConfig::from_json(raw, &config_path)?;
+            let config: EncoderConfig = match EncoderConfig::from_json(raw, &config_path)? {
+                EncoderConfig::Bert(c) => c.into(),
+                other => {
+                    return Err(other.unsupported(
+                        &config_path,
+                        "Stanford ColBERT (HF_ColBERT) directories are read",
+                    ))
+                }
+            };
             let metadata_path = dir.join(STANFORD_METADATA);
             let settings = if metadata_path.is_file() {
                 ColBertSettings::from_stanford(&hf::read_json(&metadata_path)?, &metadata_path)?
             } else {
                 ColBertSettings::from_stanford(&json!({}), &metadata_path)?
             };
-            let dim = projection_dim(&weights, config.hidden_size)?;
+            let dim = projection_dim(&weights, config.hidden_size())?;
             let mut model = ColBertModel::new(&config, dim, has_pooler(&weights)?, device);
-            let (missing, unused) = load_file(&mut model, &weights, config.architecture)?;
+            let (missing, unused) = load_file(&mut model, &weights, &config)?;
             if !missing.is_empty() {
                 return Err(missing_error(&weights, missing));
             }
             (model, (config, settings), unused)
         }
         ColBertFormat::PyLate => {
-            let config = BertConfig::from_json(raw, &config_path)?;
+            let config = EncoderConfig::from_json(raw, &config_path)?;
             let settings_path = dir.join("config_sentence_transformers.json");
             let settings = if settings_path.is_file() {
                 ColBertSettings::from_pylate(&hf::read_json(&settings_path)?, &settings_path)?
@@ -319,10 +345,9 @@ pub(super) fn load<B: Backend>(dir: &Path, device: &B::Device) -> Result<(ColBer
             };
             let dense_dir = pylate_dense_dir(dir)?;
             let dense_weights = hf::file_in(&dense_dir, hf::WEIGHTS_FILE)?;
-            let dim = projection_dim(&dense_weights, config.hidden_size)?;
+            let dim = projection_dim(&dense_weights, config.hidden_size())?;
             let mut model = ColBertModel::new(&config, dim, has_pooler(&weights)?, device);
-            let arch = config.architecture;
-            let (missing, mut unused) = load_file(&mut model, &weights, arch)?;
+            let (missing, mut unused) = load_file(&mut model, &weights, &config)?;
             let missing: Vec<String> = missing
                 .into_iter()
                 .filter(|n| !n.starts_with("projection."))
@@ -330,7 +355,7 @@ pub(super) fn load<B: Backend>(dir: &Path, device: &B::Device) -> Result<(ColBer
             if !missing.is_empty() {
                 return Err(missing_error(&weights, missing));
             }
-            let (missing, dense_unused) = load_file(&mut model, &dense_weights, arch)?;
+            let (missing, dense_unused) = load_file(&mut model, &dense_weights, &config)?;
             if missing.iter().any(|n| n.starts_with("projection.")) {
                 return Err(missing_error(&dense_weights, vec!["linear.weight".into()]));
             }
@@ -420,7 +445,7 @@ pub(super) fn from_encoder<B: Backend>(
 
     let config_path = hf::file_in(dir, hf::CONFIG_FILE)?;
     let weights = hf::file_in(dir, hf::WEIGHTS_FILE)?;
-    let mut config = BertConfig::from_file(&config_path)?;
+    let mut config = EncoderConfig::from_file(&config_path)?;
     if dim == 0 {
         return Err(ModelError::Invalid("ColBERT dim must be at least 1".into()));
     }
@@ -428,7 +453,7 @@ pub(super) fn from_encoder<B: Backend>(
     let mut inner = tokenizers::Tokenizer::from_file(&tokenizer_path)
         .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", tokenizer_path.display())))?;
     let mut model = ColBertModel::new(&config, dim, has_pooler(&weights)?, device);
-    let (missing, unused) = load_file(&mut model, &weights, config.architecture)?;
+    let (missing, unused) = load_file(&mut model, &weights, &config)?;
     let missing: Vec<String> = missing
         .into_iter()
         .filter(|n| !n.starts_with("projection."))
@@ -436,7 +461,7 @@ pub(super) fn from_encoder<B: Backend>(
     if !missing.is_empty() {
         return Err(missing_error(&weights, missing));
     }
-    let hidden = config.hidden_size;
+    let hidden = config.hidden_size();
     let bound = 1.0 / (hidden as f32).sqrt();
     let mut rng = StdRng::seed_from_u64(seed);
     let values: Vec<f32> = (0..hidden * dim)
@@ -477,7 +502,10 @@ pub(super) fn from_encoder<B: Backend>(
         let rows = inner.get_vocab_size(true);
         table = resize_token_embeddings(table, rows, &mut rng);
         model.set_word_embeddings(table);
-        config.vocab_size = rows;
+        match &mut config {
+            EncoderConfig::Bert(c) => c.vocab_size = rows,
+            EncoderConfig::ModernBert(c) => c.vocab_size = rows,
+        }
         files = tokenizer_files(&inner, dir, &added)?;
     }
     let tokenizer =
@@ -512,11 +540,16 @@ fn save_tensors<B: Backend>(
     keep: &str,
     rename: (&str, &str),
 ) -> Result<()> {
+    // BERT's renames and ModernBERT's (no name of either body matches the other's).
     let mut store = SafetensorsStore::from_file(path)
         .with_to_adapter(BurnToPyTorchAdapter)
+        .skip_enum_variants(true)
         .with_regex(keep)
         .with_key_remapping(r"\.attention\.self_attn\.", ".attention.self.")
         .with_key_remapping(r"\.layer_norm\.", ".LayerNorm.")
+        .with_key_remapping(r"\.wqkv\.", ".Wqkv.")
+        .with_key_remapping(r"\.wo\.", ".Wo.")
+        .with_key_remapping(r"\.wi\.", ".Wi.")
         .with_key_remapping(rename.0, rename.1)
         .clear_metadata()
         // transformers refuses safetensors files without format = pt.
@@ -536,17 +569,18 @@ fn save_tensors<B: Backend>(
 /// with `tokenizer_files` (name, contents) written over them.
 pub(super) fn save_pylate<B: Backend>(
     model: &ColBertModel<B>,
-    config: &BertConfig,
+    config: &EncoderConfig,
     settings: &ColBertSettings,
     tokenizer_dir: &Path,
     tokenizer_files: &[(&str, String)],
     out: &Path,
 ) -> Result<()> {
     let mut json_config = config.to_json();
-    json_config.insert(
-        "architectures".into(),
-        json!([config.architecture.base_model()]),
-    );
+    let base_model = match config {
+        EncoderConfig::Bert(c) => c.architecture.base_model(),
+        EncoderConfig::ModernBert(_) => ModernBertConfig::BASE_MODEL,
+    };
+    json_config.insert("architectures".into(), json!([base_model]));
     let mut st_config = json!({
         "model_type": "ColBERT",
         "__version__": hf::versions(),
@@ -559,7 +593,7 @@ pub(super) fn save_pylate<B: Backend>(
     {
         target.extend(keys);
     }
-    let hidden = config.hidden_size;
+    let hidden = config.hidden_size();
     let dim = model.dim();
     hf::write_dir_atomically(out, |dir| {
         save_tensors(

@@ -1,9 +1,10 @@
-//! ColBERT late interaction (Khattab & Zaharia, SIGIR 2020): a BERT-family encoder, a linear
-//! projection without bias to `dim`, and L2 normalisation of every token's vector; a query's
-//! score against a document is MaxSim ([`maxsim`]): for each query vector, its best dot product
-//! with a document vector, summed.
+//! ColBERT late interaction (Khattab & Zaharia, SIGIR 2020): an encoder (BERT family or
+//! ModernBERT), a linear projection without bias to `dim`, and L2 normalisation of every
+//! token's vector; a query's score against a document is MaxSim ([`maxsim`]): for each query
+//! vector, its best dot product with a document vector, summed.
 //!
-//! - [`ColBertModel`]: the trainable module (`bert` + `projection`), fed a [`ColBertBatch`]
+//! - [`ColBertModel`]: the trainable module (`bert`, a [`ColBertEncoder`] of the config's
+//!   family, + `projection`), fed a [`ColBertBatch`]
 //!   ([`collate_colbert`]); [`maxsim_scores`] gives PyLate's differentiable training scores
 //!   for the losses in `rankforge_losses::{colbert_contrastive, colbert_distillation}`.
 //! - [`ColBertSettings`]: prefixes, lengths, expansion, skiplist (PyLate's
@@ -47,17 +48,89 @@ pub use vectors_file::{read_token_vectors, write_token_vectors};
 
 use crate::architecture::PositionScheme;
 use crate::bert::{BertInput, BertModel};
-use crate::config::BertConfig;
+use crate::encoder_config::EncoderConfig;
 use crate::error::Result;
 use crate::inference::{plan_batches, ActivationShape, TensorLimit};
 use crate::layers::{AttentionMasks, Linear};
+use crate::modernbert::ModernBertModel;
 use crate::run_options::{progress_bar, RunOptions};
 
-/// The trainable part: the encoder (under `bert.`, as the other model kinds keep it) and the
-/// projection to `dim` (no bias).
+/// A ColBERT's encoder body, of the config's family. burn sees the variant as one more level of
+/// the module tree, which the trainer's parameter paths and the ColBERT stores skip (as for
+/// [`crate::CrossEncoderModel`]), so a BERT-family body's parameters keep their `bert.…`
+/// paths. (One model lives for a whole run and is never moved in a loop, so the variants' size
+/// difference costs nothing worth a box.)
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum ColBertEncoder<B: Backend> {
+    /// BERT, XLM-RoBERTa or ELECTRA.
+    Bert(BertModel<B>),
+    /// ModernBERT (e.g. GTE-ModernColBERT): no token types, rotary positions.
+    ModernBert(ModernBertModel<B>),
+}
+
+impl<B: Backend> ColBertEncoder<B> {
+    /// A randomly initialised body of the config's family (`with_pooler`: BERT's pooler, kept
+    /// only to load and save it back).
+    pub fn new(config: &EncoderConfig, with_pooler: bool, device: &B::Device) -> Self {
+        match config {
+            EncoderConfig::Bert(c) => ColBertEncoder::Bert(BertModel::new(c, with_pooler, device)),
+            EncoderConfig::ModernBert(c) => {
+                ColBertEncoder::ModernBert(ModernBertModel::new(c, device))
+            }
+        }
+    }
+
+    /// The BERT-family body, if this is one.
+    pub fn as_bert(&self) -> Option<&BertModel<B>> {
+        match self {
+            ColBertEncoder::Bert(m) => Some(m),
+            ColBertEncoder::ModernBert(_) => None,
+        }
+    }
+
+    pub fn as_bert_mut(&mut self) -> Option<&mut BertModel<B>> {
+        match self {
+            ColBertEncoder::Bert(m) => Some(m),
+            ColBertEncoder::ModernBert(_) => None,
+        }
+    }
+
+    /// The ModernBERT body, if this is one.
+    pub fn as_modernbert(&self) -> Option<&ModernBertModel<B>> {
+        match self {
+            ColBertEncoder::ModernBert(m) => Some(m),
+            ColBertEncoder::Bert(_) => None,
+        }
+    }
+
+    pub fn as_modernbert_mut(&mut self) -> Option<&mut ModernBertModel<B>> {
+        match self {
+            ColBertEncoder::ModernBert(m) => Some(m),
+            ColBertEncoder::Bert(_) => None,
+        }
+    }
+
+    fn word_embeddings(&self) -> &burn::nn::Embedding<B> {
+        match self {
+            ColBertEncoder::Bert(m) => &m.embeddings.word_embeddings,
+            ColBertEncoder::ModernBert(m) => &m.embeddings.tok_embeddings,
+        }
+    }
+
+    fn word_embeddings_mut(&mut self) -> &mut burn::nn::Embedding<B> {
+        match self {
+            ColBertEncoder::Bert(m) => &mut m.embeddings.word_embeddings,
+            ColBertEncoder::ModernBert(m) => &mut m.embeddings.tok_embeddings,
+        }
+    }
+}
+
+/// The trainable part: the encoder (under `bert.` whatever its family, as the other model kinds
+/// keep it) and the projection to `dim` (no bias).
 #[derive(Module, Debug)]
 pub struct ColBertModel<B: Backend> {
-    pub bert: BertModel<B>,
+    pub bert: ColBertEncoder<B>,
     /// `[hidden, dim]`, no bias.
     pub projection: Linear<B>,
     /// The body's position ids (XLM-RoBERTa's count past `padding_idx`, see
@@ -78,12 +151,15 @@ pub struct ColBertBatch<B: Backend> {
 }
 
 impl<B: Backend> ColBertModel<B> {
-    /// A randomly initialised model (weights are normally loaded over it).
-    pub fn new(config: &BertConfig, dim: usize, with_pooler: bool, device: &B::Device) -> Self {
+    /// A randomly initialised model of the config's body (weights are normally loaded over
+    /// it); `with_pooler` keeps a BERT pooler (loaded and saved back, not used).
+    pub fn new(config: &EncoderConfig, dim: usize, with_pooler: bool, device: &B::Device) -> Self {
         Self {
-            bert: BertModel::new(config, with_pooler, device),
-            projection: Linear::new_with_bias(config.hidden_size, dim, false, device),
-            positions: config.position_scheme(),
+            bert: ColBertEncoder::new(config, with_pooler, device),
+            projection: Linear::new_with_bias(config.hidden_size(), dim, false, device),
+            positions: config
+                .as_bert()
+                .map_or(PositionScheme::FromZero, |c| c.position_scheme()),
         }
     }
 
@@ -92,25 +168,33 @@ impl<B: Backend> ColBertModel<B> {
         self.projection.d_out()
     }
 
-    /// The word embedding table `[vocab, width]`.
+    /// The word embedding table `[vocab, width]` (BERT's `word_embeddings`, ModernBERT's
+    /// `tok_embeddings`).
     pub fn word_embeddings(&self) -> Tensor<B, 2> {
-        self.bert.embeddings.word_embeddings.weight.val()
+        self.bert.word_embeddings().weight.val()
     }
 
     /// Replaces the word embedding table (`[rows, width]`, any number of rows: the config's
     /// `vocab_size` is the caller's to keep in step).
+    ///
+    /// The table becomes a new leaf parameter (detached from whatever computed it), so this
+    /// works on autodiff backends too, where a trainer grows the table before training.
     pub fn set_word_embeddings(&mut self, table: Tensor<B, 2>) {
-        self.bert.embeddings.word_embeddings.weight =
-            burn::module::Param::from_tensor(table.detach());
+        self.bert.word_embeddings_mut().weight = burn::module::Param::from_tensor(table.detach());
     }
 
     /// Unit-length vectors `[batch, seq, dim]` of every position (padding included: callers
     /// pick the rows they score).
+    ///
+    /// ModernBERT takes no token types and places its rotary positions by index (`0..seq`),
+    /// expansion tokens included, as transformers does; unattended expansion tokens are masked
+    /// as keys in its global and local (sliding window) layers alike.
     pub fn forward(&self, batch: ColBertBatch<B>) -> Tensor<B, 3> {
-        let hidden = match self.positions {
-            PositionScheme::FromZero => self.bert.forward(batch.input),
-            PositionScheme::AfterPadding { padding_idx } => {
-                self.encode_counting_positions(batch, padding_idx)
+        let hidden = match (&self.bert, self.positions) {
+            (ColBertEncoder::ModernBert(m), _) => m.forward(batch.input),
+            (ColBertEncoder::Bert(bert), PositionScheme::FromZero) => bert.forward(batch.input),
+            (ColBertEncoder::Bert(bert), PositionScheme::AfterPadding { padding_idx }) => {
+                Self::encode_counting_positions(bert, batch, padding_idx)
             }
         };
         l2_normalize_tokens(self.projection.forward(hidden))
@@ -122,12 +206,11 @@ impl<B: Backend> ColBertModel<B> {
     /// transformers counts them (their id is not the padding id), so this runs the same
     /// embeddings and layers with the positions taken from the batch padding alone.
     fn encode_counting_positions(
-        &self,
+        bert: &BertModel<B>,
         batch: ColBertBatch<B>,
         padding_idx: usize,
     ) -> Tensor<B, 3> {
         let ColBertBatch { input, padding } = batch;
-        let bert = &self.bert;
         let embeddings = &bert.embeddings;
         let counted = padding
             .bool_not()
@@ -196,7 +279,8 @@ pub fn collate_colbert<B: Backend>(
 #[derive(Debug)]
 pub struct ColBert<B: Backend> {
     pub model: ColBertModel<B>,
-    pub config: BertConfig,
+    /// The encoder's config (BERT family or ModernBERT).
+    pub config: EncoderConfig,
     pub tokenizer: ColBertTokenizer,
     pub device: B::Device,
     pub run: RunOptions,
@@ -267,7 +351,7 @@ impl<B: Backend> ColBert<B> {
     /// the weights it updates (`model.valid()` around the parts of the model it started from).
     pub fn from_parts(
         model: ColBertModel<B>,
-        config: BertConfig,
+        config: impl Into<EncoderConfig>,
         tokenizer: ColBertTokenizer,
         source_dir: &Path,
         format: ColBertFormat,
@@ -275,7 +359,7 @@ impl<B: Backend> ColBert<B> {
     ) -> Self {
         Self {
             model,
-            config,
+            config: config.into(),
             tokenizer,
             device,
             run: RunOptions::default(),
@@ -376,8 +460,9 @@ impl<B: Backend> ColBert<B> {
         Ok((colbert, report))
     }
 
-    /// A new ColBERT on a plain BERT-family encoder directory (a transformers checkpoint, a
-    /// sentence-transformers bi-encoder, or a cross-encoder's encoder), as
+    /// A new ColBERT on a plain encoder directory of the BERT family or ModernBERT (a
+    /// transformers checkpoint, a sentence-transformers bi-encoder, or a cross-encoder's
+    /// encoder), as
     /// `pylate.models.ColBERT(dir)` makes one from a base model: the encoder's weights and a
     /// projection to `dim` without bias drawn with `seed` from `U(−1/√hidden, 1/√hidden)`
     /// (`torch.nn.Linear`'s default range). `settings` are those the model will be saved with.

@@ -20,6 +20,8 @@ pub struct AttentionMasks<B: Backend> {
     /// `[batch, seq]`, `true` at padding keys.
     key_padding: Tensor<B, 2, Bool>,
     expanded: OnceCell<Tensor<B, 4, Bool>>,
+    /// Windowed masks: the queries without a key in reach ([`Self::empty_rows`]).
+    empty_rows: OnceCell<Tensor<B, 4, Bool>>,
     /// Local attention: a query sees the keys at most this many positions away.
     half_window: Option<usize>,
 }
@@ -30,18 +32,22 @@ impl<B: Backend> AttentionMasks<B> {
         Self {
             key_padding,
             expanded: OnceCell::new(),
+            empty_rows: OnceCell::new(),
             half_window: None,
         }
     }
 
     /// Sliding-window (local) attention: query `i` sees key `j` when `|i − j| ≤ half_window`
     /// and `j` is not padding (transformers' `sliding_window_bidirectional_overlay`; ModernBERT's
-    /// `local_attention / 2`). A padding query whose window holds only padding would have no key
-    /// left (a NaN row); it keeps itself, which changes no real token's output.
+    /// `local_attention / 2`), padding queries included (a ColBERT query's unattended expansion
+    /// tokens are masked as keys but scored). A query whose window holds only padding gets zero
+    /// context, as transformers' SDPA gives such a row (torch ≥ 2.5): [`scaled_dot_product`]
+    /// lets it see itself (no NaN) and zeroes its context.
     pub fn windowed(key_padding: Tensor<B, 2, Bool>, half_window: usize) -> Self {
         Self {
             key_padding,
             expanded: OnceCell::new(),
+            empty_rows: OnceCell::new(),
             half_window: Some(half_window),
         }
     }
@@ -54,6 +60,35 @@ impl<B: Backend> AttentionMasks<B> {
     /// `[batch, seq]`, `true` at padding keys.
     pub fn key_padding(&self) -> &Tensor<B, 2, Bool> {
         &self.key_padding
+    }
+
+    /// Windowed masks: `[batch, 1, seq, 1]`, `true` at the queries whose window holds no key
+    /// (their context is zero); `None` for padding-only masks.
+    fn empty_rows(&self) -> Option<&Tensor<B, 4, Bool>> {
+        let half = self.half_window?;
+        Some(self.empty_rows.get_or_init(|| {
+            let [batch, seq] = self.key_padding.dims();
+            let device = self.key_padding.device();
+            let keys = self
+                .key_padding
+                .clone()
+                .bool_not()
+                .int()
+                .reshape([batch, 1, seq]);
+            // Keys in reach of query i: a [seq, seq] band of ones times the key flags.
+            let positions = Tensor::<B, 1, Int>::arange(0..seq as i64, &device);
+            let distance = (positions.clone().reshape([seq, 1]).expand([seq, seq])
+                - positions.reshape([1, seq]).expand([seq, seq]))
+            .abs();
+            let band = distance
+                .lower_equal_elem(half as i64)
+                .int()
+                .reshape([1, seq, seq]);
+            (band.expand([batch, seq, seq]) * keys.expand([batch, seq, seq]))
+                .sum_dim(2)
+                .equal_elem(0)
+                .reshape([batch, 1, seq, 1])
+        }))
     }
 
     /// `[batch, 1, seq, seq]`, `true` where a key is padding (the same for every head, so
@@ -79,9 +114,15 @@ impl<B: Backend> AttentionMasks<B> {
                     let distance = (queries.clone() - keys.clone()).abs();
                     let outside = distance.greater_elem(half as i64).reshape([1, 1, seq, seq]);
                     let itself = queries.equal(keys).reshape([1, 1, seq, seq]);
-                    padding
-                        .bool_and(itself.bool_not().expand([batch, 1, seq, seq]))
-                        .bool_or(outside.expand([batch, 1, seq, seq]))
+                    let masked = padding.bool_or(outside.expand([batch, 1, seq, seq]));
+                    // A row without keys keeps itself (its context is zeroed after).
+                    let empty = self.empty_rows().expect("a windowed mask").clone();
+                    masked.bool_and(
+                        empty
+                            .expand([batch, 1, seq, seq])
+                            .bool_and(itself.expand([batch, 1, seq, seq]))
+                            .bool_not(),
+                    )
                 }
             }
         })
@@ -197,6 +238,10 @@ pub fn scaled_dot_product<B: Backend>(
             None,
             AttentionModuleOptions::default(),
         )
+    };
+    let context = match masks.empty_rows() {
+        Some(empty) => context.mask_fill(empty.clone().expand([batch, heads, seq, head_dim]), 0.0),
+        None => context,
     };
     context.swap_dims(1, 2).reshape([batch, seq, hidden])
 }
@@ -323,7 +368,7 @@ mod tests {
     }
 
     /// Padding keys stay masked inside the window, and a padding query whose window holds only
-    /// padding gets a finite output (it sees itself) instead of NaN.
+    /// padding gets zero context (transformers' SDPA) instead of NaN.
     #[test]
     fn windowed_masks_keep_padding_and_never_leave_a_row_empty() {
         let (seq, hidden, heads) = (8, 4, 1);
@@ -349,6 +394,9 @@ mod tests {
             &dropout,
         );
         assert_eq!(row(&windowed, 2), row(&full, 2));
+        // Query 5 sees key 4..=6, all padding: zero context. Query 3 (padding) sees key 2 only.
+        assert!(row(&windowed, 5).iter().all(|&x| x == 0.0));
+        assert!(row(&windowed, 3).iter().any(|&x| x != 0.0));
         let values: Vec<f32> = windowed.into_data().into_vec().unwrap();
         assert!(values.iter().all(|x| x.is_finite()), "{values:?}");
     }
