@@ -1,18 +1,20 @@
 //! ColBERT directories in and out.
 //!
 //! - **PyLate** (a sentence-transformers directory): `modules.json` = Transformer (the encoder's
-//!   `config.json` / `model.safetensors` / tokenizer at the root, bare tensor names) + a
+//!   `config.json` / `model.safetensors` / tokenizer at the root, bare tensor names; a
+//!   BERT-family body or ModernBERT, as `model_type` says) + a
 //!   `pylate.models.Dense.Dense` in `1_Dense/` (`config.json`: in/out features, no bias,
 //!   identity activation, no residual; `model.safetensors`: `linear.weight [dim, hidden]`);
 //!   `config_sentence_transformers.json` holds the [`ColBertSettings`].
 //! - **Stanford ColBERT** (colbert-ai's `HF_ColBERT.save_pretrained`): `config.json` with
 //!   `architectures: ["HF_ColBERT"]`, one `model.safetensors` with the encoder under its
 //!   transformers prefix (`bert.` …) and the projection as `linear.weight`, the tokenizer, and
-//!   `artifact.metadata` (the flat `ColBERTConfig`).
+//!   `artifact.metadata` (the flat `ColBERTConfig`); BERT-family bodies only.
 //!
 //! Weights go through burn-store with the PyTorch adapters and the same key renames as the
-//! crate's other loaders (`hf`): the encoder lands under `bert.`, the projection under
-//! `projection.`. Saving writes PyLate's format.
+//! crate's other loaders (`hf`, `modernbert`): the encoder lands under `bert.` (the body's enum
+//! variant is skipped in paths), the projection under `projection.`. Saving writes PyLate's
+//! format with the body's own tensor names.
 
 use std::path::{Path, PathBuf};
 
