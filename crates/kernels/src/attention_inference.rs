@@ -334,9 +334,9 @@ mod tests {
             expected.into_data().into_vec::<f32>().unwrap(),
         );
         let mut empty_rows = 0;
-        for b in 0..batch {
+        for (b, &len) in lengths.iter().enumerate() {
             for i in 0..seq {
-                if (lengths[b]..seq).contains(&i) && (0..lengths[b]).all(|k| i.abs_diff(k) > half) {
+                if (len..seq).contains(&i) && (0..len).all(|k| i.abs_diff(k) > half) {
                     let start = (b * seq + i) * hidden;
                     expected[start..start + hidden].fill(0.0);
                     empty_rows += 1;
