@@ -15,7 +15,7 @@ use model_common::B;
 
 #[path = "../../../tests/common/mod.rs"]
 mod common;
-use common::{beir_texts, rankforge, root, trec_scores, write_jsonl};
+use common::{beir_texts, post_json, rankforge, root, spawn_server, trec_scores, write_jsonl};
 
 use rankforge_model::t5::{GenerativeReranker, GenerativeSettings};
 use rankforge_model::{Activation, Precision, RunOptions};
@@ -179,4 +179,160 @@ fn rerank_scores_a_bm25_run_with_the_generative_reranker() {
         }
         last.insert(q.as_str(), *ours);
     }
+}
+
+/// `--generative-template rank` scores by RankT5's `<extra_id_10>` logit, `--true-token ▁yes
+/// --false-token ▁no` by mT5's pair (transformers' `rank_raw`, `mono_yes_no_raw`); the flags
+/// are refused for a cross-encoder.
+#[test]
+fn predict_flags_pick_the_template_and_score_tokens() {
+    let fx = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let name = "t5-tiny-relu";
+    let pairs = fx[name]["pairs"].as_array().unwrap();
+    let rows: Vec<Value> = pairs
+        .iter()
+        .map(|p| json!({"query": p["query"], "document": p["document"]}))
+        .collect();
+    let input = tmp.path().join("pairs.jsonl");
+    write_jsonl(&input, &rows);
+    let model = t5_dir(name);
+    for (flags, key) in [
+        (vec!["--generative-template", "rank"], "rank_raw"),
+        (
+            vec!["--true-token", "▁yes", "--false-token", "▁no"],
+            "mono_yes_no_raw",
+        ),
+    ] {
+        let output = tmp.path().join(format!("{key}.jsonl"));
+        let mut args = vec![
+            "predict",
+            "--model",
+            s(&model),
+            "--input",
+            s(&input),
+            "--output",
+            s(&output),
+            "--raw",
+            "--quiet",
+        ];
+        args.extend(&flags);
+        let log = ok(&args);
+        assert!(log.contains("generative reranker (T5)"), "{log}");
+        for (p, ours) in pairs.iter().zip(common::scores(&output)) {
+            assert_close(ours as f64, p[key].as_f64().unwrap(), &format!("{flags:?}"));
+        }
+    }
+    let cross_encoder = common::minilm();
+    let out = rankforge(&[
+        "predict",
+        "--model",
+        s(&cross_encoder),
+        "--input",
+        s(&input),
+        "--output",
+        s(&tmp.path().join("ce.jsonl")),
+        "--generative-template",
+        "rank",
+        "--quiet",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("generative rerankers"), "{stderr}");
+}
+
+/// `rankforge serve --model <T5 dir>`: `/rerank` answers transformers' monoT5 probabilities.
+#[test]
+fn serve_answers_the_fixture_sigmoid_scores() {
+    let fx = fixture();
+    let name = "t5-tiny-gated";
+    let server = spawn_server(&t5_dir(name));
+    for p in fx[name]["pairs"].as_array().unwrap() {
+        let body = post_json(
+            &server.addr,
+            "/rerank",
+            &json!({"query": p["query"], "texts": [p["document"]]}),
+        );
+        let ours = body[0]["score"].as_f64().unwrap();
+        assert_close(ours, p["mono_softmax_true"].as_f64().unwrap(), "serve");
+    }
+}
+
+/// `mine --rescorer <T5 dir>`: the mined records carry the generative reranker's scores
+/// (sigmoid of true − false) for the positive and each negative.
+#[test]
+fn mine_rescores_with_a_generative_reranker() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = t5_dir("t5-tiny-gated");
+    let mined = tmp.path().join("mined.jsonl");
+    ok(&[
+        "mine",
+        "--corpus",
+        s(&sample("corpus.jsonl")),
+        "--queries",
+        s(&sample("queries.jsonl")),
+        "--qrels",
+        s(&sample("qrels/train.tsv")),
+        "--rescorer",
+        s(&model),
+        "--num-negatives",
+        "2",
+        "--range-max",
+        "10",
+        "--format",
+        "n_tuple_scores",
+        "--output",
+        s(&mined),
+        "--quiet",
+    ]);
+    let scorer = GenerativeReranker::<B>::load(
+        &model,
+        None,
+        None,
+        Activation::Sigmoid,
+        RunOptions::default(),
+        Precision::F32,
+        &Default::default(),
+    )
+    .unwrap()
+    .0;
+    let text = std::fs::read_to_string(&mined).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!records.is_empty(), "mined nothing");
+    for record in &records {
+        let query = record["query"].as_str().unwrap();
+        let mut documents = vec![record["positive"].as_str().unwrap()];
+        for i in 1.. {
+            match record.get(format!("negative_{i}")) {
+                Some(n) => documents.push(n.as_str().unwrap()),
+                None => break,
+            }
+        }
+        let pairs: Vec<(&str, &str)> = documents.iter().map(|d| (query, *d)).collect();
+        let want = scorer.score(&pairs).unwrap();
+        let scores = record["score"].as_array().unwrap();
+        assert_eq!(scores.len(), want.len());
+        for (ours, want) in scores.iter().zip(want) {
+            assert_close(ours.as_f64().unwrap(), want as f64, query);
+        }
+    }
+    // Generative flags without a rescorer are refused.
+    let out = rankforge(&[
+        "mine",
+        "--corpus",
+        s(&sample("corpus.jsonl")),
+        "--queries",
+        s(&sample("queries.jsonl")),
+        "--qrels",
+        s(&sample("qrels/train.tsv")),
+        "--true-token",
+        "▁yes",
+        "--output",
+        s(&tmp.path().join("x.jsonl")),
+        "--quiet",
+    ]);
+    assert!(!out.status.success());
 }

@@ -14,6 +14,7 @@ use burn::tensor::backend::Backend;
 use rankforge_data::{BeirDataset, ReadMode, Run};
 use rankforge_eval::{compare, parse_metrics, CompareOptions};
 use rankforge_mining::{Bm25Config, Bm25Index};
+use rankforge_model::t5::{GenerativeSettings, PromptTemplate};
 use rankforge_model::{BatchingConfig, Reranker, RerankerOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -86,6 +87,28 @@ pub struct RerankerConfig {
     /// Precision of the forward pass: f32 (default), bf16, f16 or int8.
     #[serde(default)]
     pub precision: rankforge_model::Precision,
+    /// Generative rerankers (a T5 directory): `"mono"` (default) or `"rank"` (RankT5), as
+    /// `--generative-template`.
+    #[serde(default)]
+    pub generative_template: Option<PromptTemplate>,
+    /// Generative rerankers: the token whose logit scores relevance, as `--true-token`.
+    #[serde(default)]
+    pub true_token: Option<String>,
+    /// Generative rerankers: the token whose logit is subtracted (`"none"`: none), as
+    /// `--false-token`.
+    #[serde(default)]
+    pub false_token: Option<String>,
+}
+
+impl RerankerConfig {
+    /// The generative settings of this entry's keys (none given: none).
+    pub fn generative(&self) -> Option<GenerativeSettings> {
+        GenerativeSettings::from_parts(
+            self.generative_template,
+            self.true_token.as_deref(),
+            self.false_token.as_deref(),
+        )
+    }
 }
 
 pub fn load_config(path: &Path) -> Result<EvaluateConfig> {
@@ -145,6 +168,7 @@ pub fn evaluate<B: Backend>(
             batching: reranker.batching.clone(),
             precision: reranker.precision,
             progress: !quiet,
+            generative: reranker.generative(),
             ..Default::default()
         };
         let (scorer, report) = Reranker::<B>::load(&reranker.model, &options, device)
@@ -155,6 +179,13 @@ pub fn evaluate<B: Backend>(
                     reranker.model.display()
                 )
             })?;
+        if options.generative.is_some() && !matches!(scorer, Reranker::Generative(_)) {
+            bail!(
+                "reranker `{}`: generative_template / true_token / false_token are for \
+                 generative rerankers (T5ForConditionalGeneration directories)",
+                reranker.name
+            );
+        }
         report.warn();
         let top_k = reranker.top_k.unwrap_or(config.first_stage.top_k);
         let started = Instant::now();
@@ -208,4 +239,43 @@ pub fn evaluate<B: Backend>(
     comparison.bar_chart(title).write_png(&png_path)?;
     eprintln!("wrote {} and {}", json_path.display(), png_path.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reranker_entries_take_the_generative_keys() {
+        let config: EvaluateConfig = toml::from_str(
+            r#"
+            dataset = "d"
+            output_dir = "o"
+            [[rerankers]]
+            name = "rankt5"
+            model = "m"
+            generative_template = "rank"
+            [[rerankers]]
+            name = "mt5"
+            model = "m"
+            true_token = "▁yes"
+            false_token = "▁no"
+            [[rerankers]]
+            name = "ce"
+            model = "m"
+            "#,
+        )
+        .unwrap();
+        let [rank, yes_no, plain] = &config.rerankers[..] else {
+            panic!("three entries")
+        };
+        assert_eq!(rank.generative(), Some(GenerativeSettings::rank_t5()));
+        let yes_no = yes_no.generative().unwrap();
+        assert_eq!(yes_no.template, PromptTemplate::Mono);
+        assert_eq!(
+            (yes_no.true_token.as_str(), yes_no.false_token.as_deref()),
+            ("▁yes", Some("▁no"))
+        );
+        assert_eq!(plain.generative(), None);
+    }
 }

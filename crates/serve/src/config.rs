@@ -1,6 +1,7 @@
 //! What a server is started with: which models, where it listens, how it batches, and the
 //! limits it enforces on clients.
 
+use rankforge_model::t5::GenerativeSettings;
 use rankforge_model::Precision;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,7 +9,8 @@ use std::time::Duration;
 
 use rankforge_model::{BatchingConfig, LongDocMode};
 
-/// The cross-encoder behind `/rerank` and `/v2/rerank`.
+/// The reranker behind `/rerank` and `/v2/rerank`: a cross-encoder, a ColBERT or a generative
+/// reranker (T5), as its directory says.
 #[derive(Debug, Clone)]
 pub struct RerankerConfig {
     /// Hugging Face model directory.
@@ -24,6 +26,9 @@ pub struct RerankerConfig {
     pub max_windows: usize,
     /// Float type of the forward pass (weights cast once at load).
     pub precision: Precision,
+    /// A generative reranker's (T5 directory's) prompt and score tokens; `None`: castorini's
+    /// monoT5 rule. Refused for other models.
+    pub generative: Option<GenerativeSettings>,
 }
 
 /// The bi-encoder behind `/embed`.

@@ -2,7 +2,8 @@
 //! (burn models stay on the thread that made them), and runs batches from the [`Queue`]
 //! through the model crate's inference path (`CrossEncoder::logits_encoded`,
 //! `BiEncoder::embed_encoded`, both over `run_batched`; a ColBERT reranker's
-//! `ColBert::encode_scored` and MaxSim).
+//! `ColBert::encode_scored` and MaxSim; a generative reranker's
+//! `GenerativeReranker::raw_scores_sequences`).
 
 use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -13,9 +14,10 @@ use std::time::Instant;
 
 use burn::tensor::backend::Backend;
 use rankforge_model::colbert::{maxsim, ColBert, ColBertEncoded, ColBertTokenizer};
+use rankforge_model::t5::{GenerativePrompts, GenerativeReranker, GenerativeSettings, T5Config};
 use rankforge_model::{
-    BatchingConfig, BiEncoder, CrossEncoder, EmbeddingHead, Encoded, LongDocMode, RunOptions,
-    TextTokenizer,
+    Activation, BatchingConfig, BiEncoder, CrossEncoder, EmbeddingHead, Encoded, LongDocMode,
+    RunOptions, TextTokenizer,
 };
 use tokio::sync::oneshot;
 
@@ -58,13 +60,23 @@ pub struct ColBertInfo {
     pub document_length: usize,
 }
 
-/// The models the worker loaded. `--model` loads either `reranker` (a cross-encoder) or
-/// `colbert`, as its directory says.
+/// What the HTTP side needs to know about a generative reranker (`--model` naming a
+/// `T5ForConditionalGeneration` directory): its prompt encoder, so handlers tokenize off the
+/// worker, and the rule it scores by.
+#[derive(Debug, Clone)]
+pub struct GenerativeInfo {
+    pub prompts: Arc<GenerativePrompts>,
+    pub settings: GenerativeSettings,
+}
+
+/// The models the worker loaded. `--model` loads one of `reranker` (a cross-encoder),
+/// `colbert` or `generative`, as its directory says.
 #[derive(Debug, Clone, Default)]
 pub struct LoadedModels {
     pub reranker: Option<RerankerInfo>,
     pub embedder: Option<EmbedderInfo>,
     pub colbert: Option<ColBertInfo>,
+    pub generative: Option<GenerativeInfo>,
 }
 
 struct Models<B: Backend> {
@@ -72,6 +84,7 @@ struct Models<B: Backend> {
     reranker_new_head: bool,
     embedder: Option<BiEncoder<B>>,
     colbert: Option<ColBert<B>>,
+    generative: Option<GenerativeReranker<B>>,
 }
 
 /// Whether the worker still runs (cheap to clone; read by `/health`).
@@ -179,13 +192,25 @@ fn load_models<B: Backend>(
     };
     let mut reranker_new_head = false;
     let mut colbert = None;
+    let mut generative = None;
     let reranker = match reranker {
         Some(config) if ColBert::<B>::recognise(&config.dir).is_some() => {
             colbert = Some(load_colbert::<B>(config, &batching, device)?);
             None
         }
+        Some(config) if T5Config::is_conditional_generation_dir(&config.dir) => {
+            generative = Some(load_generative::<B>(config, &batching, device)?);
+            None
+        }
         other => other,
     };
+    if let Some(config) = reranker.filter(|c| c.generative.is_some()) {
+        return Err(ServeError::Config(format!(
+            "{}: generative settings (template, true / false token) are for generative \
+             rerankers (T5ForConditionalGeneration directories)",
+            config.dir.display()
+        )));
+    }
     let reranker = reranker
         .map(|config| -> Result<CrossEncoder<B>, ServeError> {
             let (scorer, report) = CrossEncoder::<B>::builder(&config.dir)
@@ -228,7 +253,41 @@ fn load_models<B: Backend>(
         reranker_new_head,
         embedder,
         colbert,
+        generative,
     })
+}
+
+/// A generative reranker (T5) behind `/rerank` and `/v2/rerank`: the worker keeps raw scores
+/// (true − false logit), so the sigmoid and the cache work as for a cross-encoder's logit;
+/// max-chunk is for cross-encoders.
+fn load_generative<B: Backend>(
+    config: &RerankerConfig,
+    batching: &BatchingConfig,
+    device: &B::Device,
+) -> Result<GenerativeReranker<B>, ServeError> {
+    if config.long_doc != LongDocMode::Truncate {
+        return Err(ServeError::Config(format!(
+            "{}: a generative reranker cuts the document to fit its prompt; max-chunk is for \
+             cross-encoders",
+            config.dir.display()
+        )));
+    }
+    let run = RunOptions {
+        batching: batching.clone(),
+        progress: false,
+    };
+    let (scorer, report) = GenerativeReranker::<B>::load(
+        &config.dir,
+        config.generative.clone(),
+        config.max_length,
+        Activation::Identity,
+        run,
+        config.precision,
+        device,
+    )
+    .map_err(|e| ServeError::model(&config.dir, e))?;
+    report.warn();
+    Ok(scorer)
 }
 
 /// A ColBERT behind `/rerank`, `/v2/rerank` and `/embed_all`: `max_length` is its document
@@ -295,10 +354,15 @@ fn describe<B: Backend>(models: &Models<B>) -> Result<LoadedModels, ServeError> 
         query_length: colbert.settings().query_length,
         document_length: colbert.settings().document_length,
     });
+    let generative = models.generative.as_ref().map(|scorer| GenerativeInfo {
+        prompts: Arc::new(scorer.prompts().clone()),
+        settings: scorer.settings().clone(),
+    });
     Ok(LoadedModels {
         reranker,
         embedder,
         colbert,
+        generative,
     })
 }
 
@@ -484,6 +548,17 @@ fn run_model<B: Backend>(
 ) -> Rows {
     match kind {
         WorkKind::Rerank => {
+            if let Some(scorer) = &models.generative {
+                // One prompt per pair: raw scores, one row each.
+                if sequences.len() != rows {
+                    return Err("a generative rerank job has one prompt per pair".into());
+                }
+                return Ok(scorer
+                    .raw_scores_sequences(sequences)
+                    .into_iter()
+                    .map(|s| vec![s])
+                    .collect());
+            }
             let scorer = models
                 .reranker
                 .as_ref()
@@ -663,6 +738,7 @@ mod tests {
             long_doc: LongDocMode::Truncate,
             max_windows: rankforge_model::DEFAULT_MAX_WINDOWS,
             precision: Default::default(),
+            generative: None,
         });
         let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), 64).unwrap();
         let pairs: Vec<(String, String)> = (0..16)

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
 use clap::Args;
+use rankforge_model::t5::{GenerativeSettings, PromptTemplate};
 use rankforge_model::{
     BatchingConfig, BiEncoder, BiEncoderBuilder, CrossEncoder, CrossEncoderBuilder, Precision,
     DEFAULT_HEAD_SEED,
@@ -71,6 +72,53 @@ impl ModelArgs {
             .batching(self.batching())
             .progress(!self.quiet)
     }
+}
+
+/// How a generative reranker (a T5 directory) builds its prompt and reads its score; none of
+/// them given: castorini's monoT5 rule. Refused for other kinds of model.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GenerativeArgs {
+    /// Generative rerankers (T5): `mono` (`Query: {q} Document: {d} Relevant:`, scored by
+    /// ▁true / ▁false) or `rank` (RankT5: `Query: {q} Document: {d}`, scored by
+    /// `<extra_id_10>` alone).
+    #[arg(long, env = "RANKFORGE_GENERATIVE_TEMPLATE", value_parser = parse_template)]
+    pub generative_template: Option<PromptTemplate>,
+    /// Generative rerankers: the vocabulary piece whose logit scores relevance (e.g. `▁yes`).
+    #[arg(long, env = "RANKFORGE_TRUE_TOKEN")]
+    pub true_token: Option<String>,
+    /// Generative rerankers: the piece whose logit is subtracted (e.g. `▁no`); `none`: score
+    /// by the true token alone.
+    #[arg(long, env = "RANKFORGE_FALSE_TOKEN")]
+    pub false_token: Option<String>,
+}
+
+impl GenerativeArgs {
+    /// The settings these flags give (none when no flag is given).
+    pub fn settings(&self) -> Option<GenerativeSettings> {
+        GenerativeSettings::from_parts(
+            self.generative_template,
+            self.true_token.as_deref(),
+            self.false_token.as_deref(),
+        )
+    }
+
+    /// Fails when generative settings were given for a model that is not generative.
+    pub fn check_applies(&self, model: &Path, generative: bool) -> anyhow::Result<()> {
+        if self.settings().is_some() && !generative {
+            anyhow::bail!(
+                "{}: --generative-template / --true-token / --false-token are for generative \
+                 rerankers (T5ForConditionalGeneration directories)",
+                model.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `mono` | `rank`.
+pub fn parse_template(value: &str) -> Result<PromptTemplate, String> {
+    serde_json::from_value(serde_json::Value::String(value.to_string()))
+        .map_err(|_| format!("`{value}`: expected mono or rank"))
 }
 
 /// `f32` | `bf16` | `f16` | `int8`.

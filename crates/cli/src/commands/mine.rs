@@ -12,7 +12,10 @@ use rankforge_mining::{
     mine_hard_negatives, write_mined, Bm25Config, Bm25Index, CandidateRetriever, FusedRetriever,
     FusionConfig, MinerConfig, MiningData, OutputFormat, Rescorer, Sampling,
 };
-use rankforge_model::{BiEncoder, CrossEncoder, DenseConfig, DenseIndex};
+use rankforge_model::t5::{GenerativeReranker, T5Config};
+use rankforge_model::{
+    Activation, BiEncoder, CrossEncoder, DenseConfig, DenseIndex, Precision, RunOptions,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize, Default)]
@@ -38,8 +41,8 @@ pub struct MineFile {
     pub retriever: RetrieverKind,
     /// Bi-encoder directory for `dense` / `fused`.
     pub model: Option<PathBuf>,
-    /// Cross-encoder directory: rescore candidates (margins then apply to its scores) and
-    /// attach teacher scores.
+    /// Cross-encoder or generative reranker (T5) directory: rescore candidates (margins then
+    /// apply to its scores) and attach teacher scores.
     pub rescorer: Option<PathBuf>,
     pub bm25: Bm25Config,
     pub fusion: FusionConfig,
@@ -67,9 +70,13 @@ pub struct MineArgs {
     /// Bi-encoder for dense / fused retrieval.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Cross-encoder that rescores candidates (false-negative filtering, teacher scores).
+    /// Cross-encoder or generative reranker (a T5 directory: monoT5 / RankT5) that rescores
+    /// candidates (false-negative filtering, teacher scores).
     #[arg(long)]
     pub rescorer: Option<PathBuf>,
+    /// The rescorer's prompt and score tokens, when it is a generative reranker.
+    #[command(flatten)]
+    pub generative: super::common::GenerativeArgs,
     #[arg(long)]
     pub range_min: Option<usize>,
     #[arg(long)]
@@ -151,10 +158,15 @@ pub fn run(args: MineArgs) -> Result<()> {
     if let Some(output) = &settings.output {
         super::common::check_output(output)?;
     }
-    crate::on_device!(args.device, mine(&settings, args.quiet))
+    crate::on_device!(args.device, mine(&settings, &args.generative, args.quiet))
 }
 
-fn mine<B: Backend>(device: &B::Device, settings: &MineFile, quiet: bool) -> Result<()>
+fn mine<B: Backend>(
+    device: &B::Device,
+    settings: &MineFile,
+    generative: &super::common::GenerativeArgs,
+    quiet: bool,
+) -> Result<()>
 where
     B::Device: Sync,
 {
@@ -205,8 +217,27 @@ where
             &fused
         }
     };
-    let rescorer = match &settings.rescorer {
+    let rescorer: Option<Box<dyn Rescorer>> = match &settings.rescorer {
+        Some(dir) if T5Config::is_conditional_generation_dir(dir) => {
+            let run = RunOptions {
+                progress: !quiet,
+                ..Default::default()
+            };
+            let (scorer, report) = GenerativeReranker::<B>::load(
+                dir,
+                generative.settings(),
+                None,
+                Activation::Sigmoid,
+                run,
+                Precision::default(),
+                device,
+            )
+            .with_context(|| format!("loading generative reranker {}", dir.display()))?;
+            report.warn();
+            Some(Box::new(scorer))
+        }
         Some(dir) => {
+            generative.check_applies(dir, false)?;
             let (ce, report) = CrossEncoder::<B>::builder(dir)
                 .progress(!quiet)
                 .load(device)
@@ -217,9 +248,14 @@ where
                     dir.display()
                 );
             }
-            Some(ce)
+            Some(Box::new(ce))
         }
-        None => None,
+        None => {
+            if generative.settings().is_some() {
+                bail!("mine: --generative-template / --true-token / --false-token need --rescorer");
+            }
+            None
+        }
     };
     let data = MiningData {
         corpus: &corpus,
@@ -229,7 +265,7 @@ where
     let mined = mine_hard_negatives(
         data,
         retriever,
-        rescorer.as_ref().map(|r| r as &dyn Rescorer),
+        rescorer.as_deref(),
         &settings.miner,
         !quiet,
     )?;

@@ -8,7 +8,7 @@ use clap::Args;
 use rankforge_model::{Activation, CrossEncoder, Reranker, RerankerOptions};
 use serde_json::json;
 
-use super::common::ModelArgs;
+use super::common::{GenerativeArgs, ModelArgs};
 use super::long_doc::LongDocArgs;
 use crate::jsonl;
 
@@ -28,6 +28,8 @@ pub struct PredictArgs {
     pub raw: bool,
     #[command(flatten)]
     pub long_doc: LongDocArgs,
+    #[command(flatten)]
+    pub generative: GenerativeArgs,
 }
 
 pub fn run(args: PredictArgs) -> Result<()> {
@@ -37,7 +39,13 @@ pub fn run(args: PredictArgs) -> Result<()> {
 
 fn predict<B: Backend>(device: &B::Device, args: &PredictArgs) -> Result<()> {
     let rows = rankforge_data::read_string_fields(&args.input, &["query", "document"])?;
-    let scorer = load_reranker::<B>(device, &args.model, &args.long_doc, args.raw)?;
+    let scorer = load_reranker::<B>(
+        device,
+        &args.model,
+        &args.long_doc,
+        &args.generative,
+        args.raw,
+    )?;
     let pairs: Vec<(&str, &str)> = rows
         .iter()
         .map(|r| (r[0].as_str(), r[1].as_str()))
@@ -51,12 +59,14 @@ fn predict<B: Backend>(device: &B::Device, args: &PredictArgs) -> Result<()> {
 /// Loads the second-stage model of `--model` with the CLI's settings (predict, rerank): a
 /// ColBERT when the directory is marked as one (PyLate's `config_sentence_transformers.json`
 /// with `similarity_fn_name: "MaxSim"` or a `pylate` module, Stanford's `artifact.metadata`),
-/// else a cross-encoder, as [`Reranker::load`] decides. For a ColBERT, `--max-length` sets the
+/// a generative reranker for a `T5ForConditionalGeneration` directory (prompt and score
+/// tokens from `generative`), else a cross-encoder, as [`Reranker::load`] decides. For a ColBERT, `--max-length` sets the
 /// document length and `--raw` changes nothing (MaxSim sums have no activation).
 pub fn load_reranker<B: Backend>(
     device: &B::Device,
     args: &ModelArgs,
     long_doc: &LongDocArgs,
+    generative: &GenerativeArgs,
     raw: bool,
 ) -> Result<Reranker<B>> {
     let options = RerankerOptions {
@@ -71,10 +81,11 @@ pub fn load_reranker<B: Backend>(
             Activation::Sigmoid
         },
         long_doc: long_doc.mode()?,
-        generative: None,
+        generative: generative.settings(),
     };
     let (scorer, report) = Reranker::<B>::load(&args.model, &options, device)
         .with_context(|| format!("loading reranker {}", args.model.display()))?;
+    generative.check_applies(&args.model, matches!(scorer, Reranker::Generative(_)))?;
     if let Reranker::ColBert(colbert) = &scorer {
         let s = colbert.settings();
         eprintln!(

@@ -9,7 +9,7 @@ use clap::Args;
 use rankforge_data::{Corpus, Queries, Run};
 use rankforge_model::RerankCandidates;
 
-use super::common::ModelArgs;
+use super::common::{GenerativeArgs, ModelArgs};
 use super::long_doc::LongDocArgs;
 use super::predict::load_reranker;
 
@@ -41,6 +41,8 @@ pub struct RerankArgs {
     pub raw: bool,
     #[command(flatten)]
     pub long_doc: LongDocArgs,
+    #[command(flatten)]
+    pub generative: GenerativeArgs,
 }
 
 pub fn run(args: RerankArgs) -> Result<()> {
@@ -62,7 +64,13 @@ fn rerank<B: Backend>(device: &B::Device, args: &RerankArgs) -> Result<()> {
                 args.corpus.display()
             )
         })?;
-    let scorer = load_reranker::<B>(device, &args.model, &args.long_doc, args.raw)?;
+    let scorer = load_reranker::<B>(
+        device,
+        &args.model,
+        &args.long_doc,
+        &args.generative,
+        args.raw,
+    )?;
     let started = std::time::Instant::now();
     let reranked = candidates
         .score(&scorer)

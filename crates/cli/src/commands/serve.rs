@@ -112,6 +112,9 @@ pub struct ServeArgs {
     /// `predict --help`).
     #[arg(long, env = "RANKFORGE_PRECISION", default_value = "f32", value_parser = super::common::parse_precision)]
     pub precision: rankforge_model::Precision,
+    /// A generative reranker's (T5 directory's) prompt and score tokens.
+    #[command(flatten)]
+    pub generative: super::common::GenerativeArgs,
 }
 
 impl ServeArgs {
@@ -160,6 +163,7 @@ impl ServeArgs {
                 long_doc: self.long_doc_mode(),
                 max_windows: self.chunk_max_windows,
                 precision: self.precision,
+                generative: self.generative.settings(),
             }),
             embedder: self.embed_model.as_ref().map(|dir| EmbedderConfig {
                 dir: dir.clone(),

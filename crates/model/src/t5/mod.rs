@@ -15,4 +15,6 @@ pub mod reranker;
 
 pub use config::T5Config;
 pub use model::T5ForConditionalGeneration;
-pub use reranker::{GenerativeReranker, GenerativeSettings, PromptTemplate, DEFAULT_MAX_LENGTH};
+pub use reranker::{
+    GenerativePrompts, GenerativeReranker, GenerativeSettings, PromptTemplate, DEFAULT_MAX_LENGTH,
+};

@@ -103,6 +103,34 @@ impl GenerativeSettings {
         }
     }
 
+    /// Settings from the separate command-line / config keys (`--generative-template`,
+    /// `--true-token`, `--false-token`): none when no key is given; otherwise the template's
+    /// own rule (mono: `▁true` / `▁false`, rank: `<extra_id_10>` alone) with the tokens given
+    /// put in its place. A false token of `none` (or empty) scores by the true token alone.
+    pub fn from_parts(
+        template: Option<PromptTemplate>,
+        true_token: Option<&str>,
+        false_token: Option<&str>,
+    ) -> Option<Self> {
+        if template.is_none() && true_token.is_none() && false_token.is_none() {
+            return None;
+        }
+        let mut settings = match template.unwrap_or_default() {
+            PromptTemplate::Mono => Self::mono_t5(),
+            PromptTemplate::Rank => Self::rank_t5(),
+        };
+        if let Some(token) = true_token {
+            settings.true_token = token.to_string();
+        }
+        if let Some(token) = false_token {
+            settings.false_token = match token {
+                "" | "none" => None,
+                token => Some(token.to_string()),
+            };
+        }
+        Some(settings)
+    }
+
     /// The rule in words, for the load notice.
     pub fn describe(&self) -> String {
         let rule = match &self.false_token {
@@ -124,11 +152,10 @@ pub const DEFAULT_MAX_LENGTH: usize = 512;
 pub struct GenerativeReranker<B: Backend> {
     pub model: T5ForConditionalGeneration<B>,
     pub config: T5Config,
-    tokenizer: Tokenizer,
+    prompts: GenerativePrompts,
     settings: GenerativeSettings,
     /// The scored ids: the true token, then the false token if any.
     token_ids: Vec<u32>,
-    max_length: usize,
     activation: Activation,
     run: RunOptions,
     device: B::Device,
@@ -209,14 +236,19 @@ impl<B: Backend> GenerativeReranker<B> {
             ..Default::default()
         };
         let model = cast_module(model, precision);
+        let prompts = GenerativePrompts {
+            tokenizer,
+            template: settings.template,
+            max_length,
+            eos: config.eos_id().expect("a checked config has an eos id"),
+        };
         Ok((
             Self {
                 model,
                 config,
-                tokenizer,
+                prompts,
                 settings,
                 token_ids,
-                max_length,
                 activation,
                 run,
                 device: device.clone(),
@@ -231,7 +263,17 @@ impl<B: Backend> GenerativeReranker<B> {
     }
 
     pub fn max_length(&self) -> usize {
-        self.max_length
+        self.prompts.max_length
+    }
+
+    /// The prompt encoder (cheap to clone): what a server tokenizes with off the model's
+    /// thread.
+    pub fn prompts(&self) -> &GenerativePrompts {
+        &self.prompts
+    }
+
+    pub fn activation(&self) -> Activation {
+        self.activation
     }
 
     /// The ids whose logits are read: the true token, then the false token if any.
@@ -245,33 +287,7 @@ impl<B: Backend> GenerativeReranker<B> {
 
     /// The prompt ids of each pair (`</s>` last), documents cut to fit the max length.
     pub fn encode(&self, pairs: &[(&str, &str)]) -> Result<Vec<Vec<u32>>> {
-        let prompts: Vec<(String, (usize, usize))> = pairs
-            .iter()
-            .map(|&(q, d)| self.settings.template.prompt(q, d))
-            .collect();
-        let texts: Vec<&str> = prompts.iter().map(|(p, _)| p.as_str()).collect();
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts, false)
-            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        let eos = self
-            .config
-            .eos_id()
-            .expect("a checked config has an eos id");
-        Ok(encodings
-            .iter()
-            .zip(&prompts)
-            .map(|(encoding, (_, span))| {
-                let mut ids = fit(
-                    encoding.get_ids(),
-                    encoding.get_offsets(),
-                    *span,
-                    self.max_length - 1,
-                );
-                ids.push(eos);
-                ids
-            })
-            .collect())
+        self.prompts.encode(pairs)
     }
 
     /// The raw scores of already encoded prompts (true − false logit, or the true logit), in
@@ -279,11 +295,13 @@ impl<B: Backend> GenerativeReranker<B> {
     pub fn raw_scores_encoded(&self, prompts: &[Vec<u32>]) -> Vec<f32> {
         let sequences: Vec<Encoded> = prompts
             .iter()
-            .map(|ids| Encoded {
-                ids: ids.clone(),
-                type_ids: vec![0; ids.len()],
-            })
+            .map(|ids| GenerativePrompts::sequence(ids.clone()))
             .collect();
+        self.raw_scores_sequences(&sequences)
+    }
+
+    /// The raw scores of prompts already made sequences ([`GenerativePrompts::sequence`]).
+    pub fn raw_scores_sequences(&self, sequences: &[Encoded]) -> Vec<f32> {
         let shape = ActivationShape {
             heads: self.config.num_heads,
             widest_row: self
@@ -294,7 +312,7 @@ impl<B: Backend> GenerativeReranker<B> {
         let start = self.config.decoder_start_id();
         let rows = self
             .run
-            .run::<B>(&sequences, shape, &self.device, "scoring", |input| {
+            .run::<B>(sequences, shape, &self.device, "scoring", |input| {
                 self.model.first_step_logits(&input, start, &self.token_ids)
             });
         rows.iter()
@@ -319,6 +337,101 @@ impl<B: Backend> GenerativeReranker<B> {
             .into_iter()
             .map(|s| self.activation.apply(s))
             .collect())
+    }
+}
+
+/// Turns (query, document) pairs into a generative reranker's prompt ids: the template,
+/// tokenized whole, documents cut to fit the max length, `</s>` last. Cloned out of a
+/// [`GenerativeReranker`] ([`GenerativeReranker::prompts`]) so that tokenizing can run off the
+/// model's thread.
+#[derive(Debug, Clone)]
+pub struct GenerativePrompts {
+    tokenizer: Tokenizer,
+    template: PromptTemplate,
+    max_length: usize,
+    eos: u32,
+}
+
+impl GenerativePrompts {
+    pub fn max_length(&self) -> usize {
+        self.max_length
+    }
+
+    pub fn template(&self) -> PromptTemplate {
+        self.template
+    }
+
+    fn tokenize(
+        &self,
+        pairs: &[(&str, &str)],
+    ) -> Result<Vec<(tokenizers::Encoding, (usize, usize))>> {
+        let prompts: Vec<(String, (usize, usize))> = pairs
+            .iter()
+            .map(|&(q, d)| self.template.prompt(q, d))
+            .collect();
+        let texts: Vec<&str> = prompts.iter().map(|(p, _)| p.as_str()).collect();
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts, false)
+            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+        Ok(encodings
+            .into_iter()
+            .zip(prompts.into_iter().map(|(_, span)| span))
+            .collect())
+    }
+
+    /// The prompt ids of each pair (`</s>` last), documents cut to fit the max length.
+    pub fn encode(&self, pairs: &[(&str, &str)]) -> Result<Vec<Vec<u32>>> {
+        Ok(self
+            .tokenize(pairs)?
+            .iter()
+            .map(|(encoding, span)| {
+                let mut ids = fit(
+                    encoding.get_ids(),
+                    encoding.get_offsets(),
+                    *span,
+                    self.max_length - 1,
+                );
+                ids.push(self.eos);
+                ids
+            })
+            .collect())
+    }
+
+    /// The length of each pair's whole prompt (`</s>` included) before any cut.
+    pub fn full_lengths(&self, pairs: &[(&str, &str)]) -> Result<Vec<usize>> {
+        Ok(self
+            .tokenize(pairs)?
+            .iter()
+            .map(|(encoding, _)| encoding.get_ids().len() + 1)
+            .collect())
+    }
+
+    /// `document` cut to its first `max_tokens` tokens (as the tokenizer reads the document
+    /// alone), at a token boundary.
+    pub fn cut_document<'a>(&self, document: &'a str, max_tokens: usize) -> Result<&'a str> {
+        let encoding = self
+            .tokenizer
+            .encode(document, false)
+            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+        let offsets = encoding.get_offsets();
+        if offsets.len() <= max_tokens {
+            return Ok(document);
+        }
+        let end = match max_tokens {
+            0 => 0,
+            n => offsets[n - 1].1,
+        };
+        Ok(&document[..end.min(document.len())])
+    }
+
+    /// Prompt ids as a sequence of the shared inference path (no token types).
+    pub fn sequence(ids: Vec<u32>) -> Encoded {
+        let n = ids.len();
+        Encoded {
+            ids,
+            type_ids: vec![0; n],
+        }
     }
 }
 

@@ -55,6 +55,7 @@ pub fn describe(state: &AppState) -> InfoResponse {
             .map(|c| c.precision.name().to_string())
             .unwrap_or_default(),
         colbert: None,
+        generative: None,
     });
     // A ColBERT behind `/rerank`: its document length is the input length.
     let reranker = reranker.or_else(|| {
@@ -73,6 +74,23 @@ pub fn describe(state: &AppState) -> InfoResponse {
                 "query_length": c.query_length,
                 "document_length": c.document_length,
             })),
+            generative: None,
+        })
+    });
+    // A generative reranker (T5): its prompt length is the input length.
+    let reranker = reranker.or_else(|| {
+        let g = state.models.generative.as_ref()?;
+        let dir = config.reranker.as_ref();
+        Some(RerankerDescription {
+            model_dir: dir.map(|c| c.dir.display().to_string()).unwrap_or_default(),
+            max_input_length: g.prompts.max_length(),
+            long_doc: json!({ "mode": "truncate" }),
+            new_head: false,
+            precision: dir
+                .map(|c| c.precision.name().to_string())
+                .unwrap_or_default(),
+            colbert: None,
+            generative: serde_json::to_value(&g.settings).ok(),
         })
     });
     let embedder = state.models.embedder.as_ref().map(|e| EmbedderDescription {

@@ -2,7 +2,9 @@
 //! look up the cache, tokenize the rest off the inference thread, queue it for the worker, and
 //! differ only in their JSON. With a ColBERT model the query and documents are tokenized by its
 //! own tokenizer and scored by MaxSim (no sigmoid, no score cache; documents are cut at its
-//! document length, so `truncate: false` and `max_tokens_per_doc` do not apply).
+//! document length, so `truncate: false` and `max_tokens_per_doc` do not apply). A generative
+//! reranker (T5) is scored like a cross-encoder, one prompt per pair: its raw score (true −
+//! false logit) is cached, answered through the sigmoid unless `raw_scores`.
 
 use std::time::Instant;
 
@@ -23,7 +25,9 @@ use crate::schemas::{
 use crate::state::AppState;
 use crate::timing::Timings;
 use crate::tokenization::{tokenize_pairs, PairOptions};
-use crate::worker::ColBertInfo;
+use crate::worker::{ColBertInfo, GenerativeInfo, RerankerInfo};
+use rankforge_model::t5::GenerativePrompts;
+use rankforge_model::Encoded;
 
 /// A rerank request in either API's terms.
 struct RerankInput {
@@ -54,7 +58,8 @@ async fn rerank(state: &AppState, input: RerankInput) -> Result<RerankOutput, Ap
     let started = Instant::now();
     let colbert = state.models.colbert.clone();
     let reranker = state.models.reranker.clone();
-    if reranker.is_none() && colbert.is_none() {
+    let generative = state.models.generative.clone();
+    if reranker.is_none() && colbert.is_none() && generative.is_none() {
         return Err(ApiError::model_not_loaded("reranker", "--model"));
     }
     let _slot = state.admit()?;
@@ -74,18 +79,19 @@ async fn rerank(state: &AppState, input: RerankInput) -> Result<RerankOutput, Ap
     if input.options.max_tokens_per_doc == Some(0) {
         return Err(ApiError::invalid("`max_tokens_per_doc` must be at least 1"));
     }
-    let Some(reranker) = reranker else {
-        let colbert = colbert.expect("one of the two is loaded");
-        return colbert_rerank(state, input, colbert, started).await;
+    let scorer = match (reranker, generative) {
+        (Some(reranker), _) => PairScorer::CrossEncoder(reranker),
+        (None, Some(generative)) => PairScorer::Generative(generative),
+        (None, None) => {
+            let colbert = colbert.expect("one of the three is loaded");
+            return colbert_rerank(state, input, colbert, started).await;
+        }
     };
 
     let context = ScoreContext {
         model: state.model_id.to_string(),
-        max_length: reranker.max_length,
-        long_doc: format!(
-            "{:?} max_windows {}",
-            reranker.long_doc, reranker.max_windows
-        ),
+        max_length: scorer.max_length(),
+        long_doc: scorer.settings_key(),
         max_tokens_per_doc: input.options.max_tokens_per_doc,
     };
     let keys: Vec<u128> = match &state.cache {
@@ -124,15 +130,9 @@ async fn rerank(state: &AppState, input: RerankInput) -> Result<RerankOutput, Ap
         documents
     } else {
         let tokenizing = Instant::now();
-        let tokenizer = reranker.tokenizer.clone();
-        let lengths = reranker.lengths.clone();
-        let long_doc = rankforge_model::LongDocSettings::from(reranker.long_doc)
-            .with_max_windows(reranker.max_windows);
         let selected = misses.clone();
         let (encoded, documents) = tokio::task::spawn_blocking(move || {
-            let encoded = tokenize_pairs(
-                &tokenizer, &lengths, long_doc, &query, &documents, &selected, options,
-            );
+            let encoded = scorer.tokenize(&query, &documents, &selected, options);
             (encoded, documents)
         })
         .await
@@ -172,6 +172,106 @@ async fn rerank(state: &AppState, input: RerankInput) -> Result<RerankOutput, Ap
         timings,
         maxsim: false,
     })
+}
+
+/// The model behind a cached, pair-wise rerank: a cross-encoder (its logits) or a generative
+/// reranker (its raw scores, true − false logit).
+enum PairScorer {
+    CrossEncoder(RerankerInfo),
+    Generative(GenerativeInfo),
+}
+
+impl PairScorer {
+    fn max_length(&self) -> usize {
+        match self {
+            PairScorer::CrossEncoder(r) => r.max_length,
+            PairScorer::Generative(g) => g.prompts.max_length(),
+        }
+    }
+
+    /// What else decides a score, for the cache key.
+    fn settings_key(&self) -> String {
+        match self {
+            PairScorer::CrossEncoder(r) => {
+                format!("{:?} max_windows {}", r.long_doc, r.max_windows)
+            }
+            PairScorer::Generative(g) => format!("generative {:?}", g.settings),
+        }
+    }
+
+    /// The sequences of the `selected` pairs and their owners, as [`tokenize_pairs`] gives
+    /// them. A generative reranker makes one prompt per pair (documents cut to
+    /// `max_tokens_per_doc` first; with `truncate: false`, a prompt longer than the max length
+    /// is refused, as a pair is).
+    fn tokenize(
+        &self,
+        query: &str,
+        documents: &[String],
+        selected: &[usize],
+        options: PairOptions,
+    ) -> Result<(Vec<Encoded>, Vec<usize>), ApiError> {
+        let reranker = match self {
+            PairScorer::CrossEncoder(reranker) => reranker,
+            PairScorer::Generative(generative) => {
+                return generative_prompts(generative, query, documents, selected, options)
+            }
+        };
+        let long_doc = rankforge_model::LongDocSettings::from(reranker.long_doc)
+            .with_max_windows(reranker.max_windows);
+        tokenize_pairs(
+            &reranker.tokenizer,
+            &reranker.lengths,
+            long_doc,
+            query,
+            documents,
+            selected,
+            options,
+        )
+    }
+}
+
+fn generative_prompts(
+    generative: &GenerativeInfo,
+    query: &str,
+    documents: &[String],
+    selected: &[usize],
+    options: PairOptions,
+) -> Result<(Vec<Encoded>, Vec<usize>), ApiError> {
+    let prompts = &generative.prompts;
+    let tokenizer_error = |e: rankforge_model::ModelError| ApiError::tokenizer(e.to_string());
+    let cut: Vec<&str> = documents
+        .iter()
+        .map(|doc| match options.max_tokens_per_doc {
+            Some(n) => prompts.cut_document(doc, n).map_err(tokenizer_error),
+            None => Ok(doc.as_str()),
+        })
+        .collect::<Result<_, _>>()?;
+    if !options.truncate {
+        let all: Vec<(&str, &str)> = cut.iter().map(|&d| (query, d)).collect();
+        let max_length = prompts.max_length();
+        for (index, length) in prompts
+            .full_lengths(&all)
+            .map_err(tokenizer_error)?
+            .into_iter()
+            .enumerate()
+        {
+            if length > max_length {
+                return Err(ApiError::too_large(format!(
+                    "document {index}: the prompt has {length} tokens, more than the model's \
+                     {max_length}; send `truncate: true` to cut the document"
+                )));
+            }
+        }
+    }
+    let pairs: Vec<(&str, &str)> = selected.iter().map(|&i| (query, cut[i])).collect();
+    let sequences: Vec<Encoded> = prompts
+        .encode(&pairs)
+        .map_err(tokenizer_error)?
+        .into_iter()
+        .map(GenerativePrompts::sequence)
+        .collect();
+    let owners = (0..sequences.len()).collect();
+    Ok((sequences, owners))
 }
 
 /// A validated rerank request scored by the ColBERT: query and documents tokenized off the

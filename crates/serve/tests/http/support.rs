@@ -40,6 +40,7 @@ pub fn reranker_config() -> RerankerConfig {
         long_doc: LongDocMode::Truncate,
         max_windows: rankforge_model::DEFAULT_MAX_WINDOWS,
         precision: Default::default(),
+        generative: None,
     }
 }
 
