@@ -22,6 +22,7 @@ use crate::hf::LoadReport;
 use crate::inference::BatchingConfig;
 use crate::load::DEFAULT_HEAD_SEED;
 use crate::run_options::{Activation, RunOptions};
+use crate::qwen3::{CausalLmFormat, CausalLmReranker, CausalLmSettings};
 use crate::t5::{GenerativeReranker, GenerativeSettings, T5Config};
 use crate::tokenize::{LongDocMode, LongDocSettings};
 use rankforge_kernels::precision::Precision;
@@ -176,6 +177,9 @@ pub enum Reranker<B: Backend> {
     ColBert(Box<ColBert<B>>),
     /// A T5 scoring by its first decoded token (monoT5, RankT5).
     Generative(Box<GenerativeReranker<B>>),
+    /// A decoder-only LM scoring by its next token at the last position (Qwen3-Reranker,
+    /// sentence-transformers `LogitScore` directories).
+    CausalLm(Box<CausalLmReranker<B>>),
 }
 
 impl<B: Backend> Reranker<B> {
@@ -188,7 +192,26 @@ impl<B: Backend> Reranker<B> {
         options: &RerankerOptions,
         device: &B::Device,
     ) -> Result<(Self, LoadReport)> {
+        Self::load_with(dir, options, None, device)
+    }
+
+    /// [`Self::load`], and a decoder-only reranker (a sentence-transformers directory with a
+    /// `LogitScore` module, or a `*ForCausalLM` directory: [`CausalLmFormat::recognise`]) with
+    /// `causal_lm` over what its directory says (prompt template, score tokens).
+    pub fn load_with(
+        dir: impl AsRef<Path>,
+        options: &RerankerOptions,
+        causal_lm: Option<CausalLmSettings>,
+        device: &B::Device,
+    ) -> Result<(Self, LoadReport)> {
         let dir = dir.as_ref();
+        if causal_lm.is_some() && CausalLmFormat::recognise(dir).is_none() {
+            return Err(ModelError::Invalid(format!(
+                "{}: a prompt template and score tokens are for decoder-only rerankers (a \
+                 sentence-transformers LogitScore directory or a *ForCausalLM directory)",
+                dir.display()
+            )));
+        }
         let run = RunOptions {
             batching: options.batching.clone(),
             progress: options.progress,
@@ -229,6 +252,25 @@ impl<B: Backend> Reranker<B> {
             )?;
             return Ok((Self::Generative(Box::new(scorer)), report));
         }
+        if CausalLmFormat::recognise(dir).is_some() {
+            if options.long_doc.mode != LongDocMode::Truncate {
+                return Err(ModelError::Invalid(format!(
+                    "{}: a decoder-only reranker cuts the pair to fit its prompt; max-chunk is \
+                     for cross-encoders",
+                    dir.display()
+                )));
+            }
+            let (scorer, report) = CausalLmReranker::<B>::load(
+                dir,
+                causal_lm,
+                options.max_length,
+                options.activation,
+                run,
+                options.precision,
+                device,
+            )?;
+            return Ok((Self::CausalLm(Box::new(scorer)), report));
+        }
         let (scorer, report) = CrossEncoder::<B>::builder(dir)
             .max_length(options.max_length)
             .precision(options.precision)
@@ -241,12 +283,14 @@ impl<B: Backend> Reranker<B> {
         Ok((Self::CrossEncoder(Box::new(scorer)), report))
     }
 
-    /// `"cross-encoder"`, `"ColBERT"` or `"generative (T5)"`, for messages.
+    /// `"cross-encoder"`, `"ColBERT"`, `"generative (T5)"` or `"decoder-only (Qwen3)"`, for
+    /// messages.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::CrossEncoder(_) => "cross-encoder",
             Self::ColBert(_) => "ColBERT",
             Self::Generative(_) => "generative (T5)",
+            Self::CausalLm(_) => "decoder-only (Qwen3)",
         }
     }
 
@@ -256,6 +300,7 @@ impl<B: Backend> Reranker<B> {
         match self {
             Self::CrossEncoder(scorer) => scorer.score(pairs),
             Self::Generative(scorer) => scorer.score(pairs),
+            Self::CausalLm(scorer) => scorer.score(pairs),
             Self::ColBert(colbert) => {
                 // The text is the document's key: pairs carry no ids.
                 let lists: Vec<CandidateList<'_>> = pairs
@@ -281,6 +326,7 @@ impl<B: Backend> CandidateScorer for Reranker<B> {
             Self::CrossEncoder(scorer) => scorer.score_candidates(lists),
             Self::ColBert(colbert) => colbert.score_candidates(lists),
             Self::Generative(scorer) => scorer.score_candidates(lists),
+            Self::CausalLm(scorer) => scorer.score_candidates(lists),
         }
     }
 }

@@ -21,9 +21,12 @@
 //! | [`RmsNorm`] | RMS normalisation with a gain, no mean or bias (T5) |
 //! | [`BiasedAttention`] | attention with an additive bias and no `1/√d` scaling, self or cross (T5's `q`, `k`, `v`, `o`) |
 //! | [`RelativePositionBias`] | T5's bucketed relative position bias ([`relative_position_bucket`]); [`attention_bias`] adds the masks |
+//! | [`GroupedQueryAttention`] | causal attention with grouped key/value heads (`q_proj`, `k_proj`, `v_proj`, `o_proj`); [`CausalMasks`]: a left-padded batch's masks and per-row rotary positions |
+//! | [`SwiGlu`] | `down_proj(silu(gate_proj(x)) ⊙ up_proj(x))` (Qwen3, Llama) |
 
 mod activation;
 mod attention;
+mod causal_attention;
 mod dropout;
 mod feed_forward;
 mod layer_norm;
@@ -31,6 +34,7 @@ mod linear;
 mod relative_attention;
 mod rms_norm;
 mod rotary;
+mod swiglu;
 
 pub use activation::Activation;
 pub use attention::{
@@ -45,3 +49,5 @@ pub use relative_attention::{
 };
 pub use rms_norm::RmsNorm;
 pub use rotary::Rotary;
+pub use causal_attention::{CausalMasks, GroupedProjections, GroupedQueryAttention};
+pub use swiglu::SwiGlu;

@@ -1,0 +1,21 @@
+//! Decoder-only yes/no rerankers (issue 25) on a Qwen3 body: Qwen3-Reranker-style scoring of
+//! sentence-transformers 6 `CrossEncoder` directories (a text-generation `Transformer` and a
+//! `LogitScore`) and of plain `Qwen3ForCausalLM` directories, through the shared inference path.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`config`] | `config.json` ([`Qwen3Config`]) |
+//! | [`model`] | the decoder from [`crate::layers`] ([`Qwen3ForCausalLM`]: RMSNorm, grouped-query causal attention with per-head q/k norms and rotary positions, SwiGLU) |
+//! | [`io`] | loading `model.safetensors` onto it |
+//! | [`prompt`] | the prompt: a chat or plain Jinja template (minijinja), truncation that keeps the template's suffix |
+//! | [`reranker`] | [`CausalLmReranker`]: directory formats, the score rule, batching ([`CausalLmSettings`]) |
+
+pub mod config;
+pub mod io;
+pub mod model;
+pub mod prompt;
+pub mod reranker;
+
+pub use config::Qwen3Config;
+pub use model::Qwen3ForCausalLM;
+pub use reranker::{CausalLmFormat, CausalLmReranker, CausalLmSettings};

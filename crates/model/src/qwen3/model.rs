@@ -1,0 +1,228 @@
+//! transformers' `Qwen3ForCausalLM` from [`crate::layers`], for scoring at the last position:
+//! token embedding, then per layer `x + attn(rms(x))` and `x + swiglu(rms(x))`, a final RMSNorm,
+//! and the LM head's rows of the scored tokens only.
+//!
+//! Attention ([`Qwen3Attention`]): `q_proj` / `k_proj` / `v_proj` to `heads` query and
+//! `kv_heads` key/value heads of `head_dim` (grouped-query attention), an RMSNorm over each
+//! head's `head_dim` values of queries (`q_norm`) and keys (`k_norm`) **before** the rotary
+//! positions (θ = `rope_theta`), causal masks over a left-padded batch ([`CausalMasks`]),
+//! `o_proj`. Parameter paths are the checkpoint's names (`model.layers.N.self_attn.q_proj`,
+//! `model.layers.N.mlp.gate_proj`, …), so loading renames nothing but `q_norm` / `k_norm`.
+
+use burn::module::{Module, Param};
+use burn::nn::{Embedding, EmbeddingConfig};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor, TensorData};
+
+use super::config::Qwen3Config;
+use crate::bert::BertInput;
+use crate::layers::{CausalMasks, GroupedQueryAttention, RmsNorm, Rotary, SwiGlu};
+
+/// `self_attn` of a Qwen3 layer: the grouped-query attention and its per-head norms (in the
+/// checkpoint `self_attn.q_norm` / `self_attn.k_norm`; here beside the projections).
+#[derive(Module, Debug)]
+pub struct Qwen3Attention<B: Backend> {
+    pub attention: GroupedQueryAttention<B>,
+    pub q_norm: RmsNorm<B>,
+    pub k_norm: RmsNorm<B>,
+}
+
+impl<B: Backend> Qwen3Attention<B> {
+    fn new(config: &Qwen3Config, device: &B::Device) -> Self {
+        let d = config.head_dim();
+        Self {
+            attention: GroupedQueryAttention::new(
+                config.hidden_size,
+                config.num_attention_heads,
+                config.kv_heads(),
+                d,
+                config.attention_bias,
+                device,
+            ),
+            q_norm: RmsNorm::new(d, config.rms_norm_eps, device),
+            k_norm: RmsNorm::new(d, config.rms_norm_eps, device),
+        }
+    }
+
+    /// The per-head RMSNorm of `x: [batch, seq, heads · head_dim]`.
+    fn head_norm(norm: &RmsNorm<B>, x: Tensor<B, 3>, head_dim: usize) -> Tensor<B, 3> {
+        let [batch, seq, width] = x.dims();
+        norm.forward(x.reshape([batch, seq, width / head_dim, head_dim]))
+            .reshape([batch, seq, width])
+    }
+
+    fn forward(&self, x: Tensor<B, 3>, masks: &CausalMasks<B>) -> Tensor<B, 3> {
+        let d = self.attention.head_dim();
+        let (q, k, v) = self.attention.project(x);
+        let q = masks.rotate(Self::head_norm(&self.q_norm, q, d));
+        let k = masks.rotate(Self::head_norm(&self.k_norm, k, d));
+        self.attention.attend((q, k, v), masks)
+    }
+}
+
+/// One pre-norm decoder layer.
+#[derive(Module, Debug)]
+pub struct Qwen3DecoderLayer<B: Backend> {
+    pub self_attn: Qwen3Attention<B>,
+    pub mlp: SwiGlu<B>,
+    pub input_layernorm: RmsNorm<B>,
+    pub post_attention_layernorm: RmsNorm<B>,
+}
+
+impl<B: Backend> Qwen3DecoderLayer<B> {
+    fn forward(&self, x: Tensor<B, 3>, masks: &CausalMasks<B>) -> Tensor<B, 3> {
+        let x = x.clone()
+            + self
+                .self_attn
+                .forward(self.input_layernorm.forward(x), masks);
+        x.clone() + self.mlp.forward(self.post_attention_layernorm.forward(x))
+    }
+}
+
+/// `model.` of the checkpoint: embeddings, layers, final norm.
+#[derive(Module, Debug)]
+pub struct Qwen3Model<B: Backend> {
+    pub embed_tokens: Embedding<B>,
+    pub layers: Vec<Qwen3DecoderLayer<B>>,
+    pub norm: RmsNorm<B>,
+}
+
+/// `lm_head` when the checkpoint has its own: `[vocab, hidden]`, PyTorch's layout.
+#[derive(Module, Debug)]
+pub struct LmHead<B: Backend> {
+    pub weight: Param<Tensor<B, 2>>,
+}
+
+/// transformers' `Qwen3ForCausalLM`, without the full-vocabulary LM head product.
+#[derive(Module, Debug)]
+pub struct Qwen3ForCausalLM<B: Backend> {
+    pub model: Qwen3Model<B>,
+    /// `None` when tied (the embedding is the head).
+    pub lm_head: Option<LmHead<B>>,
+    pub rotary: Rotary,
+}
+
+impl<B: Backend> Qwen3ForCausalLM<B> {
+    /// A randomly initialised model (weights are normally loaded over it), with its own
+    /// `lm_head` when `own_lm_head`.
+    pub fn new(config: &Qwen3Config, own_lm_head: bool, device: &B::Device) -> Self {
+        Self {
+            model: Qwen3Model {
+                embed_tokens: EmbeddingConfig::new(config.vocab_size, config.hidden_size)
+                    .init(device),
+                layers: (0..config.num_hidden_layers)
+                    .map(|_| Qwen3DecoderLayer {
+                        self_attn: Qwen3Attention::new(config, device),
+                        mlp: SwiGlu::new(config.hidden_size, config.intermediate_size, device),
+                        input_layernorm: RmsNorm::new(
+                            config.hidden_size,
+                            config.rms_norm_eps,
+                            device,
+                        ),
+                        post_attention_layernorm: RmsNorm::new(
+                            config.hidden_size,
+                            config.rms_norm_eps,
+                            device,
+                        ),
+                    })
+                    .collect(),
+                norm: RmsNorm::new(config.hidden_size, config.rms_norm_eps, device),
+            },
+            lm_head: own_lm_head.then(|| LmHead {
+                weight: Param::from_tensor(Tensor::zeros(
+                    [config.vocab_size, config.hidden_size],
+                    device,
+                )),
+            }),
+            rotary: Rotary::new(config.rope_theta(), config.head_dim()),
+        }
+    }
+
+    /// The masks of a batch of `lengths`, left padded to `seq`.
+    pub fn masks(&self, lengths: &[usize], seq: usize, device: &B::Device) -> CausalMasks<B> {
+        CausalMasks::left_padded(lengths, seq, &self.rotary, device)
+    }
+
+    /// The embedding output, each layer's output, then the final-normed output
+    /// (`layers + 2` states, `[batch, seq, hidden]`) of left-padded `ids`.
+    pub fn hidden_states(
+        &self,
+        ids: Tensor<B, 2, Int>,
+        masks: &CausalMasks<B>,
+    ) -> Vec<Tensor<B, 3>> {
+        let mut x = self.model.embed_tokens.forward(ids);
+        let mut states = vec![x.clone()];
+        for layer in &self.model.layers {
+            x = layer.forward(x, masks);
+            states.push(x.clone());
+        }
+        states.push(self.model.norm.forward(x));
+        states
+    }
+
+    /// The final-normed state of the last column, `[batch, hidden]`.
+    pub fn last_hidden(&self, ids: Tensor<B, 2, Int>, masks: &CausalMasks<B>) -> Tensor<B, 2> {
+        let mut x = self.model.embed_tokens.forward(ids);
+        for layer in &self.model.layers {
+            x = layer.forward(x, masks);
+        }
+        let [batch, seq, hidden] = x.dims();
+        self.model
+            .norm
+            .forward(x.narrow(1, seq - 1, 1).reshape([batch, hidden]))
+    }
+
+    /// The LM head's rows of `tokens`, `[tokens, hidden]`.
+    pub fn head_rows(&self, tokens: &[u32]) -> Tensor<B, 2> {
+        let weight = match &self.lm_head {
+            Some(head) => head.weight.val(),
+            None => self.model.embed_tokens.weight.val(),
+        };
+        let device = weight.device();
+        let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
+        weight.select(
+            0,
+            Tensor::<B, 1, Int>::from_data(TensorData::new(ids, [tokens.len()]), &device),
+        )
+    }
+
+    /// The logits of the tokens whose LM head rows are `rows` (`[tokens, hidden]`, from
+    /// [`Self::head_rows`]) at each row's last token: a right-padded `input` (the shared
+    /// batching's layout) is moved to left padding first. `[batch, tokens]`.
+    pub fn last_logits(&self, input: &BertInput<B>, rows: &Tensor<B, 2>) -> Tensor<B, 2> {
+        let device = input.input_ids.device();
+        let (ids, lengths, seq) = left_pad(input);
+        let masks = self.masks(&lengths, seq, &device);
+        let ids =
+            Tensor::<B, 2, Int>::from_data(TensorData::new(ids, [lengths.len(), seq]), &device);
+        self.last_hidden(ids, &masks)
+            .matmul(rows.clone().transpose())
+    }
+}
+
+/// A right-padded batch's ids moved to left padding (pad id 0: padding keys are masked), each
+/// row's length, and the width.
+pub fn left_pad<B: Backend>(input: &BertInput<B>) -> (Vec<i64>, Vec<usize>, usize) {
+    let [batch, seq] = input.input_ids.dims();
+    let ids: Vec<i64> = input
+        .input_ids
+        .clone()
+        .into_data()
+        .convert::<i64>()
+        .into_vec()
+        .expect("int ids");
+    let padding: Vec<bool> = input
+        .padding_mask
+        .clone()
+        .into_data()
+        .into_vec()
+        .expect("bool mask");
+    let mut out = vec![0i64; batch * seq];
+    let mut lengths = Vec::with_capacity(batch);
+    for row in 0..batch {
+        let n = (0..seq).filter(|&c| !padding[row * seq + c]).count();
+        out[row * seq + seq - n..(row + 1) * seq].copy_from_slice(&ids[row * seq..row * seq + n]);
+        lengths.push(n);
+    }
+    (out, lengths, seq)
+}
