@@ -156,7 +156,8 @@ impl<B: Backend> CausalLmReranker<B> {
     /// Loads a decoder-only reranker directory ([`CausalLmFormat::recognise`]) with `settings`
     /// over what the directory says, prompts cut at `max_length` tokens (default: the saved
     /// `max_seq_length`, else the tokenizer's `model_max_length` within the position limit, as
-    /// sentence-transformers takes it), scores through `activation`.
+    /// sentence-transformers takes it, capped at [`DEFAULT_MAX_LENGTH_CAP`]), scores through
+    /// `activation`.
     pub fn load(
         dir: impl AsRef<Path>,
         settings: Option<CausalLmSettings>,
@@ -430,8 +431,14 @@ impl<B: Backend> CausalLmReranker<B> {
     }
 }
 
+/// The most tokens a prompt gets by default when neither the caller nor a saved
+/// `max_seq_length` says (Qwen3-Reranker's documented length; its tokenizer allows 131,072 and
+/// its positions 40,960, and attention is quadratic in the length).
+pub const DEFAULT_MAX_LENGTH_CAP: usize = 8192;
+
 /// sentence-transformers' max length: `max_seq_length` if saved, else the tokenizer's
-/// `model_max_length` within the positions, else the positions.
+/// `model_max_length` within the positions, else the positions; those two capped at
+/// [`DEFAULT_MAX_LENGTH_CAP`].
 fn default_max_length(
     st_config: &Map<String, Value>,
     model_dir: &Path,
@@ -447,9 +454,17 @@ fn default_max_length(
         .and_then(|c| c.get("model_max_length").and_then(Value::as_f64))
         .filter(|n| (1.0..1e12).contains(n))
         .map(|n| n as usize);
-    match tokenizer_max {
-        Some(n) if n < positions => (n, "tokenizer_config.json model_max_length".into()),
-        _ => (positions, "max_position_embeddings".into()),
+    let (n, source) = match tokenizer_max {
+        Some(n) if n < positions => (n, "tokenizer_config.json model_max_length"),
+        _ => (positions, "max_position_embeddings"),
+    };
+    if n > DEFAULT_MAX_LENGTH_CAP {
+        (
+            DEFAULT_MAX_LENGTH_CAP,
+            format!("{source} {n}, capped at {DEFAULT_MAX_LENGTH_CAP}"),
+        )
+    } else {
+        (n, source.into())
     }
 }
 
