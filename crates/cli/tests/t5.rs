@@ -336,3 +336,113 @@ fn mine_rescores_with_a_generative_reranker() {
     ]);
     assert!(!out.status.success());
 }
+
+/// `rerank --duo-model`: monoT5 over a BM25 run's top 5, then duoT5 over each query's mono top
+/// 3 (6 ordered pairs): those 3 come first, scored as the in-process
+/// `GenerativeReranker::duo_scores` aggregates them (sym_sum by default, log_sum when asked),
+/// and the other 2 follow in the mono order.
+#[test]
+fn rerank_with_a_duo_model_rescores_the_mono_top_k_pairwise() {
+    use rankforge_model::t5::DuoAggregation;
+    let tmp = tempfile::tempdir().unwrap();
+    let first = tmp.path().join("bm25.trec");
+    ok(&[
+        "retrieve",
+        "--corpus",
+        s(&sample("corpus.jsonl")),
+        "--queries",
+        s(&sample("queries.jsonl")),
+        "--qrels",
+        s(&sample("qrels/dev.tsv")),
+        "--top-k",
+        "5",
+        "--output",
+        s(&first),
+        "--quiet",
+    ]);
+    let mono_dir = t5_dir("t5-tiny-relu");
+    let duo_dir = t5_dir("t5-tiny-gated");
+    let (corpus_path, queries_path) = (sample("corpus.jsonl"), sample("queries.jsonl"));
+    let rerank = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "rerank",
+            "--model",
+            s(&mono_dir),
+            "--corpus",
+            s(&corpus_path),
+            "--queries",
+            s(&queries_path),
+            "--run",
+            s(&first),
+            "--top-k",
+            "5",
+            "--output",
+            s(out),
+            "--quiet",
+        ];
+        args.extend(extra);
+        ok(&args)
+    };
+    let mono_out = tmp.path().join("mono.trec");
+    rerank(&mono_out, &[]);
+    let load = |dir: &Path| {
+        GenerativeReranker::<B>::load(
+            dir,
+            None,
+            None,
+            Activation::Identity,
+            RunOptions::default(),
+            Precision::F32,
+            &Default::default(),
+        )
+        .unwrap()
+        .0
+    };
+    let duo = load(&duo_dir);
+    let queries = beir_texts(&sample("queries.jsonl"), false);
+    let corpus = beir_texts(&sample("corpus.jsonl"), true);
+    let by_query = |path: &Path| {
+        let mut lists: Vec<(String, Vec<(String, f64)>)> = Vec::new();
+        for (q, d, score) in trec_scores(path) {
+            match lists.last_mut() {
+                Some((last, docs)) if *last == q => docs.push((d, score)),
+                _ => lists.push((q, vec![(d, score)])),
+            }
+        }
+        lists
+    };
+    let mono = by_query(&mono_out);
+    for (aggregation, flags) in [
+        (DuoAggregation::SymSum, vec![]),
+        (DuoAggregation::LogSum, vec!["--duo-aggregate", "log_sum"]),
+    ] {
+        let out = tmp.path().join(format!("duo-{}.trec", aggregation.name()));
+        let mut args = vec!["--duo-model", s(&duo_dir), "--duo-top-k", "3"];
+        args.extend(&flags);
+        let log = rerank(&out, &args);
+        assert!(log.contains("duoT5"), "{log}");
+        let reranked = by_query(&out);
+        assert_eq!(reranked.len(), mono.len());
+        for ((q, docs), (mono_q, mono_docs)) in reranked.iter().zip(&mono) {
+            assert_eq!(q, mono_q);
+            assert_eq!(docs.len(), mono_docs.len());
+            let k = mono_docs.len().min(3);
+            let top: Vec<&str> = mono_docs[..k].iter().map(|(d, _)| d.as_str()).collect();
+            let texts: Vec<&str> = top.iter().map(|d| corpus[*d].as_str()).collect();
+            let want = duo
+                .duo_scores(&[(queries[q].as_str(), texts)], aggregation)
+                .unwrap()
+                .remove(0);
+            for (d, score) in &docs[..k] {
+                let i = top
+                    .iter()
+                    .position(|t| t == d)
+                    .expect("a mono top-k document");
+                assert_close(*score, want[i], &format!("{q} {d} {}", aggregation.name()));
+            }
+            let rest: Vec<&str> = docs[k..].iter().map(|(d, _)| d.as_str()).collect();
+            let mono_rest: Vec<&str> = mono_docs[k..].iter().map(|(d, _)| d.as_str()).collect();
+            assert_eq!(rest, mono_rest, "{q}: below the duo top k, the mono order");
+        }
+    }
+}

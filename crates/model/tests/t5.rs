@@ -506,3 +506,74 @@ fn the_lm_head_follows_tie_word_embeddings() {
     let untied = model("t5-tiny-gated");
     assert!(untied.lm_head.is_some() && !untied.scales_decoder_output());
 }
+
+/// duoT5 (`scripts/reference/duot5_reference.py`, `tests/fixtures/duot5.json`): the ordered
+/// pairs' prompt ids (exact, the long case cut as `longest_first` shares the budget, the
+/// template's end kept), their raw scores against transformers (1e-5 relative), and the four
+/// aggregations against pygaggle's formulas over transformers' probabilities (1e-5 relative).
+#[test]
+fn duo_prompts_scores_and_aggregations_match_the_reference() {
+    use rankforge_model::t5::DuoAggregation;
+    let fx = fixture("duot5.json");
+    for case in fx["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let max_length = case["max_length"].as_u64().unwrap() as usize;
+        let scorer = GenerativeReranker::<B>::load(
+            dir("t5-tiny-relu"),
+            None,
+            Some(max_length),
+            Activation::Identity,
+            run(3),
+            Precision::F32,
+            &Default::default(),
+        )
+        .unwrap()
+        .0;
+        let query = case["query"].as_str().unwrap();
+        let documents: Vec<&str> = case["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .collect();
+        let k = documents.len();
+        for i in 0..k {
+            for j in (0..k).filter(|&j| j != i) {
+                let ids = scorer
+                    .prompts()
+                    .encode_duo(&[(query, documents[i], documents[j])])
+                    .unwrap()
+                    .remove(0);
+                let want: Vec<u32> = case["ids"][i][j]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_u64().unwrap() as u32)
+                    .collect();
+                assert_eq!(ids, want, "{name}: prompt ({i}, {j})");
+            }
+        }
+        let raw = scorer
+            .duo_raw_scores(&[(query, documents.clone())])
+            .unwrap()
+            .remove(0);
+        for i in 0..k {
+            let want: Vec<f32> = f32s(&case["raw"][i]);
+            let got: Vec<f32> = (0..k).map(|j| raw[i][j]).collect();
+            let d = rel_diff(&got, &want);
+            assert!(d <= 1e-5, "{name}: raw row {i}: {got:?} vs {want:?}");
+        }
+        for aggregation in DuoAggregation::ALL {
+            let got = aggregation.aggregate(&raw);
+            let want = &case["aggregates"][aggregation.name()];
+            for (i, g) in got.iter().enumerate() {
+                let w = want[i].as_f64().unwrap();
+                assert!(
+                    (g - w).abs() <= 1e-5 * w.abs().max(1.0),
+                    "{name} {}: document {i}: {g} vs {w}",
+                    aggregation.name()
+                );
+            }
+        }
+    }
+}

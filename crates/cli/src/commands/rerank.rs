@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
 use rankforge_data::{Corpus, Queries, Run};
-use rankforge_model::RerankCandidates;
+use rankforge_model::t5::{duo_rerank_run, DuoAggregation, GenerativeReranker, T5Config};
+use rankforge_model::{Activation, RerankCandidates, RunOptions};
 
 use super::common::{GenerativeArgs, ModelArgs};
 use super::long_doc::LongDocArgs;
@@ -43,6 +44,19 @@ pub struct RerankArgs {
     pub long_doc: LongDocArgs,
     #[command(flatten)]
     pub generative: GenerativeArgs,
+    /// duoT5 checkpoint (a T5ForConditionalGeneration directory): after the first reranker,
+    /// rescore each query's top `--duo-top-k` by every ordered pair of documents
+    /// (`Query: {q} Document0: {d0} Document1: {d1} Relevant:`); the documents below follow
+    /// in the first reranker's order.
+    #[arg(long)]
+    pub duo_model: Option<PathBuf>,
+    /// duoT5: documents per query rescored pairwise (k·(k−1) prompts each).
+    #[arg(long, default_value_t = 50, requires = "duo_model")]
+    pub duo_top_k: usize,
+    /// duoT5: how a document's pairwise probabilities add up: sym_sum (pygaggle's), sum,
+    /// log_sum or sym_log_sum.
+    #[arg(long, default_value = "sym_sum", requires = "duo_model")]
+    pub duo_aggregate: DuoAggregation,
 }
 
 pub fn run(args: RerankArgs) -> Result<()> {
@@ -72,9 +86,55 @@ fn rerank<B: Backend>(device: &B::Device, args: &RerankArgs) -> Result<()> {
         args.raw,
     )?;
     let started = std::time::Instant::now();
-    let reranked = candidates
+    let mut reranked = candidates
         .score(&scorer)
         .with_context(|| format!("reranking {}", args.run.display()))?;
+    if let Some(duo_dir) = &args.duo_model {
+        if args.duo_top_k < 2 {
+            anyhow::bail!(
+                "--duo-top-k {}: pairs need at least 2 documents",
+                args.duo_top_k
+            );
+        }
+        if !T5Config::is_conditional_generation_dir(duo_dir) {
+            anyhow::bail!(
+                "{}: --duo-model takes a T5ForConditionalGeneration directory (duoT5)",
+                duo_dir.display()
+            );
+        }
+        let run_options = RunOptions {
+            batching: args.model.batching(),
+            progress: !args.model.quiet,
+        };
+        let (duo, report) = GenerativeReranker::<B>::load(
+            duo_dir,
+            None,
+            None,
+            Activation::Identity,
+            run_options,
+            args.model.precision,
+            device,
+        )
+        .with_context(|| format!("loading duoT5 {}", duo_dir.display()))?;
+        report.warn();
+        let duo_started = std::time::Instant::now();
+        reranked = duo_rerank_run(
+            &duo,
+            &corpus,
+            &queries,
+            &reranked,
+            args.duo_top_k,
+            args.duo_aggregate,
+        )
+        .with_context(|| format!("duoT5 pass with {}", duo_dir.display()))?;
+        let k = args.duo_top_k;
+        eprintln!(
+            "duoT5 ({}): top {k} of each query, up to {} ordered pairs each, in {:.1}s",
+            args.duo_aggregate.name(),
+            k * (k - 1),
+            duo_started.elapsed().as_secs_f64()
+        );
+    }
     reranked.write(&args.output, &args.tag)?;
     let pairs: usize = reranked.iter().map(|(_, d)| d.len()).sum();
     let secs = started.elapsed().as_secs_f64();

@@ -346,10 +346,10 @@ impl<B: Backend> GenerativeReranker<B> {
 /// model's thread.
 #[derive(Debug, Clone)]
 pub struct GenerativePrompts {
-    tokenizer: Tokenizer,
+    pub(super) tokenizer: Tokenizer,
     template: PromptTemplate,
-    max_length: usize,
-    eos: u32,
+    pub(super) max_length: usize,
+    pub(super) eos: u32,
 }
 
 impl GenerativePrompts {
