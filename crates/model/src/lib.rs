@@ -23,7 +23,7 @@
 //! | [`rerank`], [`reranker`], [`dense_index`] | reranking a run; either kind of reranker (cross-encoder, ColBERT) behind one interface; exact dense retrieval |
 //! | [`colbert`] | ColBERT late interaction: load (PyLate, Stanford), MaxSim, exact retrieval, save |
 //! | [`t5`] | T5 encoder–decoders as generative rerankers (monoT5, RankT5) |
-//! | [`qwen3`] | decoder-only yes/no rerankers on a Qwen3 body (Qwen3-Reranker, sentence-transformers `LogitScore` directories) |
+//! | [`qwen3`] | decoder-only yes/no rerankers on a Qwen3 or Gemma body (Qwen3-Reranker, bge-reranker-v2-gemma, sentence-transformers `LogitScore` directories) |
 //!
 //! Code is generic over burn's `Backend`; [`backend`] names the ones rankforge builds with.
 

@@ -178,7 +178,7 @@ pub enum Reranker<B: Backend> {
     /// A T5 scoring by its first decoded token (monoT5, RankT5).
     Generative(Box<GenerativeReranker<B>>),
     /// A decoder-only LM scoring by its next token at the last position (Qwen3-Reranker,
-    /// sentence-transformers `LogitScore` directories).
+    /// bge-reranker-v2-gemma, sentence-transformers `LogitScore` directories).
     CausalLm(Box<CausalLmReranker<B>>),
 }
 
@@ -283,14 +283,14 @@ impl<B: Backend> Reranker<B> {
         Ok((Self::CrossEncoder(Box::new(scorer)), report))
     }
 
-    /// `"cross-encoder"`, `"ColBERT"`, `"generative (T5)"` or `"decoder-only (Qwen3)"`, for
+    /// `"cross-encoder"`, `"ColBERT"`, `"generative (T5)"` or `"decoder-only (Qwen3 / Gemma)"`, for
     /// messages.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::CrossEncoder(_) => "cross-encoder",
             Self::ColBert(_) => "ColBERT",
             Self::Generative(_) => "generative (T5)",
-            Self::CausalLm(_) => "decoder-only (Qwen3)",
+            Self::CausalLm(_) => "decoder-only (Qwen3 / Gemma)",
         }
     }
 

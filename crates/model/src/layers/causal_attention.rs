@@ -140,7 +140,7 @@ impl<B: Backend> GroupedQueryAttention<B> {
             q_proj: Linear::new_with_bias(hidden, heads * head_dim, bias, device),
             k_proj: Linear::new_with_bias(hidden, kv_heads * head_dim, bias, device),
             v_proj: Linear::new_with_bias(hidden, kv_heads * head_dim, bias, device),
-            o_proj: Linear::new_with_bias(heads * head_dim, hidden, false, device),
+            o_proj: Linear::new_with_bias(heads * head_dim, hidden, bias, device),
             heads,
             kv_heads,
             head_dim,

@@ -22,7 +22,7 @@
 //! | [`BiasedAttention`] | attention with an additive bias and no `1/√d` scaling, self or cross (T5's `q`, `k`, `v`, `o`) |
 //! | [`RelativePositionBias`] | T5's bucketed relative position bias ([`relative_position_bucket`]); [`attention_bias`] adds the masks |
 //! | [`GroupedQueryAttention`] | causal attention with grouped key/value heads (`q_proj`, `k_proj`, `v_proj`, `o_proj`); [`CausalMasks`]: a left-padded batch's masks and per-row rotary positions |
-//! | [`SwiGlu`] | `down_proj(silu(gate_proj(x)) ⊙ up_proj(x))` (Qwen3, Llama) |
+//! | [`SwiGlu`] | `down_proj(silu(gate_proj(x)) ⊙ up_proj(x))` (Qwen3, Llama), or GeGLU with the tanh GELU (Gemma) |
 
 mod activation;
 mod attention;

@@ -1,18 +1,22 @@
-//! SwiGLU feed-forward with separate projections, as Qwen3 and Llama name them:
-//! `down_proj(silu(gate_proj(x)) ⊙ up_proj(x))`, no biases.
+//! Gated feed-forward with separate projections, as Qwen3, Llama and Gemma name them:
+//! `down_proj(act(gate_proj(x)) ⊙ up_proj(x))`, no biases; `act` is SiLU (SwiGLU: Qwen3, Llama)
+//! or the tanh-approximated GELU (GeGLU: Gemma's `gelu_pytorch_tanh`).
 
 use burn::module::Module;
 use burn::tensor::activation::silu;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use super::Linear;
+use super::{Activation, Linear};
 
 #[derive(Module, Debug)]
 pub struct SwiGlu<B: Backend> {
     pub gate_proj: Linear<B>,
     pub up_proj: Linear<B>,
     pub down_proj: Linear<B>,
+    /// The tanh-approximated GELU instead of SiLU.
+    #[module(skip)]
+    gelu_tanh: bool,
 }
 
 impl<B: Backend> SwiGlu<B> {
@@ -21,11 +25,25 @@ impl<B: Backend> SwiGlu<B> {
             gate_proj: Linear::new_with_bias(hidden, intermediate, false, device),
             up_proj: Linear::new_with_bias(hidden, intermediate, false, device),
             down_proj: Linear::new_with_bias(intermediate, hidden, false, device),
+            gelu_tanh: false,
+        }
+    }
+
+    /// GeGLU: the gate through the tanh-approximated GELU (Gemma).
+    pub fn new_gelu_tanh(hidden: usize, intermediate: usize, device: &B::Device) -> Self {
+        Self {
+            gelu_tanh: true,
+            ..Self::new(hidden, intermediate, device)
         }
     }
 
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        let gate = silu(self.gate_proj.forward(x.clone()));
+        let gate = self.gate_proj.forward(x.clone());
+        let gate = if self.gelu_tanh {
+            Activation::GeluTanh.forward(gate)
+        } else {
+            silu(gate)
+        };
         self.down_proj.forward(gate * self.up_proj.forward(x))
     }
 }

@@ -1,5 +1,10 @@
-//! A Qwen3 `config.json` (transformers' `Qwen3Config`), with transformers' defaults for the
-//! fields a file leaves out, and what marks a directory as a decoder-only (causal LM) model.
+//! A Qwen3 or Gemma `config.json` (transformers' `Qwen3Config`, `GemmaConfig`), with
+//! transformers' defaults for the fields a file leaves out, and what marks a directory as a
+//! decoder-only (causal LM) model.
+//!
+//! What Gemma changes in the Qwen3 body: no per-head q/k norms, GeGLU with the tanh GELU,
+//! embeddings scaled by `√hidden`, RMSNorm gains stored as `γ − 1` (the norm multiplies by
+//! `1 + weight`), `head_dim` 256 unless set.
 
 use std::path::Path;
 
@@ -8,8 +13,8 @@ use serde_json::Value;
 
 use crate::error::{io_err, ModelError, Result};
 
-/// The `model_type`s read as Qwen3.
-pub const MODEL_TYPES: [&str; 1] = ["qwen3"];
+/// The `model_type`s read: Qwen3 and Gemma (v1) bodies.
+pub const MODEL_TYPES: [&str; 2] = ["qwen3", "gemma"];
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Qwen3Config {
@@ -37,6 +42,9 @@ pub struct Qwen3Config {
     pub head_dim: Option<usize>,
     #[serde(default = "defaults::hidden_act")]
     pub hidden_act: String,
+    /// Gemma configs of older transformers name the feed-forward's activation here.
+    #[serde(default)]
+    pub hidden_activation: Option<String>,
     #[serde(default = "defaults::max_position_embeddings")]
     pub max_position_embeddings: usize,
     #[serde(default = "defaults::rms_norm_eps")]
@@ -52,8 +60,12 @@ pub struct Qwen3Config {
     pub attention_bias: bool,
     #[serde(default)]
     pub use_sliding_window: bool,
+    /// Gemma-based embedders (EmbeddingGemma) attend both ways: refused.
     #[serde(default)]
-    pub tie_word_embeddings: bool,
+    pub use_bidirectional_attention: Option<bool>,
+    /// Default: false for Qwen3, true for Gemma.
+    #[serde(default)]
+    pub tie_word_embeddings: Option<bool>,
 }
 
 mod defaults {
@@ -112,14 +124,26 @@ impl Qwen3Config {
             return Err(ModelError::Unsupported {
                 path: path.to_path_buf(),
                 message: format!(
-                    "model_type {:?}: decoder-only rerankers are implemented for {} (Gemma and \
-                     Llama bodies are not yet)",
+                    "model_type {:?}: decoder-only rerankers are implemented for {} bodies \
+                     (Llama, Gemma 2 and others are not yet)",
                     self.model_type,
                     MODEL_TYPES.join(", ")
                 ),
             });
         }
-        if self.hidden_act != "silu" {
+        if self.is_gemma() {
+            let act = self
+                .hidden_activation
+                .as_deref()
+                .unwrap_or(&self.hidden_act);
+            // transformers reads Gemma's legacy "gelu" as the tanh approximation too.
+            if !["gelu", "gelu_pytorch_tanh", "gelu_new"].contains(&act) {
+                return Err(bad(
+                    "hidden_act",
+                    format!("{act:?}: Gemma's GeGLU is implemented with the tanh GELU only"),
+                ));
+            }
+        } else if self.hidden_act != "silu" {
             return Err(bad(
                 "hidden_act",
                 format!("{:?}: only silu (SwiGLU) is implemented", self.hidden_act),
@@ -145,6 +169,12 @@ impl Qwen3Config {
                 ),
             ));
         }
+        if self.use_bidirectional_attention == Some(true) {
+            return Err(bad(
+                "use_bidirectional_attention",
+                "a bidirectional (encoder) Gemma is not a causal LM".into(),
+            ));
+        }
         if self.use_sliding_window {
             return Err(bad(
                 "use_sliding_window",
@@ -164,13 +194,36 @@ impl Qwen3Config {
         Ok(())
     }
 
+    /// A Gemma body (else Qwen3).
+    pub fn is_gemma(&self) -> bool {
+        self.model_type == "gemma"
+    }
+
+    /// Qwen3 normalises each head's queries and keys before the rotation; Gemma does not.
+    pub fn qk_norm(&self) -> bool {
+        !self.is_gemma()
+    }
+
+    /// Gemma multiplies the embeddings by `√hidden` (in f32).
+    pub fn embedding_scale(&self) -> Option<f32> {
+        self.is_gemma()
+            .then(|| (self.hidden_size as f64).sqrt() as f32)
+    }
+
+    pub fn tie_word_embeddings(&self) -> bool {
+        self.tie_word_embeddings.unwrap_or(self.is_gemma())
+    }
+
     pub fn kv_heads(&self) -> usize {
         self.num_key_value_heads.unwrap_or(self.num_attention_heads)
     }
 
     pub fn head_dim(&self) -> usize {
-        self.head_dim
-            .unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
+        self.head_dim.unwrap_or(if self.is_gemma() {
+            256
+        } else {
+            self.hidden_size / self.num_attention_heads.max(1)
+        })
     }
 
     /// `rope_parameters.rope_theta`, else `rope_theta`, else 10000.

@@ -1,9 +1,11 @@
 //! Loading a `Qwen3ForCausalLM` directory's `model.safetensors` onto [`Qwen3ForCausalLM`]: the
 //! checkpoint's names are the module paths but for the attention projections, which sit one
-//! level down (`self_attn.q_proj` → `self_attn.attention.q_proj`).
+//! level down (`self_attn.q_proj` → `self_attn.attention.q_proj`). Gemma's norm gains are
+//! stored as `γ − 1`: they are shifted to `γ` here, so one RMSNorm serves both.
 
 use std::path::Path;
 
+use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn_store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 
@@ -11,6 +13,7 @@ use super::config::Qwen3Config;
 use super::model::Qwen3ForCausalLM;
 use crate::error::{ModelError, Result};
 use crate::hf;
+use crate::layers::RmsNorm;
 use crate::t5::io::tensor_names;
 
 fn store_for_loading(path: &Path) -> SafetensorsStore {
@@ -37,7 +40,7 @@ pub struct Qwen3Load {
     pub own_lm_head: bool,
 }
 
-/// The model and config of a `Qwen3ForCausalLM` directory (`config.json`,
+/// The model and config of a `Qwen3ForCausalLM` or `GemmaForCausalLM` directory (`config.json`,
 /// `model.safetensors`). Every tensor the model has must be in the checkpoint with its shape.
 pub fn load<B: Backend>(
     dir: &Path,
@@ -71,6 +74,16 @@ pub fn load<B: Backend>(
         });
     }
     let unused = result.unused.iter().map(|n| hf_tensor_name(n)).collect();
+    if config.is_gemma() {
+        let shift = |norm: &mut RmsNorm<B>| {
+            norm.weight = Param::from_tensor(norm.weight.val() + 1.0);
+        };
+        for layer in &mut model.model.layers {
+            shift(&mut layer.input_layernorm);
+            shift(&mut layer.post_attention_layernorm);
+        }
+        shift(&mut model.model.norm);
+    }
     Ok((
         model,
         config,

@@ -1,11 +1,13 @@
-//! Decoder-only yes/no rerankers (issue 25) on a Qwen3 body: Qwen3-Reranker-style scoring of
-//! sentence-transformers 6 `CrossEncoder` directories (a text-generation `Transformer` and a
-//! `LogitScore`) and of plain `Qwen3ForCausalLM` directories, through the shared inference path.
+//! Decoder-only yes/no rerankers (issue 25) on a Qwen3 or Gemma body: Qwen3-Reranker-style
+//! scoring of sentence-transformers 6 `CrossEncoder` directories (a text-generation
+//! `Transformer` and a `LogitScore`) and of plain `Qwen3ForCausalLM` / `GemmaForCausalLM`
+//! directories (bge-reranker-v2-gemma: its prompt as a template, the logit of `Yes`), through
+//! the shared inference path.
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`config`] | `config.json` ([`Qwen3Config`]) |
-//! | [`model`] | the decoder from [`crate::layers`] ([`Qwen3ForCausalLM`]: RMSNorm, grouped-query causal attention with per-head q/k norms and rotary positions, SwiGLU) |
+//! | [`config`] | `config.json` ([`Qwen3Config`], Qwen3 or Gemma) |
+//! | [`model`] | the decoder from [`crate::layers`] ([`Qwen3ForCausalLM`]: RMSNorm, grouped-query causal attention with per-head q/k norms and rotary positions, SwiGLU; Gemma's changes) |
 //! | [`io`] | loading `model.safetensors` onto it |
 //! | [`prompt`] | the prompt: a chat or plain Jinja template (minijinja), truncation that keeps the template's suffix |
 //! | [`reranker`] | [`CausalLmReranker`]: directory formats, the score rule, batching ([`CausalLmSettings`]) |

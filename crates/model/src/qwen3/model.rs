@@ -7,7 +7,10 @@
 //! head's `head_dim` values of queries (`q_norm`) and keys (`k_norm`) **before** the rotary
 //! positions (θ = `rope_theta`), causal masks over a left-padded batch ([`CausalMasks`]),
 //! `o_proj`. Parameter paths are the checkpoint's names (`model.layers.N.self_attn.q_proj`,
-//! `model.layers.N.mlp.gate_proj`, …), so loading renames nothing but `q_norm` / `k_norm`.
+//! `model.layers.N.mlp.gate_proj`, …) but for the projections, one level down.
+//!
+//! A Gemma body is the same with no q/k norms, GeGLU (tanh GELU), embeddings times `√hidden`,
+//! and norm gains `1 + weight` (added at load, [`super::io`]).
 
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, EmbeddingConfig};
@@ -23,8 +26,9 @@ use crate::layers::{CausalMasks, GroupedQueryAttention, RmsNorm, Rotary, SwiGlu}
 #[derive(Module, Debug)]
 pub struct Qwen3Attention<B: Backend> {
     pub attention: GroupedQueryAttention<B>,
-    pub q_norm: RmsNorm<B>,
-    pub k_norm: RmsNorm<B>,
+    /// Qwen3's; none in Gemma.
+    pub q_norm: Option<RmsNorm<B>>,
+    pub k_norm: Option<RmsNorm<B>>,
 }
 
 impl<B: Backend> Qwen3Attention<B> {
@@ -39,13 +43,20 @@ impl<B: Backend> Qwen3Attention<B> {
                 config.attention_bias,
                 device,
             ),
-            q_norm: RmsNorm::new(d, config.rms_norm_eps, device),
-            k_norm: RmsNorm::new(d, config.rms_norm_eps, device),
+            q_norm: config
+                .qk_norm()
+                .then(|| RmsNorm::new(d, config.rms_norm_eps, device)),
+            k_norm: config
+                .qk_norm()
+                .then(|| RmsNorm::new(d, config.rms_norm_eps, device)),
         }
     }
 
     /// The per-head RMSNorm of `x: [batch, seq, heads · head_dim]`.
-    fn head_norm(norm: &RmsNorm<B>, x: Tensor<B, 3>, head_dim: usize) -> Tensor<B, 3> {
+    fn head_norm(norm: &Option<RmsNorm<B>>, x: Tensor<B, 3>, head_dim: usize) -> Tensor<B, 3> {
+        let Some(norm) = norm else {
+            return x;
+        };
         let [batch, seq, width] = x.dims();
         norm.forward(x.reshape([batch, seq, width / head_dim, head_dim]))
             .reshape([batch, seq, width])
@@ -100,6 +111,9 @@ pub struct Qwen3ForCausalLM<B: Backend> {
     /// `None` when tied (the embedding is the head).
     pub lm_head: Option<LmHead<B>>,
     pub rotary: Rotary,
+    /// Gemma's `√hidden` on the embeddings.
+    #[module(skip)]
+    embedding_scale: Option<f32>,
 }
 
 impl<B: Backend> Qwen3ForCausalLM<B> {
@@ -113,7 +127,15 @@ impl<B: Backend> Qwen3ForCausalLM<B> {
                 layers: (0..config.num_hidden_layers)
                     .map(|_| Qwen3DecoderLayer {
                         self_attn: Qwen3Attention::new(config, device),
-                        mlp: SwiGlu::new(config.hidden_size, config.intermediate_size, device),
+                        mlp: if config.is_gemma() {
+                            SwiGlu::new_gelu_tanh(
+                                config.hidden_size,
+                                config.intermediate_size,
+                                device,
+                            )
+                        } else {
+                            SwiGlu::new(config.hidden_size, config.intermediate_size, device)
+                        },
                         input_layernorm: RmsNorm::new(
                             config.hidden_size,
                             config.rms_norm_eps,
@@ -135,6 +157,15 @@ impl<B: Backend> Qwen3ForCausalLM<B> {
                 )),
             }),
             rotary: Rotary::new(config.rope_theta(), config.head_dim()),
+            embedding_scale: config.embedding_scale(),
+        }
+    }
+
+    fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
+        let x = self.model.embed_tokens.forward(ids);
+        match self.embedding_scale {
+            Some(scale) => x * scale,
+            None => x,
         }
     }
 
@@ -150,7 +181,7 @@ impl<B: Backend> Qwen3ForCausalLM<B> {
         ids: Tensor<B, 2, Int>,
         masks: &CausalMasks<B>,
     ) -> Vec<Tensor<B, 3>> {
-        let mut x = self.model.embed_tokens.forward(ids);
+        let mut x = self.embed(ids);
         let mut states = vec![x.clone()];
         for layer in &self.model.layers {
             x = layer.forward(x, masks);
@@ -162,7 +193,7 @@ impl<B: Backend> Qwen3ForCausalLM<B> {
 
     /// The final-normed state of the last column, `[batch, hidden]`.
     pub fn last_hidden(&self, ids: Tensor<B, 2, Int>, masks: &CausalMasks<B>) -> Tensor<B, 2> {
-        let mut x = self.model.embed_tokens.forward(ids);
+        let mut x = self.embed(ids);
         for layer in &self.model.layers {
             x = layer.forward(x, masks);
         }

@@ -11,7 +11,8 @@
 //!   `processing_kwargs.chat_template`, `max_seq_length`) and a `LogitScore` module
 //!   (`true_token_id`, `false_token_id`); the prompt is the model's chat template over the
 //!   `query` and `document` roles;
-//! - a plain `Qwen3ForCausalLM` directory: the prompt is [`CausalLmSettings::prompt_template`]
+//! - a plain `Qwen3ForCausalLM` / `GemmaForCausalLM` directory: the prompt is
+//!   [`CausalLmSettings::prompt_template`]
 //!   (or the tokenizer's chat template), the tokens `yes` / `no` unless set (as
 //!   sentence-transformers picks them for such a directory).
 
@@ -125,7 +126,7 @@ impl CausalLmFormat {
     }
 }
 
-/// A decoder-only LM (Qwen3) that scores (query, document) pairs by its next-token logits.
+/// A decoder-only LM (Qwen3, Gemma) that scores (query, document) pairs by its next-token logits.
 #[derive(Debug)]
 pub struct CausalLmReranker<B: Backend> {
     pub model: Qwen3ForCausalLM<B>,
@@ -321,10 +322,10 @@ impl<B: Backend> CausalLmReranker<B> {
             },
             prompts.suffix().len()
         )];
-        if config.tie_word_embeddings == found.own_lm_head {
+        if config.tie_word_embeddings() == found.own_lm_head {
             notes.push(format!(
                 "tie_word_embeddings is {} but the checkpoint {} lm_head.weight: {}",
-                config.tie_word_embeddings,
+                config.tie_word_embeddings(),
                 if found.own_lm_head { "has" } else { "has no" },
                 if found.own_lm_head {
                     "its lm_head scores"
