@@ -46,15 +46,19 @@ FIXTURE = os.path.join(FIXTURES, "qwen3.json")
 torch.set_num_threads(2)
 torch.manual_seed(0)
 
-MAX_LENGTH = 128
+MAX_LENGTH = 160
+# A prompt (sentence-transformers' `prompt=`: a system message before the pair).
+INSTRUCTION = "Judge whether the document says how to finish wood"
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
 CHAT_TEMPLATE = (
+    "{%- set system = messages | selectattr('role', 'eq', 'system') | map(attribute='content') | first -%}\n"
     "{%- set query = messages | selectattr('role', 'eq', 'query') | map(attribute='content') | first -%}\n"
     "{%- set document = messages | selectattr('role', 'eq', 'document') | map(attribute='content') | first -%}\n"
     "<|im_start|>system\n"
     "Judge whether the Document meets the Query: answer \"yes\" or \"no\".<|im_end|>\n"
     "<|im_start|>user\n"
+    "<Instruct>: {{ system if system else 'Given a web search query, retrieve relevant passages' }}\n"
     "<Query>: {{ query }}\n"
     "<Document>: {{ document }}<|im_end|>\n"
     "<|im_start|>assistant\n"
@@ -207,7 +211,15 @@ def main():
     long_ids = entries[-1]["ids"]
     assert len(long_ids) == MAX_LENGTH and long_ids[-len(suffix):] == suffix
     rendered = tok.decode(entries[0]["ids"], skip_special_tokens=False)
+    instructed = []
+    for q, d in PAIRS:
+        features = transformer.preprocess([(q, d)], prompt=INSTRUCTION)
+        raw = ce.predict([(q, d)], prompt=INSTRUCTION, activation_fn=torch.nn.Identity(),
+                         convert_to_numpy=True)
+        instructed.append({"ids": features["input_ids"][0].tolist(), "raw_score": float(raw[0])})
     fixture = {
+        "instruction": INSTRUCTION,
+        "instructed": instructed,
         "max_length": MAX_LENGTH,
         "true_token_id": yes,
         "false_token_id": no,

@@ -80,7 +80,7 @@ fn predict_gives_sentence_transformers_raw_scores_and_their_sigmoid() {
     assert!(
         log.contains("decoder-only reranker")
             && log.contains("logit(\"yes\") − logit(\"no\")")
-            && log.contains("max length 128"),
+            && log.contains("max length 160"),
         "{log}"
     );
     let raw = common::scores(&output);

@@ -32,7 +32,7 @@ fn settings(fx: &Value) -> CausalLmSettings {
     CausalLmSettings {
         prompt_template: Some(fx["prompt_template"].as_str().unwrap().into()),
         true_token: Some("Yes".into()),
-        false_token: None,
+        ..Default::default()
     }
 }
 

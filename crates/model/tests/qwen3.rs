@@ -1,7 +1,7 @@
 //! Decoder-only yes/no rerankers (issue 25): the tiny random Qwen3ForCausalLM reranker of
 //! `scripts/reference/qwen3_reference.py`, saved by sentence-transformers 6.3's CrossEncoder
 //! (`tests/fixtures/qwen3-tiny-reranker`: `Transformer` text-generation + `LogitScore(yes, no)`,
-//! a chat template over the `query` / `document` roles, max length 128), against
+//! a chat template over the `query` / `document` roles, max length 160), against
 //! sentence-transformers' and transformers' outputs in `tests/fixtures/qwen3.json`.
 //!
 //! Tolerances: token ids exact (template included, the long pair cut with the template's suffix
@@ -369,7 +369,7 @@ fn a_plain_causal_lm_directory_takes_an_explicit_template() {
     let err = CausalLmReranker::<B>::load(
         plain.path(),
         None,
-        Some(128),
+        Some(160),
         Activation::Identity,
         run(8),
         Precision::F32,
@@ -378,10 +378,12 @@ fn a_plain_causal_lm_directory_takes_an_explicit_template() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("prompt template"), "{err}");
+    // The chat template without its `{%- set … %}` lines reads `query` and `document` (and
+    // `system`, undefined: the default instruction).
     let template = std::fs::read_to_string(dir().join("chat_template.jinja"))
         .unwrap()
         .lines()
-        .skip(2)
+        .filter(|line| !line.starts_with("{%- set"))
         .collect::<Vec<_>>()
         .join("\n")
         + "\n";
@@ -390,7 +392,7 @@ fn a_plain_causal_lm_directory_takes_an_explicit_template() {
         ..Default::default()
     };
     let options = RerankerOptions {
-        max_length: Some(128),
+        max_length: Some(160),
         activation: Activation::Identity,
         ..Default::default()
     };
@@ -516,4 +518,78 @@ fn default_max_length_and_other_bodies() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("decoder-only"), "{err}");
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// An instruction is a system message before the pair, as sentence-transformers' `prompt=`
+/// renders it (the template puts it in `<Instruct>:`): set at load, or the saved default
+/// prompt (`default_prompt_name`); `""` turns the saved one off.
+#[test]
+fn an_instruction_is_a_system_message_as_sentence_transformers_renders_it() {
+    let fx = fx();
+    let pairs = pairs(&fx);
+    let instruction = fx["instruction"].as_str().unwrap();
+    let want_ids: Vec<Vec<u32>> = fx["instructed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| u32s(&e["ids"]))
+        .collect();
+    let want_scores: Vec<f32> = fx["instructed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["raw_score"].as_f64().unwrap() as f32)
+        .collect();
+    let check = |reranker: &CausalLmReranker<B>| {
+        assert_eq!(reranker.prompts().system(), Some(instruction));
+        assert_eq!(reranker.encode(&refs(&pairs)).unwrap(), want_ids);
+        let scores = reranker.raw_scores(&refs(&pairs)).unwrap();
+        let d = max_diff(&scores, &want_scores);
+        assert!(d < 1e-5, "{scores:?} vs {want_scores:?}");
+    };
+    check(&load_from(
+        &dir(),
+        Some(CausalLmSettings {
+            instruction: Some(instruction.into()),
+            ..Default::default()
+        }),
+        8,
+    ));
+    let saved = tempfile::tempdir().unwrap();
+    copy_dir(&dir(), saved.path());
+    let path = saved.path().join("config_sentence_transformers.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["prompts"] = serde_json::json!({"finishing": instruction});
+    config["default_prompt_name"] = "finishing".into();
+    std::fs::write(&path, config.to_string()).unwrap();
+    check(&load_from(saved.path(), None, 8));
+    let off = load_from(
+        saved.path(),
+        Some(CausalLmSettings {
+            instruction: Some(String::new()),
+            ..Default::default()
+        }),
+        8,
+    );
+    assert_eq!(off.prompts().system(), None);
+    let ids: Vec<Vec<u32>> = fx["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| u32s(&e["ids"]))
+        .collect();
+    assert_eq!(off.encode(&refs(&pairs)).unwrap(), ids);
 }

@@ -67,6 +67,8 @@ pub struct PromptBuilder {
     /// Special tokens and saved template kwargs.
     context: Map<String, Value>,
     tokenizer: Tokenizer,
+    /// A system message before the pair (sentence-transformers' `prompt`).
+    system: Option<String>,
     suffix: Vec<u32>,
     max_length: usize,
 }
@@ -85,11 +87,13 @@ fn template_error(e: minijinja::Error) -> ModelError {
 
 impl PromptBuilder {
     /// Compiles `template` (of `kind`), with `context` (special tokens, template kwargs) for
-    /// every render, and derives its suffix. `tokenizer` must not truncate or pad.
+    /// every render and `system` (a message before the pair; a plain template sees it as
+    /// `instruction`), and derives its suffix. `tokenizer` must not truncate or pad.
     pub fn new(
         template: &str,
         kind: TemplateKind,
         context: Map<String, Value>,
+        system: Option<String>,
         tokenizer: Tokenizer,
         max_length: usize,
     ) -> Result<Self> {
@@ -110,11 +114,17 @@ impl PromptBuilder {
             kind,
             context,
             tokenizer,
+            system,
             suffix: Vec::new(),
             max_length,
         };
         builder.suffix = builder.derive_suffix()?;
         Ok(builder)
+    }
+
+    /// The system message before each pair, if any.
+    pub fn system(&self) -> Option<&str> {
+        self.system.as_deref()
     }
 
     pub fn kind(&self) -> &TemplateKind {
@@ -149,10 +159,14 @@ impl PromptBuilder {
         context
             .entry("add_generation_prompt")
             .or_insert(Value::Bool(false));
-        context.insert(
-            "messages".into(),
-            Value::Array(vec![message("query", query), message("document", document)]),
-        );
+        let mut messages = Vec::with_capacity(3);
+        if let Some(system) = &self.system {
+            messages.push(message("system", system));
+            context.insert("instruction".into(), Value::String(system.clone()));
+        }
+        messages.push(message("query", query));
+        messages.push(message("document", document));
+        context.insert("messages".into(), Value::Array(messages));
         context.insert("query".into(), Value::String(query.into()));
         context.insert("document".into(), Value::String(document.into()));
         self.env

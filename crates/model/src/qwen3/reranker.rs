@@ -51,6 +51,11 @@ pub struct CausalLmSettings {
     /// The token whose logit is subtracted (e.g. `no`); none: the raw score is the true
     /// token's logit alone.
     pub false_token: Option<String>,
+    /// A system message before each pair (sentence-transformers' `prompt`, e.g.
+    /// Qwen3-Reranker's task instruction when its chat template renders one); a plain template
+    /// sees it as `{{ instruction }}`. Default: the saved default prompt
+    /// (`config_sentence_transformers.json`'s `default_prompt_name`), else none; `""`: none.
+    pub instruction: Option<String>,
 }
 
 /// How a directory holds a decoder-only reranker.
@@ -288,7 +293,12 @@ impl<B: Backend> CausalLmReranker<B> {
                 "max length {max_length} exceeds what the model supports ({positions} positions)"
             )));
         }
-        let prompts = PromptBuilder::new(&template, kind, context, tokenizer, max_length)?;
+        let system = match &settings.instruction {
+            Some(s) => Some(s.clone()),
+            None => saved_default_prompt(dir),
+        }
+        .filter(|s| !s.is_empty());
+        let prompts = PromptBuilder::new(&template, kind, context, system, tokenizer, max_length)?;
         if max_length <= prompts.suffix().len() {
             return Err(ModelError::Invalid(format!(
                 "max length {max_length} leaves no room for a query and document after the \
@@ -322,6 +332,9 @@ impl<B: Backend> CausalLmReranker<B> {
             },
             prompts.suffix().len()
         )];
+        if let Some(system) = prompts.system() {
+            notes.push(format!("each pair follows the system message {system:?}"));
+        }
         if config.tie_word_embeddings() == found.own_lm_head {
             notes.push(format!(
                 "tie_word_embeddings is {} but the checkpoint {} lm_head.weight: {}",
@@ -430,6 +443,15 @@ impl<B: Backend> CausalLmReranker<B> {
             .map(|s| self.activation.apply(s))
             .collect())
     }
+}
+
+/// sentence-transformers' default prompt: `prompts[default_prompt_name]` of
+/// `config_sentence_transformers.json`.
+fn saved_default_prompt(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("config_sentence_transformers.json")).ok()?;
+    let config: Value = serde_json::from_str(&text).ok()?;
+    let name = config.get("default_prompt_name")?.as_str()?;
+    config.get("prompts")?.get(name)?.as_str().map(String::from)
 }
 
 /// The most tokens a prompt gets by default when neither the caller nor a saved
