@@ -18,6 +18,13 @@ MAX_LENGTH keeps its first MAX_LENGTH − suffix tokens and the suffix, the suff
 common token tail of two renders with fillers "0" and "1 2 3 4" (sentence-transformers' rule,
 which rankforge applies to every template).
 
+FlagEmbedding's own layout (FlagLLMReranker.compute_score, bge-reranker-v2-gemma's documented
+use) is reproduced too, as "flag": BOS + `A: {query}` (cut at 3/4 of FLAG_MAX_LENGTH) and
+`\n` + `B: {passage}` (cut at FLAG_MAX_LENGTH) joined as `prepare_for_model(truncation=
+"only_second", max_length=FLAG_MAX_LENGTH)` joins them (written out: transformers 5 has no
+prepare_for_model), then `\n` + the instruction appended, each piece
+tokenized apart; its ids and logits of `Yes`, with a long query among the pairs.
+
 tests/fixtures/gemma.json: per pair the ids, the hidden states of every layer for the first
 two pairs (embedding output after the √hidden scale, each layer's output, the final-normed
 output), the logit of `Yes` at the last position.
@@ -43,6 +50,12 @@ torch.set_num_threads(2)
 torch.manual_seed(0)
 
 MAX_LENGTH = 128
+FLAG_MAX_LENGTH = 48
+FLAG_INSTRUCTION = (
+    "Given a query A and a passage B, determine whether the passage contains an answer to the "
+    "query by providing a prediction of either 'Yes' or 'No'."
+)
+LONG_QUERY = " ".join(["how do I get a smooth varnish finish on oak without brush marks"] * 6)
 SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>"]
 PROMPT = (
     "{{ bos_token }}A: {{ query }}\nB: {{ document }}\n"
@@ -186,7 +199,36 @@ def main():
             "hidden_states": [s[0].tolist() for s in states] if i < 2 else None,
             "yes_logit": float(out.logits[0, -1, yes]),
         })
+    def flag_ids(q, d):
+        # FlagEmbedding's FlagLLMReranker.compute_score, one pair.
+        prompt_inputs = fast(FLAG_INSTRUCTION, return_tensors=None, add_special_tokens=False)["input_ids"]
+        sep_inputs = fast("\n", return_tensors=None, add_special_tokens=False)["input_ids"]
+        query_inputs = fast(f"A: {q}", return_tensors=None, add_special_tokens=False,
+                            max_length=FLAG_MAX_LENGTH * 3 // 4, truncation=True)
+        passage_inputs = fast(f"B: {d}", return_tensors=None, add_special_tokens=False,
+                              max_length=FLAG_MAX_LENGTH, truncation=True)
+        # prepare_for_model(first, second, truncation="only_second", max_length=…,
+        # add_special_tokens=False), which transformers 5 no longer has: the second sequence
+        # loses tokens from its end until the pair fits (the first is at most 3/4 + 1 of it).
+        first = [fast.bos_token_id] + query_inputs["input_ids"]
+        second = sep_inputs + passage_inputs["input_ids"]
+        excess = len(first) + len(second) - FLAG_MAX_LENGTH
+        if excess > 0:
+            assert excess < len(second)
+            second = second[:-excess]
+        return first + second + sep_inputs + prompt_inputs
+
+    flag = []
+    for q, d in PAIRS + [(LONG_QUERY, PAIRS[0][1])]:
+        ids = flag_ids(q, d)
+        with torch.no_grad():
+            out = model(input_ids=torch.tensor([ids]))
+        flag.append({"query": q, "document": d, "ids": ids,
+                     "yes_logit": float(out.logits[0, -1, yes])})
     fixture = {
+        "flag_max_length": FLAG_MAX_LENGTH,
+        "flag_instruction": FLAG_INSTRUCTION,
+        "flag": flag,
         "max_length": MAX_LENGTH,
         "prompt_template": PROMPT,
         "first_prompt": render(*PAIRS[0]),
@@ -198,6 +240,7 @@ def main():
         json.dump(round_floats(fixture), f)
     print("vocab", tok.get_vocab_size(), "yes", yes, "suffix", len(suffix))
     print("lengths", [(e["untruncated_length"], len(e["ids"])) for e in entries])
+    print("flag lengths", [len(e["ids"]) for e in flag])
     print("yes logits", [e["yes_logit"] for e in entries])
 
 

@@ -2,8 +2,9 @@
 //! logit of `Yes` at the last position): the tiny random GemmaForCausalLM of
 //! `scripts/reference/gemma_reference.py` (`tests/fixtures/gemma-tiny-reranker`, a plain
 //! causal-LM directory: 4 query heads sharing one key/value head, GeGLU, embeddings × √hidden,
-//! norm gains stored as `γ − 1`) with bge-reranker-v2-gemma's prompt as a plain template,
-//! against transformers' outputs in `tests/fixtures/gemma.json`.
+//! norm gains stored as `γ − 1`) with bge-reranker-v2-gemma's prompt as a plain template and
+//! in FlagEmbedding's own layout (`FlagLLMReranker`: pieces tokenized apart, the query cut at
+//! 3/4 of the max length), against transformers' outputs in `tests/fixtures/gemma.json`.
 //!
 //! Tolerances, as for Qwen3 (`tests/qwen3.rs`): ids exact; hidden states 1e-5 relative to
 //! max(1, the layer's largest |value|); logits 1e-5; a batch against one by one 1e-5.
@@ -195,4 +196,74 @@ fn the_reranker_hook_takes_the_settings() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("no chat template"), "{err}");
+}
+
+/// bge-reranker-v2-gemma as FlagEmbedding scores it (`CausalLmSettings::bge_reranker_v2_gemma`):
+/// the pieces tokenized apart after BOS, a long query cut at 3/4 of the max length, the passage
+/// cut to fit it, the instruction after them whatever the length; ids exact, logits of `Yes`
+/// within 1e-5, one by one and batched.
+#[test]
+fn flag_embedding_layout_matches_flag_llm_reranker() {
+    let fx = fx();
+    let max_length = fx["flag_max_length"].as_u64().unwrap() as usize;
+    let settings = CausalLmSettings::bge_reranker_v2_gemma();
+    assert_eq!(
+        settings.flag_llm_prompt.as_deref(),
+        fx["flag_instruction"].as_str()
+    );
+    let entries = fx["flag"].as_array().unwrap();
+    let pairs: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["query"].as_str().unwrap().to_string(),
+                e["document"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<f32> = entries
+        .iter()
+        .map(|e| e["yes_logit"].as_f64().unwrap() as f32)
+        .collect();
+    for batch in [1, 8] {
+        let reranker = CausalLmReranker::<B>::load(
+            dir(),
+            Some(settings.clone()),
+            Some(max_length),
+            Activation::Identity,
+            RunOptions {
+                batching: BatchingConfig {
+                    max_batch_size: batch,
+                    ..Default::default()
+                },
+                progress: false,
+            },
+            Precision::F32,
+            &Default::default(),
+        )
+        .unwrap()
+        .0;
+        let ids = reranker.encode(&refs(&pairs)).unwrap();
+        for (got, entry) in ids.iter().zip(entries) {
+            assert_eq!(got, &u32s(&entry["ids"]), "{}", entry["query"]);
+            assert!(got.ends_with(reranker.prompts().suffix()));
+        }
+        let scores = reranker.raw_scores(&refs(&pairs)).unwrap();
+        let d = max_diff(&scores, &want);
+        println!("FlagEmbedding layout, batch {batch}: max |Δ| {d:.2e}");
+        assert!(d < 1e-5, "{scores:?} vs {want:?}");
+    }
+    // The default max length is FlagEmbedding's 512, past this model's 256 positions.
+    let err = CausalLmReranker::<B>::load(
+        dir(),
+        Some(settings),
+        None,
+        Activation::Identity,
+        RunOptions::default(),
+        Precision::F32,
+        &Default::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("max length 512"), "{err}");
 }

@@ -12,6 +12,11 @@
 //! two renders of the pair with different fillers (`"0"`, `"1 2 3 4"`), and a prompt longer than
 //! the max length keeps its first `max_length − suffix` tokens and then the suffix, so the body
 //! (the query and document, the document first as it comes last) is what gets cut.
+//!
+//! FlagEmbedding's LLM-reranker layout (bge-reranker-v2-gemma's documented use) is a kind of
+//! its own ([`TemplateKind::FlagLlm`]), as its pieces are tokenized apart: BOS, `A: {query}`
+//! (cut at 3/4 of the max length), `\n` `B: {document}` (cut so the two fit the max length),
+//! then `\n` and the instruction, which the max length does not count.
 
 use std::path::Path;
 
@@ -57,6 +62,16 @@ pub enum TemplateKind {
     Chat(MessageFormat),
     /// A template with `query` and `document` variables (`messages` is there too).
     Plain,
+    /// FlagEmbedding's `FlagLLMReranker` layout with this instruction (no template).
+    FlagLlm(String),
+}
+
+/// The ids of [`TemplateKind::FlagLlm`]'s fixed pieces.
+#[derive(Debug, Clone)]
+struct FlagPieces {
+    bos: u32,
+    sep: Vec<u32>,
+    instruction: Vec<u32>,
 }
 
 /// A compiled prompt: the template, its context, the tokenizer, the suffix and the max length.
@@ -69,6 +84,7 @@ pub struct PromptBuilder {
     tokenizer: Tokenizer,
     /// A system message before the pair (sentence-transformers' `prompt`).
     system: Option<String>,
+    flag: Option<FlagPieces>,
     suffix: Vec<u32>,
     max_length: usize,
 }
@@ -115,10 +131,41 @@ impl PromptBuilder {
             context,
             tokenizer,
             system,
+            flag: None,
             suffix: Vec::new(),
             max_length,
         };
         builder.suffix = builder.derive_suffix()?;
+        Ok(builder)
+    }
+
+    /// FlagEmbedding's `FlagLLMReranker` layout: `bos` + `A: {query}` and `\n` + `B:
+    /// {document}` within `max_length` tokens, then `\n` + `instruction` (its pieces are the
+    /// suffix, outside the max length).
+    pub fn flag_llm(
+        instruction: &str,
+        bos: u32,
+        tokenizer: Tokenizer,
+        max_length: usize,
+    ) -> Result<Self> {
+        let mut builder = Self {
+            env: Environment::new(),
+            kind: TemplateKind::FlagLlm(instruction.to_string()),
+            context: Map::new(),
+            tokenizer,
+            system: None,
+            flag: None,
+            suffix: Vec::new(),
+            max_length,
+        };
+        let sep = builder.tokenize("\n")?;
+        let instruction = builder.tokenize(instruction)?;
+        builder.suffix = [sep.as_slice(), instruction.as_slice()].concat();
+        builder.flag = Some(FlagPieces {
+            bos,
+            sep,
+            instruction,
+        });
         Ok(builder)
     }
 
@@ -144,8 +191,12 @@ impl PromptBuilder {
         &self.tokenizer
     }
 
-    /// The rendered prompt of a pair.
+    /// The rendered prompt of a pair (FlagEmbedding's layout: its pieces joined, untruncated).
     pub fn render(&self, query: &str, document: &str) -> Result<String> {
+        if let (TemplateKind::FlagLlm(instruction), Some(flag)) = (&self.kind, &self.flag) {
+            let bos = self.tokenizer.id_to_token(flag.bos).unwrap_or_default();
+            return Ok(format!("{bos}A: {query}\nB: {document}\n{instruction}"));
+        }
         let message = |role: &str, text: &str| -> Value {
             match self.kind {
                 TemplateKind::Chat(MessageFormat::Structured) => serde_json::json!({
@@ -213,6 +264,20 @@ impl PromptBuilder {
     /// The prompt ids of a pair: the whole render, or, when longer than the max length, its
     /// first `max_length − suffix` tokens and the suffix.
     pub fn encode(&self, query: &str, document: &str) -> Result<Vec<u32>> {
+        if let Some(flag) = &self.flag {
+            let mut query = self.tokenize(&format!("A: {query}"))?;
+            query.truncate(self.max_length * 3 / 4);
+            let mut document = self.tokenize(&format!("B: {document}"))?;
+            document.truncate(self.max_length);
+            let mut ids = Vec::with_capacity(self.max_length + self.suffix.len());
+            ids.push(flag.bos);
+            ids.extend(query);
+            let room = self.max_length.saturating_sub(ids.len());
+            ids.extend(flag.sep.iter().chain(&document).take(room));
+            ids.extend(&flag.sep);
+            ids.extend(&flag.instruction);
+            return Ok(ids);
+        }
         let ids = self.tokenize(&self.render(query, document)?)?;
         Ok(fit(ids, &self.suffix, self.max_length))
     }

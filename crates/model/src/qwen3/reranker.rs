@@ -56,6 +56,30 @@ pub struct CausalLmSettings {
     /// sees it as `{{ instruction }}`. Default: the saved default prompt
     /// (`config_sentence_transformers.json`'s `default_prompt_name`), else none; `""`: none.
     pub instruction: Option<String>,
+    /// FlagEmbedding's LLM-reranker layout with this instruction instead of a template (its
+    /// pieces tokenized apart: BOS, `A: {query}`, `\n`, `B: {document}`, `\n`, the
+    /// instruction; the max length, by default 512, counts all but the last two):
+    /// bge-reranker-v2-gemma's documented use ([`Self::bge_reranker_v2_gemma`]).
+    pub flag_llm_prompt: Option<String>,
+}
+
+/// bge-reranker-v2-gemma's instruction (FlagEmbedding's `FlagLLMReranker`).
+pub const BGE_GEMMA_PROMPT: &str = "Given a query A and a passage B, determine whether the \
+    passage contains an answer to the query by providing a prediction of either 'Yes' or 'No'.";
+
+/// FlagEmbedding's default max length of the query and passage pieces.
+pub const FLAG_LLM_MAX_LENGTH: usize = 512;
+
+impl CausalLmSettings {
+    /// bge-reranker-v2-gemma as FlagEmbedding scores it: its layout and instruction, the raw
+    /// logit of `Yes`.
+    pub fn bge_reranker_v2_gemma() -> Self {
+        Self {
+            flag_llm_prompt: Some(BGE_GEMMA_PROMPT.into()),
+            true_token: Some("Yes".into()),
+            ..Default::default()
+        }
+    }
 }
 
 /// How a directory holds a decoder-only reranker.
@@ -257,55 +281,96 @@ impl<B: Backend> CausalLmReranker<B> {
                     MessageFormat::Flat
                 }
             });
-        let (template, kind, template_source) = match &settings.prompt_template {
-            Some(t) => (t.clone(), TemplateKind::Plain, "set at load"),
-            None => {
-                let t = prompt::chat_template(&model_dir).ok_or_else(|| {
-                    ModelError::Invalid(format!(
-                        "{}: no chat template (chat_template.jinja or tokenizer_config.json); \
-                         set a prompt template with {{{{ query }}}} and {{{{ document }}}}",
+        let positions = config.max_position_embeddings;
+        let (prompts, length_source, template_source) = if let Some(instruction) =
+            &settings.flag_llm_prompt
+        {
+            if settings.prompt_template.is_some() {
+                return Err(ModelError::Invalid(
+                    "set a prompt template or FlagEmbedding's layout, not both".into(),
+                ));
+            }
+            let bos = prompt::special_tokens(&model_dir)
+                .get("bos_token")
+                .and_then(Value::as_str)
+                .and_then(|t| tokenizer.token_to_id(t))
+                .ok_or_else(|| {
+                    ModelError::Tokenizer(format!(
+                        "{}: FlagEmbedding's layout starts with BOS, and tokenizer_config.json \
+                         names no bos_token in the vocabulary",
                         model_dir.display()
                     ))
                 })?;
-                let format = message_format.unwrap_or_else(|| MessageFormat::infer(&t));
-                (t, TemplateKind::Chat(format), "the model's chat template")
+            let (max_length, length_source) = match max_length {
+                Some(n) => (n, "set at load".to_string()),
+                None => (FLAG_LLM_MAX_LENGTH, "FlagEmbedding's default".to_string()),
+            };
+            let prompts = PromptBuilder::flag_llm(instruction, bos, tokenizer, max_length)?;
+            let longest = max_length + prompts.suffix().len();
+            if longest > positions || max_length < 2 {
+                return Err(ModelError::Invalid(format!(
+                    "max length {max_length} (+ {} instruction tokens) does not fit the model's \
+                     {positions} positions",
+                    prompts.suffix().len()
+                )));
             }
-        };
-        let mut context = prompt::special_tokens(&model_dir);
-        if let Some(kwargs) = st_config
-            .get("processing_kwargs")
-            .and_then(|p| p.get("chat_template"))
-            .and_then(Value::as_object)
-        {
-            for (k, v) in kwargs {
-                if !NOT_TEMPLATE_KWARGS.contains(&k.as_str()) {
-                    context.insert(k.clone(), v.clone());
+            (
+                prompts,
+                length_source,
+                "FlagEmbedding's LLM-reranker layout",
+            )
+        } else {
+            let (template, kind, template_source) = match &settings.prompt_template {
+                Some(t) => (t.clone(), TemplateKind::Plain, "set at load"),
+                None => {
+                    let t = prompt::chat_template(&model_dir).ok_or_else(|| {
+                        ModelError::Invalid(format!(
+                            "{}: no chat template (chat_template.jinja or tokenizer_config.json); \
+                             set a prompt template with {{{{ query }}}} and {{{{ document }}}}",
+                            model_dir.display()
+                        ))
+                    })?;
+                    let format = message_format.unwrap_or_else(|| MessageFormat::infer(&t));
+                    (t, TemplateKind::Chat(format), "the model's chat template")
+                }
+            };
+            let mut context = prompt::special_tokens(&model_dir);
+            if let Some(kwargs) = st_config
+                .get("processing_kwargs")
+                .and_then(|p| p.get("chat_template"))
+                .and_then(Value::as_object)
+            {
+                for (k, v) in kwargs {
+                    if !NOT_TEMPLATE_KWARGS.contains(&k.as_str()) {
+                        context.insert(k.clone(), v.clone());
+                    }
                 }
             }
-        }
-        let positions = config.max_position_embeddings;
-        let (max_length, length_source) = match max_length {
-            Some(n) => (n, "set at load".to_string()),
-            None => default_max_length(&st_config, &model_dir, positions),
+            let (max_length, length_source) = match max_length {
+                Some(n) => (n, "set at load".to_string()),
+                None => default_max_length(&st_config, &model_dir, positions),
+            };
+            if max_length > positions {
+                return Err(ModelError::Invalid(format!(
+                    "max length {max_length} exceeds what the model supports ({positions} positions)"
+                )));
+            }
+            let system = match &settings.instruction {
+                Some(s) => Some(s.clone()),
+                None => saved_default_prompt(dir),
+            }
+            .filter(|s| !s.is_empty());
+            let prompts =
+                PromptBuilder::new(&template, kind, context, system, tokenizer, max_length)?;
+            if max_length <= prompts.suffix().len() {
+                return Err(ModelError::Invalid(format!(
+                    "max length {max_length} leaves no room for a query and document after the \
+                     template's {}-token suffix",
+                    prompts.suffix().len()
+                )));
+            }
+            (prompts, length_source, template_source)
         };
-        if max_length > positions {
-            return Err(ModelError::Invalid(format!(
-                "max length {max_length} exceeds what the model supports ({positions} positions)"
-            )));
-        }
-        let system = match &settings.instruction {
-            Some(s) => Some(s.clone()),
-            None => saved_default_prompt(dir),
-        }
-        .filter(|s| !s.is_empty());
-        let prompts = PromptBuilder::new(&template, kind, context, system, tokenizer, max_length)?;
-        if max_length <= prompts.suffix().len() {
-            return Err(ModelError::Invalid(format!(
-                "max length {max_length} leaves no room for a query and document after the \
-                 template's {}-token suffix",
-                prompts.suffix().len()
-            )));
-        }
 
         let rule = match false_id {
             Some(_) => format!(
@@ -354,7 +419,7 @@ impl<B: Backend> CausalLmReranker<B> {
         let report = LoadReport {
             unused: found.unused,
             source: dir.to_path_buf(),
-            max_length: Some((max_length, length_source)),
+            max_length: Some((prompts.max_length(), length_source)),
             notes,
             ..Default::default()
         };
