@@ -64,6 +64,9 @@ pub struct TrainConfig {
     /// ColBERT only: the settings of a new ColBERT, or lengths over a ColBERT base's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub colbert: Option<ColBertSection>,
+    /// Generative rerankers (T5) only: the prompt, the score tokens and the objective.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generative: Option<GenerativeSection>,
 }
 
 /// `[run]`
@@ -101,6 +104,53 @@ pub enum ModelKind {
     /// Late interaction: per-token vectors scored by MaxSim; PyLate's contrastive or
     /// distillation loss (or any group loss). Saved in PyLate's format.
     Colbert,
+    /// A T5 encoder–decoder scoring by its first decoded token (monoT5, RankT5); `[generative]`
+    /// sets the prompt, score tokens and objective. Saved as a `T5ForConditionalGeneration`.
+    Generative,
+}
+
+/// What a generative reranker's training optimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GenerativeObjective {
+    /// castorini's monoT5: the target word (`true_token` for a positive, `false_token` for a
+    /// negative) as the first decoder token, cross-entropy over the whole vocabulary at that
+    /// step, pointwise over every document of the group (mean over them). Takes `loss = "bce"`
+    /// (the pointwise loss it stands for; its options are not read).
+    #[default]
+    Lm,
+    /// RankT5: the configured ranking loss (`listnet`, `lambda_loss`, `bce`, ...) on the raw
+    /// score (`logit(true) − logit(false)`, or `logit(true)` alone without a false token).
+    Score,
+}
+
+/// `[generative]`: the prompt, score tokens and objective of a generative reranker run.
+/// Defaults: castorini's monoT5 (`template = "mono"`, `▁true` / `▁false`, `objective = "lm"`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenerativeSection {
+    /// `"mono"` (`Query: {q} Document: {d} Relevant:`) or `"rank"` (RankT5: no `Relevant:`,
+    /// `<extra_id_10>` alone unless the tokens are given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<rankforge_model::t5::PromptTemplate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub true_token: Option<String>,
+    /// `"none"`: no false token (the raw score is the true token's logit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub false_token: Option<String>,
+    pub objective: GenerativeObjective,
+}
+
+impl GenerativeSection {
+    /// The scoring settings these keys give (castorini's monoT5 when none is set).
+    pub fn settings(&self) -> rankforge_model::t5::GenerativeSettings {
+        rankforge_model::t5::GenerativeSettings::from_parts(
+            self.template,
+            self.true_token.as_deref(),
+            self.false_token.as_deref(),
+        )
+        .unwrap_or_default()
+    }
 }
 
 /// Output width of a new ColBERT's projection when `[colbert] dim` is unset (ColBERTv2's and
@@ -167,7 +217,7 @@ impl ColBertSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSection {
-    /// `cross_encoder`, `bi_encoder` or `colbert`.
+    /// `cross_encoder`, `bi_encoder`, `colbert` or `generative` (T5).
     pub kind: ModelKind,
     /// HF model directory to start from. A checkpoint without a classifier gets a new head
     /// drawn from N(0, initializer_range²) with the run's seed.
@@ -480,6 +530,9 @@ impl TrainConfig {
         if self.colbert.is_some() && self.model.kind != ModelKind::Colbert {
             return Err("[colbert] applies to model.kind = \"colbert\" only".into());
         }
+        if self.generative.is_some() && self.model.kind != ModelKind::Generative {
+            return Err("[generative] applies to model.kind = \"generative\" only".into());
+        }
         if self.loss.is_late_interaction() && self.model.kind != ModelKind::Colbert {
             return Err(format!(
                 "loss `{}` scores a ColBERT's MaxSim: set model.kind = \"colbert\" or pick \
@@ -526,6 +579,7 @@ impl TrainConfig {
                     ));
                 }
             }
+            ModelKind::Generative => self.validate_generative()?,
             ModelKind::BiEncoder | ModelKind::Colbert => {
                 if needs_teacher && self.distill.is_none() {
                     return Err(format!(
@@ -537,6 +591,53 @@ impl TrainConfig {
         }
         if self.model.kind == ModelKind::Colbert {
             self.validate_colbert()?;
+        }
+        Ok(())
+    }
+
+    /// What a generative reranker run may not ask for.
+    fn validate_generative(&self) -> std::result::Result<(), String> {
+        let name = self.loss.name();
+        if self.distill.is_some() {
+            return Err("[distill] applies to bi-encoders and ColBERT only".into());
+        }
+        if self.eval.mode == EvalMode::Retrieve {
+            return Err(
+                "eval.mode = \"retrieve\" applies to bi-encoders and ColBERT; a generative \
+                 reranker reranks"
+                    .into(),
+            );
+        }
+        let inputs = self.loss.inputs();
+        if inputs.uses(rankforge_losses::InputKind::QueryEmbeddings)
+            || inputs
+                .required
+                .contains(&rankforge_losses::InputKind::TeacherScores)
+        {
+            return Err(format!(
+                "loss `{name}` needs embeddings or teacher scores; a generative reranker trains \
+                 on labels"
+            ));
+        }
+        if self.train.in_batch_weight > 0.0 {
+            return Err("train.in_batch_weight applies to bi-encoders".into());
+        }
+        let section = self.generative.clone().unwrap_or_default();
+        if section.objective == GenerativeObjective::Lm {
+            if name != rankforge_losses::bce::NAME {
+                return Err(format!(
+                    "[generative] objective = \"lm\" is monoT5's pointwise cross-entropy over \
+                     the vocabulary: set loss = \"bce\" (not `{name}`), or objective = \"score\" \
+                     to train `{name}` on the raw score"
+                ));
+            }
+            if section.settings().false_token.is_none() {
+                return Err(
+                    "[generative] objective = \"lm\" needs a false token (the negatives' target \
+                     word)"
+                        .into(),
+                );
+            }
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
-//! rankforge's trainer: fine-tunes cross-encoders and trains or distils bi-encoders and ColBERT
-//! (late interaction) models from a TOML run config ([`TrainConfig`]), on any burn autodiff
+//! rankforge's trainer: fine-tunes cross-encoders and generative rerankers (T5: monoT5, RankT5)
+//! and trains or distils bi-encoders and ColBERT (late interaction) models from a TOML run config ([`TrainConfig`]), on any burn autodiff
 //! backend (CPU `flex`, CUDA, wgpu).
 //!
 //! ```text
@@ -45,6 +45,7 @@ pub mod cross_encoder;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod generative;
 pub mod optimizer;
 pub mod report;
 pub mod run;

@@ -211,10 +211,10 @@ pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
     let mut card = String::new();
     card.push_str(&format!(
         "---\nlibrary_name: {}\ntags:\n- rankforge\n- {}\nbase_model: {}\n---\n\n",
-        if facts.kind == "colbert" {
-            "PyLate"
-        } else {
-            "sentence-transformers"
+        match facts.kind {
+            "colbert" => "PyLate",
+            "generative" => "transformers",
+            _ => "sentence-transformers",
         },
         facts.kind.replace('_', "-"),
         c.model.base.display()
@@ -250,6 +250,23 @@ pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
         t.grad_accum_steps,
         facts.pairs_per_s,
     ));
+    if let Some(g) = c
+        .generative
+        .clone()
+        .or_else(|| (facts.kind == "generative").then(Default::default))
+    {
+        let objective = match g.objective {
+            crate::config::GenerativeObjective::Lm => {
+                "monoT5: cross-entropy over the vocabulary of the first decoder token (the true \
+                 word for positives, the false word for negatives); the loss above is not read"
+            }
+            crate::config::GenerativeObjective::Score => "the loss above on the raw score",
+        };
+        card.push_str(&format!(
+            "- **Generative reranker:** {}; objective: {objective}\n\n",
+            g.settings().describe()
+        ));
+    }
     card.push_str("## Hyperparameters\n\n| setting | value |\n|---|---|\n");
     for (k, v) in [
         ("seed", c.run.seed.to_string()),

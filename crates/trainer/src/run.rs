@@ -182,6 +182,20 @@ pub fn train<B: AutodiffBackend>(
             }
             run_loop(config, options, &task, &data, model, device)?
         }
+        ModelKind::Generative => {
+            let (task, model, report) = crate::generative::GenerativeTask::<B>::prepare(
+                config,
+                &data,
+                &texts,
+                &collection.corpus,
+                &dev,
+                device,
+            )?;
+            for notice in report.notices() {
+                say(notice);
+            }
+            run_loop(config, options, &task, &data, model, device)?
+        }
     };
 
     let summary = TrainSummary {
@@ -204,6 +218,7 @@ pub fn train<B: AutodiffBackend>(
             ModelKind::CrossEncoder => "cross_encoder",
             ModelKind::BiEncoder => "bi_encoder",
             ModelKind::Colbert => "colbert",
+            ModelKind::Generative => "generative",
         };
         let facts = CardFacts {
             config,

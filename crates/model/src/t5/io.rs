@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::Path;
 
 use burn::tensor::backend::Backend;
-use burn_store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn_store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 
 use super::config::T5Config;
 use super::model::T5ForConditionalGeneration;
@@ -46,6 +46,89 @@ fn store_for_loading(path: &Path) -> SafetensorsStore {
             "decoder.block.$1.ff.",
         )
         .allow_partial(true)
+}
+
+/// Module path → checkpoint name, for saving (every pattern whole, so their order does not
+/// matter).
+fn store_for_saving(path: &Path) -> SafetensorsStore {
+    SafetensorsStore::from_file(path)
+        .with_to_adapter(BurnToPyTorchAdapter)
+        .with_key_remapping(
+            r"^(encoder|decoder)\.block\.(\d+)\.self_attention\.attention\.",
+            "$1.block.$2.layer.0.SelfAttention.",
+        )
+        .with_key_remapping(
+            r"^(encoder|decoder)\.block\.(\d+)\.self_attention\.layer_norm\.",
+            "$1.block.$2.layer.0.layer_norm.",
+        )
+        .with_key_remapping(
+            r"^decoder\.block\.(\d+)\.cross_attention\.attention\.",
+            "decoder.block.$1.layer.1.EncDecAttention.",
+        )
+        .with_key_remapping(
+            r"^decoder\.block\.(\d+)\.cross_attention\.layer_norm\.",
+            "decoder.block.$1.layer.1.layer_norm.",
+        )
+        .with_key_remapping(
+            r"^encoder\.block\.(\d+)\.ff\.dense_relu_dense\.",
+            "encoder.block.$1.layer.1.DenseReluDense.",
+        )
+        .with_key_remapping(
+            r"^encoder\.block\.(\d+)\.ff\.layer_norm\.",
+            "encoder.block.$1.layer.1.layer_norm.",
+        )
+        .with_key_remapping(
+            r"^decoder\.block\.(\d+)\.ff\.dense_relu_dense\.",
+            "decoder.block.$1.layer.2.DenseReluDense.",
+        )
+        .with_key_remapping(
+            r"^decoder\.block\.(\d+)\.ff\.layer_norm\.",
+            "decoder.block.$1.layer.2.layer_norm.",
+        )
+        .clear_metadata()
+        // transformers refuses safetensors files without format = pt.
+        .metadata("format", "pt")
+        .overwrite(true)
+}
+
+/// Files besides `tokenizer.json` a T5 directory may carry for its tokenizer.
+const EXTRA_TOKENIZER_FILES: [&str; 1] = ["spiece.model"];
+
+/// Saves `model` as a `T5ForConditionalGeneration` directory transformers loads unchanged:
+/// `model.safetensors` under the checkpoint's own names (`shared.weight`, `lm_head.weight` when
+/// the model has its own head; the stacks' `embed_tokens` are tied to `shared` on load, as
+/// transformers saves them), and `config.json` and the tokenizer files copied from `source`
+/// (the directory the model was loaded from: training does not change them), with
+/// `max_length` recorded as `tokenizer_config.json`'s `model_max_length` when given (the
+/// prompt length a loader then defaults to).
+pub fn save<B: Backend>(
+    model: &T5ForConditionalGeneration<B>,
+    source: &Path,
+    max_length: Option<usize>,
+    out: &Path,
+) -> Result<()> {
+    hf::write_dir_atomically(out, |dir| {
+        let weights = dir.join(hf::WEIGHTS_FILE);
+        model
+            .save_into(&mut store_for_saving(&weights))
+            .map_err(|e| ModelError::Weights {
+                path: weights.clone(),
+                message: e.to_string(),
+            })?;
+        let config = hf::file_in(source, hf::CONFIG_FILE)?;
+        std::fs::copy(&config, dir.join(hf::CONFIG_FILE)).map_err(io_err(&config))?;
+        hf::copy_tokenizer_files(source, dir)?;
+        for name in EXTRA_TOKENIZER_FILES {
+            let src = source.join(name);
+            if src.is_file() {
+                std::fs::copy(&src, dir.join(name)).map_err(io_err(&src))?;
+            }
+        }
+        match max_length {
+            Some(n) => hf::record_model_max_length(dir, n),
+            None => Ok(()),
+        }
+    })
 }
 
 /// Module path → checkpoint name (for messages).

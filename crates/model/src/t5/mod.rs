@@ -19,5 +19,6 @@ pub use config::T5Config;
 pub use duo::{duo_rerank_run, DuoAggregation};
 pub use model::T5ForConditionalGeneration;
 pub use reranker::{
-    GenerativePrompts, GenerativeReranker, GenerativeSettings, PromptTemplate, DEFAULT_MAX_LENGTH,
+    GenerativeParts, GenerativePrompts, GenerativeReranker, GenerativeSettings, PromptTemplate,
+    DEFAULT_MAX_LENGTH,
 };

@@ -320,14 +320,19 @@ impl<B: Backend> T5ForConditionalGeneration<B> {
         hidden.matmul(weight.select(0, ids).transpose())
     }
 
+    /// The LM head's logits over the whole vocabulary: `hidden` `[rows, d_model]` →
+    /// `[rows, vocab]` (training's cross-entropy over the vocabulary).
+    pub fn vocab_logits(&self, hidden: Tensor<B, 2>) -> Tensor<B, 2> {
+        let weight = match &self.lm_head {
+            Some(head) => head.weight.val(),
+            None => self.shared.weight.val(),
+        };
+        hidden.matmul(weight.transpose())
+    }
+
     /// One encoder pass and one decoder step from `start` (`decoder_start_token_id`): the
-    /// logits of `tokens` at the first output position, `[batch, tokens]`.
-    pub fn first_step_logits(
-        &self,
-        input: &BertInput<B>,
-        start: u32,
-        tokens: &[u32],
-    ) -> Tensor<B, 2> {
+    /// decoder's output at the first position, scaled for the LM head, `[batch, d_model]`.
+    pub fn first_step_hidden(&self, input: &BertInput<B>, start: u32) -> Tensor<B, 2> {
         let encoded = self.encode(input);
         let batch = encoded.dims()[0];
         let starts = Tensor::<B, 2, Int>::from_data(
@@ -336,6 +341,17 @@ impl<B: Backend> T5ForConditionalGeneration<B> {
         );
         let decoded = self.decode(starts, &encoded, &input.padding_mask);
         let d = decoded.dims()[2];
-        self.token_logits(decoded.reshape([batch, d]), tokens)
+        decoded.reshape([batch, d])
+    }
+
+    /// The logits of `tokens` at the first output position ([`Self::first_step_hidden`]),
+    /// `[batch, tokens]`.
+    pub fn first_step_logits(
+        &self,
+        input: &BertInput<B>,
+        start: u32,
+        tokens: &[u32],
+    ) -> Tensor<B, 2> {
+        self.token_logits(self.first_step_hidden(input, start), tokens)
     }
 }

@@ -165,7 +165,8 @@ pub struct GenerativeReranker<B: Backend> {
 impl<B: Backend> GenerativeReranker<B> {
     /// Loads a `T5ForConditionalGeneration` directory (`config.json`, `model.safetensors`,
     /// `tokenizer.json`) to score with `settings` (default: castorini's monoT5 rule), prompts cut
-    /// at `max_length` tokens (default [`DEFAULT_MAX_LENGTH`]), scores through `activation`
+    /// at `max_length` tokens (default: `tokenizer_config.json`'s `model_max_length`, else
+    /// [`DEFAULT_MAX_LENGTH`]), scores through `activation`
     /// (sigmoid of the raw score, or the raw score). The report's notes name the rule.
     pub fn load(
         dir: impl AsRef<Path>,
@@ -217,8 +218,16 @@ impl<B: Backend> GenerativeReranker<B> {
                     "max length {n} is too small for a prompt (at least 8)"
                 )))
             }
-            Some(n) => (n, "set at load"),
-            None => (DEFAULT_MAX_LENGTH, "monoT5 / RankT5 prompt length"),
+            Some(n) => (n, "set at load".to_string()),
+            None => match hf::saved_max_length(dir)? {
+                Some((n, hf::SavedLengthSource::TokenizerConfig)) if n >= 8 => {
+                    (n, hf::SavedLengthSource::TokenizerConfig.to_string())
+                }
+                _ => (
+                    DEFAULT_MAX_LENGTH,
+                    "monoT5 / RankT5 prompt length".to_string(),
+                ),
+            },
         };
         let mut notes = vec![settings.describe()];
         if !config.tie_word_embeddings && !found.own_lm_head {
@@ -231,7 +240,7 @@ impl<B: Backend> GenerativeReranker<B> {
         let report = LoadReport {
             unused: found.unused,
             source: dir.to_path_buf(),
-            max_length: Some((max_length, length_source.into())),
+            max_length: Some((max_length, length_source)),
             notes,
             ..Default::default()
         };
@@ -262,12 +271,32 @@ impl<B: Backend> GenerativeReranker<B> {
         &self.settings
     }
 
+    /// The model, and everything else that scores with it (a trainer trains the model and
+    /// rebuilds a scorer around each version: [`GenerativeParts::with_model`]).
+    pub fn split(self) -> (T5ForConditionalGeneration<B>, GenerativeParts) {
+        let parts = GenerativeParts {
+            config: self.config,
+            prompts: self.prompts,
+            settings: self.settings,
+            token_ids: self.token_ids,
+            activation: self.activation,
+            run: self.run,
+            source_dir: self.source_dir,
+        };
+        (self.model, parts)
+    }
+
     pub fn max_length(&self) -> usize {
         self.prompts.max_length
     }
 
     /// The prompt encoder (cheap to clone): what a server tokenizes with off the model's
     /// thread.
+    /// Prompts per forward pass at most.
+    pub fn set_batch_size(&mut self, max_batch_size: usize) {
+        self.run.batching.max_batch_size = max_batch_size;
+    }
+
     pub fn prompts(&self) -> &GenerativePrompts {
         &self.prompts
     }
@@ -337,6 +366,41 @@ impl<B: Backend> GenerativeReranker<B> {
             .into_iter()
             .map(|s| self.activation.apply(s))
             .collect())
+    }
+}
+
+/// A [`GenerativeReranker`] without its model ([`GenerativeReranker::split`]).
+#[derive(Debug, Clone)]
+pub struct GenerativeParts {
+    pub config: T5Config,
+    pub prompts: GenerativePrompts,
+    pub settings: GenerativeSettings,
+    /// The scored ids: the true token, then the false token if any.
+    pub token_ids: Vec<u32>,
+    pub activation: Activation,
+    pub run: RunOptions,
+    /// The directory the model was loaded from (config and tokenizer files).
+    pub source_dir: PathBuf,
+}
+
+impl GenerativeParts {
+    /// A scorer around `model` (on any backend).
+    pub fn with_model<B2: Backend>(
+        &self,
+        model: T5ForConditionalGeneration<B2>,
+        device: &B2::Device,
+    ) -> GenerativeReranker<B2> {
+        GenerativeReranker {
+            model,
+            config: self.config.clone(),
+            prompts: self.prompts.clone(),
+            settings: self.settings.clone(),
+            token_ids: self.token_ids.clone(),
+            activation: self.activation,
+            run: self.run.clone(),
+            device: device.clone(),
+            source_dir: self.source_dir.clone(),
+        }
     }
 }
 
