@@ -40,6 +40,7 @@ pub use activation::Activation;
 pub use attention::{
     scaled_dot_product, AttentionMasks, FusedQkvAttention, Projections, SelfAttention,
 };
+pub use causal_attention::{CausalMasks, GroupedProjections, GroupedQueryAttention};
 pub use dropout::Dropout;
 pub use feed_forward::{pre_norm_residual, FeedForwardUp, GatedFeedForward, ResidualNorm};
 pub use layer_norm::LayerNorm;
@@ -49,5 +50,4 @@ pub use relative_attention::{
 };
 pub use rms_norm::RmsNorm;
 pub use rotary::Rotary;
-pub use causal_attention::{CausalMasks, GroupedProjections, GroupedQueryAttention};
 pub use swiglu::SwiGlu;
