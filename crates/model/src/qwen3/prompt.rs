@@ -75,7 +75,8 @@ struct FlagPieces {
 }
 
 /// A compiled prompt: the template, its context, the tokenizer, the suffix and the max length.
-#[derive(Debug)]
+/// Clonable, to build prompts away from the thread that holds the model (a server's handlers).
+#[derive(Debug, Clone)]
 pub struct PromptBuilder {
     env: Environment<'static>,
     kind: TemplateKind,
