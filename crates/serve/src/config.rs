@@ -1,6 +1,7 @@
 //! What a server is started with: which models, where it listens, how it batches, and the
 //! limits it enforces on clients.
 
+use rankforge_model::qwen3::CausalLmSettings;
 use rankforge_model::t5::GenerativeSettings;
 use rankforge_model::Precision;
 use std::net::SocketAddr;
@@ -9,8 +10,8 @@ use std::time::Duration;
 
 use rankforge_model::{BatchingConfig, LongDocMode};
 
-/// The reranker behind `/rerank` and `/v2/rerank`: a cross-encoder, a ColBERT or a generative
-/// reranker (T5), as its directory says.
+/// The reranker behind `/rerank` and `/v2/rerank`: a cross-encoder, a ColBERT, a generative
+/// reranker (T5) or a decoder-only one (Qwen3, Gemma), as its directory says.
 #[derive(Debug, Clone)]
 pub struct RerankerConfig {
     /// Hugging Face model directory.
@@ -29,6 +30,9 @@ pub struct RerankerConfig {
     /// A generative reranker's (T5 directory's) prompt and score tokens; `None`: castorini's
     /// monoT5 rule. Refused for other models.
     pub generative: Option<GenerativeSettings>,
+    /// A decoder-only reranker's (Qwen3 / Gemma directory's) prompt template, score tokens and
+    /// instruction; `None`: as its directory says. Refused for other models.
+    pub causal_lm: Option<CausalLmSettings>,
 }
 
 /// The bi-encoder behind `/embed`.

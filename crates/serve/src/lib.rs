@@ -28,6 +28,7 @@
 //!     max_windows: rankforge_model::DEFAULT_MAX_WINDOWS,
 //!     precision: Default::default(),
 //!     generative: None,
+//!     causal_lm: None,
 //! });
 //! let server = Server::start::<rankforge_model::backend::Cpu>(config, Default::default()).await?;
 //! server.run_until(rankforge_serve::shutdown_signal()).await

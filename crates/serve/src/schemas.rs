@@ -178,8 +178,10 @@ pub struct RerankerDescription {
     /// sums; `max_input_length` is the document length). Absent for a cross-encoder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub colbert: Option<serde_json::Value>,
-    /// A generative reranker (T5): `{"template", "true_token", "false_token"}` (scores are
-    /// the sigmoid of true − false logit, or its raw value). Absent otherwise.
+    /// A generative reranker (T5): `{"template", "true_token", "false_token"}`; a decoder-only
+    /// one (Qwen3, Gemma): `{"kind": "decoder-only", "model_type", "rule", "true_token",
+    /// "false_token", "system"}` (scores are the sigmoid of true − false logit, or its raw
+    /// value). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generative: Option<serde_json::Value>,
 }

@@ -3,7 +3,8 @@
 //! through the model crate's inference path (`CrossEncoder::logits_encoded`,
 //! `BiEncoder::embed_encoded`, both over `run_batched`; a ColBERT reranker's
 //! `ColBert::encode_scored` and MaxSim; a generative reranker's
-//! `GenerativeReranker::raw_scores_sequences`).
+//! `GenerativeReranker::raw_scores_sequences`; a decoder-only reranker's
+//! `CausalLmReranker::raw_scores_encoded`).
 
 use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -14,6 +15,8 @@ use std::time::Instant;
 
 use burn::tensor::backend::Backend;
 use rankforge_model::colbert::{maxsim, ColBert, ColBertEncoded, ColBertTokenizer};
+use rankforge_model::qwen3::prompt::PromptBuilder;
+use rankforge_model::qwen3::{CausalLmFormat, CausalLmReranker};
 use rankforge_model::t5::{GenerativePrompts, GenerativeReranker, GenerativeSettings, T5Config};
 use rankforge_model::{
     Activation, BatchingConfig, BiEncoder, CrossEncoder, EmbeddingHead, Encoded, LongDocMode,
@@ -69,14 +72,26 @@ pub struct GenerativeInfo {
     pub settings: GenerativeSettings,
 }
 
+/// What the HTTP side needs to know about a decoder-only reranker (`--model` naming a
+/// sentence-transformers `LogitScore` or a `*ForCausalLM` directory: Qwen3, Gemma): its prompt
+/// builder, so handlers build and tokenize prompts off the worker, and the rule it scores by
+/// (for `/info`).
+#[derive(Debug, Clone)]
+pub struct CausalLmInfo {
+    pub prompts: Arc<PromptBuilder>,
+    /// `{"kind": "decoder-only", "model_type", "rule", "true_token", "false_token", "system"}`.
+    pub description: serde_json::Value,
+}
+
 /// The models the worker loaded. `--model` loads one of `reranker` (a cross-encoder),
-/// `colbert` or `generative`, as its directory says.
+/// `colbert`, `generative` or `causal_lm`, as its directory says.
 #[derive(Debug, Clone, Default)]
 pub struct LoadedModels {
     pub reranker: Option<RerankerInfo>,
     pub embedder: Option<EmbedderInfo>,
     pub colbert: Option<ColBertInfo>,
     pub generative: Option<GenerativeInfo>,
+    pub causal_lm: Option<CausalLmInfo>,
 }
 
 struct Models<B: Backend> {
@@ -85,6 +100,7 @@ struct Models<B: Backend> {
     embedder: Option<BiEncoder<B>>,
     colbert: Option<ColBert<B>>,
     generative: Option<GenerativeReranker<B>>,
+    causal_lm: Option<CausalLmReranker<B>>,
 }
 
 /// Whether the worker still runs (cheap to clone; read by `/health`).
@@ -193,17 +209,45 @@ fn load_models<B: Backend>(
     let mut reranker_new_head = false;
     let mut colbert = None;
     let mut generative = None;
+    let mut causal_lm = None;
     let reranker = match reranker {
         Some(config) if ColBert::<B>::recognise(&config.dir).is_some() => {
             colbert = Some(load_colbert::<B>(config, &batching, device)?);
             None
         }
         Some(config) if T5Config::is_conditional_generation_dir(&config.dir) => {
+            if config.causal_lm.is_some() {
+                return Err(ServeError::Config(format!(
+                    "{}: a prompt template and instruction are for decoder-only rerankers \
+                     (sentence-transformers LogitScore or *ForCausalLM directories)",
+                    config.dir.display()
+                )));
+            }
             generative = Some(load_generative::<B>(config, &batching, device)?);
+            None
+        }
+        Some(config) if CausalLmFormat::recognise(&config.dir).is_some() => {
+            if config.generative.is_some() {
+                return Err(ServeError::Config(format!(
+                    "{}: T5 generative settings (template mono / rank) are for \
+                     T5ForConditionalGeneration directories; a decoder-only reranker takes a \
+                     prompt template and true / false tokens",
+                    config.dir.display()
+                )));
+            }
+            causal_lm = Some(load_causal_lm::<B>(config, &batching, device)?);
             None
         }
         other => other,
     };
+    if let Some(config) = reranker.filter(|c| c.causal_lm.is_some()) {
+        return Err(ServeError::Config(format!(
+            "{}: a prompt template, instruction and true / false tokens are for generative \
+             rerankers (T5ForConditionalGeneration, *ForCausalLM or sentence-transformers \
+             LogitScore directories)",
+            config.dir.display()
+        )));
+    }
     if let Some(config) = reranker.filter(|c| c.generative.is_some()) {
         return Err(ServeError::Config(format!(
             "{}: generative settings (template, true / false token) are for generative \
@@ -254,6 +298,63 @@ fn load_models<B: Backend>(
         embedder,
         colbert,
         generative,
+        causal_lm,
+    })
+}
+
+/// A decoder-only reranker (Qwen3, Gemma) behind `/rerank` and `/v2/rerank`: as a generative
+/// one, the worker keeps raw scores (true − false logit) for the cache and the sigmoid.
+fn load_causal_lm<B: Backend>(
+    config: &RerankerConfig,
+    batching: &BatchingConfig,
+    device: &B::Device,
+) -> Result<CausalLmReranker<B>, ServeError> {
+    if config.long_doc != LongDocMode::Truncate {
+        return Err(ServeError::Config(format!(
+            "{}: a decoder-only reranker cuts the pair to fit its prompt; max-chunk is for \
+             cross-encoders",
+            config.dir.display()
+        )));
+    }
+    let run = RunOptions {
+        batching: batching.clone(),
+        progress: false,
+    };
+    let (scorer, report) = CausalLmReranker::<B>::load(
+        &config.dir,
+        config.causal_lm.clone(),
+        config.max_length,
+        Activation::Identity,
+        run,
+        config.precision,
+        device,
+    )
+    .map_err(|e| ServeError::model(&config.dir, e))?;
+    report.warn();
+    Ok(scorer)
+}
+
+/// `/info`'s description of a decoder-only reranker's rule.
+fn describe_causal_lm<B: Backend>(scorer: &CausalLmReranker<B>) -> serde_json::Value {
+    let prompts = scorer.prompts();
+    let token = |id: &u32| prompts.tokenizer().id_to_token(*id);
+    let ids = scorer.token_ids();
+    let true_token = token(&ids[0]);
+    let false_token = ids.get(1).and_then(token);
+    let rule = match &false_token {
+        Some(f) => format!(
+            "logit({:?}) − logit({f:?})",
+            true_token.clone().unwrap_or_default()
+        ),
+        None => format!("logit({:?})", true_token.clone().unwrap_or_default()),
+    };
+    serde_json::json!({
+        "kind": "decoder-only",
+        "model_type": scorer.config.model_type,
+        "rule": rule,
+        "true_token": true_token,
+        "false_token": false_token,
+        "system": prompts.system(),
     })
 }
 
@@ -358,11 +459,16 @@ fn describe<B: Backend>(models: &Models<B>) -> Result<LoadedModels, ServeError> 
         prompts: Arc::new(scorer.prompts().clone()),
         settings: scorer.settings().clone(),
     });
+    let causal_lm = models.causal_lm.as_ref().map(|scorer| CausalLmInfo {
+        prompts: Arc::new(scorer.prompts().clone()),
+        description: describe_causal_lm(scorer),
+    });
     Ok(LoadedModels {
         reranker,
         embedder,
         colbert,
         generative,
+        causal_lm,
     })
 }
 
@@ -559,6 +665,18 @@ fn run_model<B: Backend>(
                     .map(|s| vec![s])
                     .collect());
             }
+            if let Some(scorer) = &models.causal_lm {
+                // One prompt per pair: raw scores, one row each.
+                if sequences.len() != rows {
+                    return Err("a decoder-only rerank job has one prompt per pair".into());
+                }
+                let prompts: Vec<Vec<u32>> = sequences.iter().map(|s| s.ids.clone()).collect();
+                return Ok(scorer
+                    .raw_scores_encoded(&prompts)
+                    .into_iter()
+                    .map(|s| vec![s])
+                    .collect());
+            }
             let scorer = models
                 .reranker
                 .as_ref()
@@ -739,6 +857,7 @@ mod tests {
             max_windows: rankforge_model::DEFAULT_MAX_WINDOWS,
             precision: Default::default(),
             generative: None,
+            causal_lm: None,
         });
         let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), 64).unwrap();
         let pairs: Vec<(String, String)> = (0..16)

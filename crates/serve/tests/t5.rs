@@ -34,6 +34,7 @@ fn server(name: &str, generative: Option<GenerativeSettings>) -> TestServer {
         max_windows: rankforge_model::DEFAULT_MAX_WINDOWS,
         precision: Default::default(),
         generative,
+        causal_lm: None,
     });
     config.cache_size = 64;
     TestServer::start(config)

@@ -93,6 +93,22 @@ pub fn describe(state: &AppState) -> InfoResponse {
             generative: serde_json::to_value(&g.settings).ok(),
         })
     });
+    // A decoder-only reranker (Qwen3, Gemma): its prompt length is the input length.
+    let reranker = reranker.or_else(|| {
+        let c = state.models.causal_lm.as_ref()?;
+        let dir = config.reranker.as_ref();
+        Some(RerankerDescription {
+            model_dir: dir.map(|c| c.dir.display().to_string()).unwrap_or_default(),
+            max_input_length: c.prompts.max_length(),
+            long_doc: json!({ "mode": "truncate" }),
+            new_head: false,
+            precision: dir
+                .map(|c| c.precision.name().to_string())
+                .unwrap_or_default(),
+            colbert: None,
+            generative: Some(c.description.clone()),
+        })
+    });
     let embedder = state.models.embedder.as_ref().map(|e| EmbedderDescription {
         model_dir: config
             .embedder

@@ -4,7 +4,9 @@
 //! own tokenizer and scored by MaxSim (no sigmoid, no score cache; documents are cut at its
 //! document length, so `truncate: false` and `max_tokens_per_doc` do not apply). A generative
 //! reranker (T5) is scored like a cross-encoder, one prompt per pair: its raw score (true −
-//! false logit) is cached, answered through the sigmoid unless `raw_scores`.
+//! false logit) is cached, answered through the sigmoid unless `raw_scores`; so is a
+//! decoder-only reranker (Qwen3, Gemma), its prompt built by the model's `PromptBuilder` off the
+//! worker.
 
 use std::time::Instant;
 
@@ -25,7 +27,8 @@ use crate::schemas::{
 use crate::state::AppState;
 use crate::timing::Timings;
 use crate::tokenization::{tokenize_pairs, PairOptions};
-use crate::worker::{ColBertInfo, GenerativeInfo, RerankerInfo};
+use crate::worker::{CausalLmInfo, ColBertInfo, GenerativeInfo, RerankerInfo};
+use rankforge_model::qwen3::prompt::TemplateKind;
 use rankforge_model::t5::GenerativePrompts;
 use rankforge_model::Encoded;
 
@@ -59,7 +62,8 @@ async fn rerank(state: &AppState, input: RerankInput) -> Result<RerankOutput, Ap
     let colbert = state.models.colbert.clone();
     let reranker = state.models.reranker.clone();
     let generative = state.models.generative.clone();
-    if reranker.is_none() && colbert.is_none() && generative.is_none() {
+    let causal_lm = state.models.causal_lm.clone();
+    if reranker.is_none() && colbert.is_none() && generative.is_none() && causal_lm.is_none() {
         return Err(ApiError::model_not_loaded("reranker", "--model"));
     }
     let _slot = state.admit()?;
@@ -79,11 +83,12 @@ async fn rerank(state: &AppState, input: RerankInput) -> Result<RerankOutput, Ap
     if input.options.max_tokens_per_doc == Some(0) {
         return Err(ApiError::invalid("`max_tokens_per_doc` must be at least 1"));
     }
-    let scorer = match (reranker, generative) {
-        (Some(reranker), _) => PairScorer::CrossEncoder(reranker),
-        (None, Some(generative)) => PairScorer::Generative(generative),
-        (None, None) => {
-            let colbert = colbert.expect("one of the three is loaded");
+    let scorer = match (reranker, generative, causal_lm) {
+        (Some(reranker), _, _) => PairScorer::CrossEncoder(reranker),
+        (None, Some(generative), _) => PairScorer::Generative(generative),
+        (None, None, Some(causal_lm)) => PairScorer::CausalLm(causal_lm),
+        (None, None, None) => {
+            let colbert = colbert.expect("one of the four is loaded");
             return colbert_rerank(state, input, colbert, started).await;
         }
     };
@@ -179,6 +184,7 @@ async fn rerank(state: &AppState, input: RerankInput) -> Result<RerankOutput, Ap
 enum PairScorer {
     CrossEncoder(RerankerInfo),
     Generative(GenerativeInfo),
+    CausalLm(CausalLmInfo),
 }
 
 impl PairScorer {
@@ -186,6 +192,7 @@ impl PairScorer {
         match self {
             PairScorer::CrossEncoder(r) => r.max_length,
             PairScorer::Generative(g) => g.prompts.max_length(),
+            PairScorer::CausalLm(c) => c.prompts.max_length(),
         }
     }
 
@@ -196,6 +203,12 @@ impl PairScorer {
                 format!("{:?} max_windows {}", r.long_doc, r.max_windows)
             }
             PairScorer::Generative(g) => format!("generative {:?}", g.settings),
+            PairScorer::CausalLm(c) => format!(
+                "decoder-only {} {:?} {:?}",
+                c.description,
+                c.prompts.kind(),
+                c.prompts.suffix()
+            ),
         }
     }
 
@@ -214,6 +227,9 @@ impl PairScorer {
             PairScorer::CrossEncoder(reranker) => reranker,
             PairScorer::Generative(generative) => {
                 return generative_prompts(generative, query, documents, selected, options)
+            }
+            PairScorer::CausalLm(causal_lm) => {
+                return causal_lm_prompts(causal_lm, query, documents, selected, options)
             }
         };
         let long_doc = rankforge_model::LongDocSettings::from(reranker.long_doc)
@@ -270,6 +286,72 @@ fn generative_prompts(
         .into_iter()
         .map(GenerativePrompts::sequence)
         .collect();
+    let owners = (0..sequences.len()).collect();
+    Ok((sequences, owners))
+}
+
+/// A decoder-only reranker's prompts of the `selected` pairs, one per pair, built off the
+/// worker: documents cut to `max_tokens_per_doc` tokens first (at a token boundary, as the
+/// tokenizer reads the document alone); with `truncate: false`, a prompt over the max length is
+/// refused.
+fn causal_lm_prompts(
+    causal_lm: &CausalLmInfo,
+    query: &str,
+    documents: &[String],
+    selected: &[usize],
+    options: PairOptions,
+) -> Result<(Vec<Encoded>, Vec<usize>), ApiError> {
+    let prompts = &causal_lm.prompts;
+    let tokenizer_error = |e: rankforge_model::ModelError| ApiError::tokenizer(e.to_string());
+    let cut_document = |document: &str, max_tokens: usize| -> Result<usize, ApiError> {
+        let encoding = prompts
+            .tokenizer()
+            .encode(document, false)
+            .map_err(|e| ApiError::tokenizer(e.to_string()))?;
+        let offsets = encoding.get_offsets();
+        if offsets.len() <= max_tokens {
+            return Ok(document.len());
+        }
+        Ok(offsets[max_tokens - 1].1.min(document.len()))
+    };
+    let cut: Vec<&str> = documents
+        .iter()
+        .map(|doc| match options.max_tokens_per_doc {
+            Some(n) => cut_document(doc, n).map(|end| &doc[..end]),
+            None => Ok(doc.as_str()),
+        })
+        .collect::<Result<_, _>>()?;
+    if !options.truncate {
+        // FlagEmbedding's layout keeps its instruction outside the max length.
+        let allowed = match prompts.kind() {
+            TemplateKind::FlagLlm(_) => prompts.max_length() + prompts.suffix().len(),
+            _ => prompts.max_length(),
+        };
+        for (index, document) in cut.iter().enumerate() {
+            let rendered = prompts.render(query, document).map_err(tokenizer_error)?;
+            let length = prompts
+                .tokenizer()
+                .encode(rendered, false)
+                .map_err(|e| ApiError::tokenizer(e.to_string()))?
+                .get_ids()
+                .len();
+            if length > allowed {
+                return Err(ApiError::too_large(format!(
+                    "document {index}: the prompt has {length} tokens, more than the model's \
+                     {allowed}; send `truncate: true` to cut the pair"
+                )));
+            }
+        }
+    }
+    let sequences: Vec<Encoded> = selected
+        .iter()
+        .map(|&i| {
+            prompts
+                .encode(query, cut[i])
+                .map(GenerativePrompts::sequence)
+        })
+        .collect::<Result<_, _>>()
+        .map_err(tokenizer_error)?;
     let owners = (0..sequences.len()).collect();
     Ok((sequences, owners))
 }

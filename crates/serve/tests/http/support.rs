@@ -41,6 +41,7 @@ pub fn reranker_config() -> RerankerConfig {
         max_windows: rankforge_model::DEFAULT_MAX_WINDOWS,
         precision: Default::default(),
         generative: None,
+        causal_lm: None,
     }
 }
 
