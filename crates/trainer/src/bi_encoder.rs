@@ -141,6 +141,23 @@ impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
     }
 }
 
+/// The teacher's logit of every entry of `groups`, row by row (`[groups × list]`, 0 at padded
+/// entries): the teacher scores a distillation loss reads.
+pub(crate) fn teacher_values(teacher: &TeacherScores, groups: &[Group]) -> Vec<f32> {
+    groups
+        .iter()
+        .flat_map(|group| {
+            group.docs.iter().zip(&group.valid).map(move |(doc, &ok)| {
+                if ok {
+                    *teacher.get(&(group.query, doc.clone())).unwrap_or(&0.0)
+                } else {
+                    0.0
+                }
+            })
+        })
+        .collect()
+}
+
 /// Raw teacher logits for every (query, positive) and (query, pool document) pair (bi-encoder
 /// and ColBERT distillation).
 pub(crate) fn score_with_teacher<B: AutodiffBackend>(
@@ -224,10 +241,7 @@ impl<B: AutodiffBackend> TrainTask<B> for BiEncoderTask<'_, B> {
     }
 
     fn pairs_in(&self, groups: &[Group]) -> usize {
-        groups
-            .iter()
-            .map(|g| g.valid.iter().filter(|&&v| v).count())
-            .sum()
+        crate::data::real_entries(groups)
     }
 
     fn loss(&self, model: &Self::Model, groups: &[Group]) -> Result<Tensor<B, 1>> {
@@ -278,18 +292,8 @@ impl<B: AutodiffBackend> TrainTask<B> for BiEncoderTask<'_, B> {
         let teacher = self.teacher.as_ref().ok_or_else(|| {
             TrainError::Other(format!("loss `{}` needs teacher scores", self.loss.name()))
         })?;
-        let mut teacher_values = Vec::with_capacity(g * list);
-        let mut labels = Vec::with_capacity(g * list);
-        for group in groups {
-            for ((doc, &ok), &label) in group.docs.iter().zip(&group.valid).zip(&group.labels) {
-                teacher_values.push(if ok {
-                    *teacher.get(&(group.query, doc.clone())).unwrap_or(&0.0)
-                } else {
-                    0.0
-                });
-                labels.push(label);
-            }
-        }
+        let teacher_values = teacher_values(teacher, groups);
+        let labels: Vec<f32> = groups.iter().flat_map(|gr| gr.labels.clone()).collect();
         let mut input = LossInput::from_scores(scores)
             .with_teacher_scores(Tensor::from_data(
                 TensorData::new(teacher_values, [g, list]),

@@ -30,7 +30,7 @@ use rankforge_model::colbert::{
 use rankforge_model::precision::{cast_module, to_f32, Precision};
 use rankforge_model::{rerank_run, EncoderConfig, LoadReport};
 
-use crate::bi_encoder::{score_with_teacher, TeacherScores};
+use crate::bi_encoder::{score_with_teacher, teacher_values, TeacherScores};
 use crate::config::{ColBertSection, EvalMode, TrainConfig};
 use crate::data::{Group, TrainingSet};
 use crate::error::{Result, TrainError};
@@ -218,10 +218,7 @@ impl<B: AutodiffBackend> TrainTask<B> for ColBertTask<'_, B> {
     }
 
     fn pairs_in(&self, groups: &[Group]) -> usize {
-        groups
-            .iter()
-            .map(|g| g.valid.iter().filter(|&&v| v).count())
-            .sum()
+        crate::data::real_entries(groups)
     }
 
     fn loss(&self, model: &Self::Model, groups: &[Group]) -> Result<Tensor<B, 1>> {
@@ -277,20 +274,8 @@ impl<B: AutodiffBackend> TrainTask<B> for ColBertTask<'_, B> {
             let teacher = self.teacher.as_ref().ok_or_else(|| {
                 TrainError::Other(format!("loss `{}` needs teacher scores", self.loss.name()))
             })?;
-            let values: Vec<f32> = groups
-                .iter()
-                .flat_map(|gr| {
-                    gr.docs.iter().zip(&gr.valid).map(move |(doc, &ok)| {
-                        if ok {
-                            *teacher.get(&(gr.query, doc.clone())).unwrap_or(&0.0)
-                        } else {
-                            0.0
-                        }
-                    })
-                })
-                .collect();
             input = input.with_teacher_scores(Tensor::from_data(
-                TensorData::new(values, [g, list]),
+                TensorData::new(teacher_values(teacher, groups), [g, list]),
                 &self.device,
             ));
         }

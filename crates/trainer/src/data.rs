@@ -135,6 +135,15 @@ pub struct DataPosition {
     pub offset: usize,
 }
 
+/// The real (not padded) entries of `groups`: the (query, document) pairs a model that scores
+/// only those puts through it.
+pub fn real_entries(groups: &[Group]) -> usize {
+    groups
+        .iter()
+        .map(|g| g.valid.iter().filter(|&&v| v).count())
+        .sum()
+}
+
 /// One group: a query, its positive first then its negatives, labels and a valid mask.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {

@@ -137,65 +137,53 @@ pub fn train<B: AutodiffBackend>(
         format_metrics(&bm25_metrics)
     ));
 
+    // Each kind prepares its task and starting model; what loading made up is said, then the
+    // one loop trains it.
+    macro_rules! train_task {
+        ($prepared:expr) => {{
+            let (task, model, report) = $prepared?;
+            for notice in report.notices() {
+                say(notice);
+            }
+            run_loop(config, options, &task, &data, model, device)?
+        }};
+    }
+    let corpus = &collection.corpus;
     let outcome = match config.model.kind {
         ModelKind::CrossEncoder => {
             let inputs = TaskInputs {
                 data: &data,
                 texts: &texts,
-                corpus: &collection.corpus,
+                corpus,
                 dev: &dev,
             };
-            let (task, model, report) =
-                CrossEncoderTask::<B>::load_base(&BaseModel::of(config), inputs, device)?;
-            for notice in report.notices() {
-                say(notice);
-            }
-            run_loop(config, options, &task, &data, model, device)?
+            train_task!(CrossEncoderTask::<B>::load_base(
+                &BaseModel::of(config),
+                inputs,
+                device
+            ))
         }
-        ModelKind::BiEncoder => {
-            let (task, model, report) = crate::bi_encoder::BiEncoderTask::<B>::prepare(
-                config,
-                &data,
-                &texts,
-                &collection.corpus,
-                &dev,
-                device,
-                options.quiet,
-            )?;
-            for notice in report.notices() {
-                say(notice);
-            }
-            run_loop(config, options, &task, &data, model, device)?
-        }
-        ModelKind::Colbert => {
-            let (task, model, report) = crate::colbert::ColBertTask::<B>::prepare(
-                config,
-                &data,
-                &texts,
-                &collection.corpus,
-                &dev,
-                device,
-                options.quiet,
-            )?;
-            for notice in report.notices() {
-                say(notice);
-            }
-            run_loop(config, options, &task, &data, model, device)?
-        }
-        ModelKind::Generative => {
-            let (task, model, report) = crate::generative::GenerativeTask::<B>::prepare(
-                config,
-                &data,
-                &texts,
-                &collection.corpus,
-                &dev,
-                device,
-            )?;
-            for notice in report.notices() {
-                say(notice);
-            }
-            run_loop(config, options, &task, &data, model, device)?
-        }
+        ModelKind::BiEncoder => train_task!(crate::bi_encoder::BiEncoderTask::<B>::prepare(
+            config,
+            &data,
+            &texts,
+            corpus,
+            &dev,
+            device,
+            options.quiet,
+        )),
+        ModelKind::Colbert => train_task!(crate::colbert::ColBertTask::<B>::prepare(
+            config,
+            &data,
+            &texts,
+            corpus,
+            &dev,
+            device,
+            options.quiet,
+        )),
+        ModelKind::Generative => train_task!(crate::generative::GenerativeTask::<B>::prepare(
+            config, &data, &texts, corpus, &dev, device,
+        )),
     };
 
     let summary = TrainSummary {
