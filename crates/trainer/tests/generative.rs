@@ -372,3 +372,48 @@ fn config_checks() {
     )
     .unwrap();
 }
+
+/// A run stopped after 5 steps and resumed from its checkpoint (a T5 directory plus the
+/// optimizer state) ends with the weights and metrics of an uninterrupted run.
+#[test]
+fn a_resumed_run_ends_as_an_uninterrupted_one() {
+    let _serial = serial();
+    let world = World::new();
+    let device = Default::default();
+    let full_config = config(&world, "full", "loss = \"bce\"", "");
+    let full = train::<CpuAutodiff>(&full_config, &quiet(), &device).unwrap();
+    let resumed_config = config(&world, "resumed", "loss = \"bce\"", "");
+    let stopped = train::<CpuAutodiff>(
+        &resumed_config,
+        &TrainOptions {
+            stop_after_steps: Some(5),
+            quiet: true,
+            ..Default::default()
+        },
+        &device,
+    )
+    .unwrap();
+    assert_eq!(stopped.steps, 5);
+    let resumed = train::<CpuAutodiff>(
+        &resumed_config,
+        &TrainOptions {
+            resume: true,
+            quiet: true,
+            ..Default::default()
+        },
+        &device,
+    )
+    .unwrap();
+    assert_eq!(resumed.steps, full.steps);
+    let weights =
+        |c: &TrainConfig| std::fs::read(c.run.output_dir.join("final/model.safetensors")).unwrap();
+    assert!(
+        weights(&full_config) == weights(&resumed_config),
+        "model.safetensors differs after resuming"
+    );
+    let (a, b) = (full.final_metrics.unwrap(), resumed.final_metrics.unwrap());
+    for ((na, va), (nb, vb)) in a.iter().zip(&b) {
+        assert_eq!(na, nb);
+        assert!((va - vb).abs() <= 1e-12, "{na}: {va} vs {vb}");
+    }
+}
