@@ -66,7 +66,7 @@ pub use load::{BiEncoderBuilder, CrossEncoderBuilder, DEFAULT_HEAD_SEED};
 pub use pooling::{EmbeddingHead, Pooling};
 pub use rankforge_kernels::precision::Precision;
 pub use rerank::{rerank_run, RerankCandidates};
-pub use reranker::{CandidateList, CandidateScorer, Reranker, RerankerOptions};
+pub use reranker::{CandidateList, CandidateScorer, GenerativeOptions, Reranker, RerankerOptions};
 pub use run_options::{tokenizer_for_model, Activation, RunOptions};
 pub use tokenize::{
     Encoded, LongDocMode, LongDocSettings, PairWindows, TextTokenizer, DEFAULT_MAX_WINDOWS,

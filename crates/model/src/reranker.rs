@@ -23,7 +23,7 @@ use crate::inference::BatchingConfig;
 use crate::load::DEFAULT_HEAD_SEED;
 use crate::qwen3::{CausalLmFormat, CausalLmReranker, CausalLmSettings};
 use crate::run_options::{Activation, RunOptions};
-use crate::t5::{GenerativeReranker, GenerativeSettings, T5Config};
+use crate::t5::{GenerativeReranker, GenerativeSettings, PromptTemplate, T5Config};
 use crate::tokenize::{LongDocMode, LongDocSettings};
 use rankforge_kernels::precision::Precision;
 
@@ -166,6 +166,103 @@ impl Default for RerankerOptions {
             long_doc: LongDocSettings::from(LongDocMode::Truncate),
             generative: None,
         }
+    }
+}
+
+/// The prompt and score-token settings of a generative reranker as a command's flags or an
+/// `evaluate` entry's keys give them, before the model's kind is known: [`Self::split`] hands
+/// them to the kind the directory holds (T5: [`GenerativeSettings`]; decoder-only:
+/// [`CausalLmSettings`]) and refuses those that do not apply to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GenerativeOptions {
+    /// T5 only: `mono` or `rank`.
+    pub template: Option<PromptTemplate>,
+    /// Decoder-only only: a Jinja template with `{{ query }}` and `{{ document }}`, or the path
+    /// of a file holding one.
+    pub prompt_template: Option<String>,
+    /// Either kind: the token whose logit scores relevance.
+    pub true_token: Option<String>,
+    /// Either kind: the token whose logit is subtracted; `none`: the true token's logit alone.
+    pub false_token: Option<String>,
+    /// Decoder-only only: the system message before each pair (`""`: none).
+    pub instruction: Option<String>,
+}
+
+impl GenerativeOptions {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The settings for the model in `dir`: `(T5 settings, decoder-only settings)`, at most one
+    /// of them set. Fails when a setting does not apply to the directory's kind (`names`: how
+    /// the caller calls `[template, prompt_template, true_token, false_token, instruction]`,
+    /// for the message).
+    pub fn split(
+        &self,
+        dir: &Path,
+        names: [&str; 5],
+    ) -> Result<(Option<GenerativeSettings>, Option<CausalLmSettings>)> {
+        let [template, prompt_template, true_token, false_token, instruction] = names;
+        if self.is_empty() {
+            return Ok((None, None));
+        }
+        if T5Config::is_conditional_generation_dir(dir) {
+            if self.prompt_template.is_some() || self.instruction.is_some() {
+                return Err(ModelError::Invalid(format!(
+                    "{}: {prompt_template} / {instruction} are for decoder-only rerankers \
+                     (*ForCausalLM or sentence-transformers LogitScore directories); a T5 takes \
+                     {template}",
+                    dir.display()
+                )));
+            }
+            let settings = GenerativeSettings::from_parts(
+                self.template,
+                self.true_token.as_deref(),
+                self.false_token.as_deref(),
+            );
+            return Ok((settings, None));
+        }
+        if CausalLmFormat::recognise(dir).is_some() {
+            if self.template.is_some() {
+                return Err(ModelError::Invalid(format!(
+                    "{}: {template} is for T5 generative rerankers; a decoder-only reranker takes \
+                     {prompt_template} (a Jinja template with {{{{ query }}}} and \
+                     {{{{ document }}}})",
+                    dir.display()
+                )));
+            }
+            if self.false_token.is_some() && self.true_token.is_none() {
+                return Err(ModelError::Invalid(format!(
+                    "{}: {false_token} replaces the pair of score tokens with {true_token}; set \
+                     both",
+                    dir.display()
+                )));
+            }
+            let prompt_template = match &self.prompt_template {
+                Some(t) if Path::new(t).is_file() => Some(
+                    std::fs::read_to_string(t)
+                        .map_err(|e| ModelError::Invalid(format!("{prompt_template} {t}: {e}")))?,
+                ),
+                other => other.clone(),
+            };
+            let settings = CausalLmSettings {
+                prompt_template,
+                true_token: self.true_token.clone(),
+                false_token: self
+                    .false_token
+                    .clone()
+                    .filter(|t| !t.is_empty() && t != "none"),
+                instruction: self.instruction.clone(),
+                flag_llm_prompt: None,
+            };
+            return Ok((None, Some(settings)));
+        }
+        Err(ModelError::Invalid(format!(
+            "{}: {template} / {prompt_template} / {true_token} / {false_token} / {instruction} \
+             are for generative rerankers (T5ForConditionalGeneration, *ForCausalLM or \
+             sentence-transformers LogitScore directories)",
+            dir.display()
+        )))
     }
 }
 

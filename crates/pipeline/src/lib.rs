@@ -15,7 +15,7 @@ use rankforge_data::{BeirDataset, ReadMode, Run};
 use rankforge_eval::{compare, parse_metrics, CompareOptions};
 use rankforge_mining::{Bm25Config, Bm25Index};
 use rankforge_model::t5::{GenerativeSettings, PromptTemplate};
-use rankforge_model::{BatchingConfig, Reranker, RerankerOptions};
+use rankforge_model::{BatchingConfig, GenerativeOptions, Reranker, RerankerOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -98,10 +98,28 @@ pub struct RerankerConfig {
     /// `--false-token`.
     #[serde(default)]
     pub false_token: Option<String>,
+    /// Decoder-only rerankers (Qwen3, Gemma): the prompt, a Jinja template with
+    /// `{{ query }}` and `{{ document }}` or a file holding one, as `--prompt-template`.
+    #[serde(default)]
+    pub prompt_template: Option<String>,
+    /// Decoder-only rerankers: the system message before each pair, as `--instruction`.
+    #[serde(default)]
+    pub instruction: Option<String>,
 }
 
 impl RerankerConfig {
-    /// The generative settings of this entry's keys (none given: none).
+    /// This entry's generative keys, for either generative kind ([`GenerativeOptions::split`]).
+    pub fn generative_options(&self) -> GenerativeOptions {
+        GenerativeOptions {
+            template: self.generative_template,
+            prompt_template: self.prompt_template.clone(),
+            true_token: self.true_token.clone(),
+            false_token: self.false_token.clone(),
+            instruction: self.instruction.clone(),
+        }
+    }
+
+    /// The T5 generative settings of this entry's keys (none given: none).
     pub fn generative(&self) -> Option<GenerativeSettings> {
         GenerativeSettings::from_parts(
             self.generative_template,
@@ -163,29 +181,37 @@ pub fn evaluate<B: Backend>(
         if runs.iter().any(|(n, _)| *n == reranker.name) {
             bail!("two systems are named `{}`", reranker.name);
         }
+        let (t5, causal_lm) = reranker
+            .generative_options()
+            .split(
+                &reranker.model,
+                [
+                    "generative_template",
+                    "prompt_template",
+                    "true_token",
+                    "false_token",
+                    "instruction",
+                ],
+            )
+            .with_context(|| format!("reranker `{}`", reranker.name))?;
         let options = RerankerOptions {
             max_length: reranker.max_length,
             batching: reranker.batching.clone(),
             precision: reranker.precision,
             progress: !quiet,
-            generative: reranker.generative(),
+            generative: t5,
             ..Default::default()
         };
-        let (scorer, report) = Reranker::<B>::load(&reranker.model, &options, device)
-            .with_context(|| {
-                format!(
-                    "loading reranker `{}` from {}",
-                    reranker.name,
-                    reranker.model.display()
-                )
-            })?;
-        if options.generative.is_some() && !matches!(scorer, Reranker::Generative(_)) {
-            bail!(
-                "reranker `{}`: generative_template / true_token / false_token are for \
-                 generative rerankers (T5ForConditionalGeneration directories)",
-                reranker.name
-            );
-        }
+        let (scorer, report) =
+            Reranker::<B>::load_with(&reranker.model, &options, causal_lm, device).with_context(
+                || {
+                    format!(
+                        "loading reranker `{}` from {}",
+                        reranker.name,
+                        reranker.model.display()
+                    )
+                },
+            )?;
         report.warn();
         let top_k = reranker.top_k.unwrap_or(config.first_stage.top_k);
         let started = Instant::now();
@@ -277,5 +303,31 @@ mod tests {
             ("▁yes", Some("▁no"))
         );
         assert_eq!(plain.generative(), None);
+        assert!(plain.generative_options().is_empty());
+    }
+
+    #[test]
+    fn reranker_entries_take_the_decoder_only_keys() {
+        let config: EvaluateConfig = toml::from_str(
+            r#"
+            dataset = "d"
+            output_dir = "o"
+            [[rerankers]]
+            name = "qwen3"
+            model = "m"
+            prompt_template = "Q: {{ query }} D: {{ document }}"
+            true_token = "yes"
+            false_token = "no"
+            instruction = "judge"
+            "#,
+        )
+        .unwrap();
+        let options = config.rerankers[0].generative_options();
+        assert_eq!(
+            options.prompt_template.as_deref(),
+            Some("Q: {{ query }} D: {{ document }}")
+        );
+        assert_eq!(options.instruction.as_deref(), Some("judge"));
+        assert_eq!(options.true_token.as_deref(), Some("yes"));
     }
 }

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
 use clap::Args;
+use rankforge_model::qwen3::CausalLmSettings;
 use rankforge_model::t5::{GenerativeSettings, PromptTemplate};
+use rankforge_model::GenerativeOptions;
 use rankforge_model::{
     BatchingConfig, BiEncoder, BiEncoderBuilder, CrossEncoder, CrossEncoderBuilder, Precision,
     DEFAULT_HEAD_SEED,
@@ -74,8 +76,10 @@ impl ModelArgs {
     }
 }
 
-/// How a generative reranker (a T5 directory) builds its prompt and reads its score; none of
-/// them given: castorini's monoT5 rule. Refused for other kinds of model.
+/// How a generative reranker (a T5 directory, or a decoder-only Qwen3 / Gemma one) builds its
+/// prompt and reads its score; none of them given: as the model says (castorini's monoT5 rule
+/// for a T5). A flag applies to whichever generative kind was loaded, and is refused for the
+/// other kinds of model.
 #[derive(Debug, Clone, Default, Args)]
 pub struct GenerativeArgs {
     /// Generative rerankers (T5): `mono` (`Query: {q} Document: {d} Relevant:`, scored by
@@ -90,28 +94,51 @@ pub struct GenerativeArgs {
     /// by the true token alone.
     #[arg(long, env = "RANKFORGE_FALSE_TOKEN")]
     pub false_token: Option<String>,
+    /// Decoder-only rerankers (Qwen3, Gemma): the prompt, a Jinja template with
+    /// `{{ query }}` and `{{ document }}` (and `{{ instruction }}`), or a file holding one; needed
+    /// for a plain `*ForCausalLM` directory without a chat template.
+    #[arg(long, env = "RANKFORGE_PROMPT_TEMPLATE", value_name = "FILE|STRING")]
+    pub prompt_template: Option<String>,
+    /// Decoder-only rerankers: a system message before each pair (sentence-transformers'
+    /// `prompt`); default: the saved default prompt; `""`: none.
+    #[arg(long, env = "RANKFORGE_INSTRUCTION")]
+    pub instruction: Option<String>,
 }
 
+/// How the flags are named, for messages.
+pub const GENERATIVE_FLAGS: [&str; 5] = [
+    "--generative-template",
+    "--prompt-template",
+    "--true-token",
+    "--false-token",
+    "--instruction",
+];
+
 impl GenerativeArgs {
-    /// The settings these flags give (none when no flag is given).
-    pub fn settings(&self) -> Option<GenerativeSettings> {
-        GenerativeSettings::from_parts(
-            self.generative_template,
-            self.true_token.as_deref(),
-            self.false_token.as_deref(),
-        )
+    /// The flags as the library's [`GenerativeOptions`].
+    pub fn options(&self) -> GenerativeOptions {
+        GenerativeOptions {
+            template: self.generative_template,
+            prompt_template: self.prompt_template.clone(),
+            true_token: self.true_token.clone(),
+            false_token: self.false_token.clone(),
+            instruction: self.instruction.clone(),
+        }
     }
 
-    /// Fails when generative settings were given for a model that is not generative.
-    pub fn check_applies(&self, model: &Path, generative: bool) -> anyhow::Result<()> {
-        if self.settings().is_some() && !generative {
-            anyhow::bail!(
-                "{}: --generative-template / --true-token / --false-token are for generative \
-                 rerankers (T5ForConditionalGeneration directories)",
-                model.display()
-            );
-        }
-        Ok(())
+    /// Whether any flag was given.
+    pub fn any(&self) -> bool {
+        !self.options().is_empty()
+    }
+
+    /// The settings for the model in `model`: a T5's or a decoder-only reranker's, as the
+    /// directory holds; fails when a flag does not apply to it (e.g. any of them for a
+    /// cross-encoder).
+    pub fn split(
+        &self,
+        model: &Path,
+    ) -> anyhow::Result<(Option<GenerativeSettings>, Option<CausalLmSettings>)> {
+        Ok(self.options().split(model, GENERATIVE_FLAGS)?)
     }
 }
 

@@ -12,6 +12,7 @@ use rankforge_mining::{
     mine_hard_negatives, write_mined, Bm25Config, Bm25Index, CandidateRetriever, FusedRetriever,
     FusionConfig, MinerConfig, MiningData, OutputFormat, Rescorer, Sampling,
 };
+use rankforge_model::qwen3::{CausalLmFormat, CausalLmReranker};
 use rankforge_model::t5::{GenerativeReranker, T5Config};
 use rankforge_model::{
     Activation, BiEncoder, CrossEncoder, DenseConfig, DenseIndex, Precision, RunOptions,
@@ -41,7 +42,7 @@ pub struct MineFile {
     pub retriever: RetrieverKind,
     /// Bi-encoder directory for `dense` / `fused`.
     pub model: Option<PathBuf>,
-    /// Cross-encoder or generative reranker (T5) directory: rescore candidates (margins then
+    /// Cross-encoder or generative reranker (T5, decoder-only) directory: rescore candidates (margins then
     /// apply to its scores) and attach teacher scores.
     pub rescorer: Option<PathBuf>,
     pub bm25: Bm25Config,
@@ -70,8 +71,9 @@ pub struct MineArgs {
     /// Bi-encoder for dense / fused retrieval.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Cross-encoder or generative reranker (a T5 directory: monoT5 / RankT5) that rescores
-    /// candidates (false-negative filtering, teacher scores).
+    /// Cross-encoder or generative reranker (a T5 directory: monoT5 / RankT5; a decoder-only
+    /// Qwen3 / Gemma directory) that rescores candidates (false-negative filtering, teacher
+    /// scores).
     #[arg(long)]
     pub rescorer: Option<PathBuf>,
     /// The rescorer's prompt and score tokens, when it is a generative reranker.
@@ -218,41 +220,58 @@ where
         }
     };
     let rescorer: Option<Box<dyn Rescorer>> = match &settings.rescorer {
-        Some(dir) if T5Config::is_conditional_generation_dir(dir) => {
+        Some(dir) => {
+            let (t5, causal_lm) = generative.split(dir)?;
             let run = RunOptions {
                 progress: !quiet,
                 ..Default::default()
             };
-            let (scorer, report) = GenerativeReranker::<B>::load(
-                dir,
-                generative.settings(),
-                None,
-                Activation::Sigmoid,
-                run,
-                Precision::default(),
-                device,
-            )
-            .with_context(|| format!("loading generative reranker {}", dir.display()))?;
-            report.warn();
-            Some(Box::new(scorer))
-        }
-        Some(dir) => {
-            generative.check_applies(dir, false)?;
-            let (ce, report) = CrossEncoder::<B>::builder(dir)
-                .progress(!quiet)
-                .load(device)
-                .with_context(|| format!("loading cross-encoder {}", dir.display()))?;
-            if report.new_head {
-                bail!(
-                    "{}: the rescorer has no trained classification head",
-                    dir.display()
-                );
+            if T5Config::is_conditional_generation_dir(dir) {
+                let (scorer, report) = GenerativeReranker::<B>::load(
+                    dir,
+                    t5,
+                    None,
+                    Activation::Sigmoid,
+                    run,
+                    Precision::default(),
+                    device,
+                )
+                .with_context(|| format!("loading generative reranker {}", dir.display()))?;
+                report.warn();
+                Some(Box::new(scorer))
+            } else if CausalLmFormat::recognise(dir).is_some() {
+                let (scorer, report) = CausalLmReranker::<B>::load(
+                    dir,
+                    causal_lm,
+                    None,
+                    Activation::Sigmoid,
+                    run,
+                    Precision::default(),
+                    device,
+                )
+                .with_context(|| format!("loading decoder-only reranker {}", dir.display()))?;
+                report.warn();
+                Some(Box::new(scorer))
+            } else {
+                let (ce, report) = CrossEncoder::<B>::builder(dir)
+                    .progress(!quiet)
+                    .load(device)
+                    .with_context(|| format!("loading cross-encoder {}", dir.display()))?;
+                if report.new_head {
+                    bail!(
+                        "{}: the rescorer has no trained classification head",
+                        dir.display()
+                    );
+                }
+                Some(Box::new(ce))
             }
-            Some(Box::new(ce))
         }
         None => {
-            if generative.settings().is_some() {
-                bail!("mine: --generative-template / --true-token / --false-token need --rescorer");
+            if generative.any() {
+                bail!(
+                    "mine: {} need --rescorer",
+                    super::common::GENERATIVE_FLAGS.join(" / ")
+                );
             }
             None
         }

@@ -59,7 +59,8 @@ fn predict<B: Backend>(device: &B::Device, args: &PredictArgs) -> Result<()> {
 /// Loads the second-stage model of `--model` with the CLI's settings (predict, rerank): a
 /// ColBERT when the directory is marked as one (PyLate's `config_sentence_transformers.json`
 /// with `similarity_fn_name: "MaxSim"` or a `pylate` module, Stanford's `artifact.metadata`),
-/// a generative reranker for a `T5ForConditionalGeneration` directory (prompt and score
+/// a generative reranker for a `T5ForConditionalGeneration` directory, a decoder-only one
+/// for a sentence-transformers `LogitScore` or `*ForCausalLM` directory (prompt and score
 /// tokens from `generative`), else a cross-encoder, as [`Reranker::load`] decides. For a ColBERT, `--max-length` sets the
 /// document length and `--raw` changes nothing (MaxSim sums have no activation).
 pub fn load_reranker<B: Backend>(
@@ -69,6 +70,7 @@ pub fn load_reranker<B: Backend>(
     generative: &GenerativeArgs,
     raw: bool,
 ) -> Result<Reranker<B>> {
+    let (t5, causal_lm) = generative.split(&args.model)?;
     let options = RerankerOptions {
         max_length: args.max_length,
         precision: args.precision,
@@ -81,11 +83,10 @@ pub fn load_reranker<B: Backend>(
             Activation::Sigmoid
         },
         long_doc: long_doc.mode()?,
-        generative: generative.settings(),
+        generative: t5,
     };
-    let (scorer, report) = Reranker::<B>::load(&args.model, &options, device)
+    let (scorer, report) = Reranker::<B>::load_with(&args.model, &options, causal_lm, device)
         .with_context(|| format!("loading reranker {}", args.model.display()))?;
-    generative.check_applies(&args.model, matches!(scorer, Reranker::Generative(_)))?;
     if let Reranker::ColBert(colbert) = &scorer {
         let s = colbert.settings();
         eprintln!(

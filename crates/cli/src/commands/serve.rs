@@ -112,7 +112,7 @@ pub struct ServeArgs {
     /// `predict --help`).
     #[arg(long, env = "RANKFORGE_PRECISION", default_value = "f32", value_parser = super::common::parse_precision)]
     pub precision: rankforge_model::Precision,
-    /// A generative reranker's (T5 directory's) prompt and score tokens.
+    /// A generative reranker's (T5 or decoder-only directory's) prompt and score tokens.
     #[command(flatten)]
     pub generative: super::common::GenerativeArgs,
 }
@@ -153,8 +153,15 @@ impl ServeArgs {
     }
 
     /// The library config these flags describe.
-    pub fn config(&self) -> ServeConfig {
-        ServeConfig {
+    pub fn config(&self) -> Result<ServeConfig> {
+        let (generative, causal_lm) = match &self.model {
+            Some(dir) => self.generative.split(dir)?,
+            None if self.generative.any() => {
+                anyhow::bail!("serve: generative reranker flags need --model")
+            }
+            None => (None, None),
+        };
+        Ok(ServeConfig {
             bind: SocketAddr::new(self.host, self.port),
             reranker: self.model.as_ref().map(|dir| RerankerConfig {
                 dir: dir.clone(),
@@ -163,7 +170,8 @@ impl ServeArgs {
                 long_doc: self.long_doc_mode(),
                 max_windows: self.chunk_max_windows,
                 precision: self.precision,
-                generative: self.generative.settings(),
+                generative,
+                causal_lm,
             }),
             embedder: self.embed_model.as_ref().map(|dir| EmbedderConfig {
                 dir: dir.clone(),
@@ -182,7 +190,7 @@ impl ServeArgs {
                 max_body_bytes: self.max_body_bytes,
             },
             cache_size: self.cache_size,
-        }
+        })
     }
 }
 
@@ -191,7 +199,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
 }
 
 fn serve<B: Backend>(device: &B::Device, args: &ServeArgs) -> Result<()> {
-    let config = args.config();
+    let config = args.config()?;
     rankforge_serve::serve_blocking_with_connections::<B>(
         config,
         args.connections()?,
@@ -254,7 +262,7 @@ mod tests {
             "--precision",
             "bf16",
         ]);
-        let config = cli.serve.config();
+        let config = cli.serve.config().unwrap();
         assert_eq!(config.bind, "127.0.0.1:0".parse().unwrap());
         let reranker = config.reranker.unwrap();
         assert_eq!(reranker.dir, PathBuf::from("ce"));
