@@ -84,6 +84,9 @@ enum Command {
     Train(commands::train::TrainArgs),
     /// Serve a reranker and/or embedder over HTTP (TEI and Cohere API shapes).
     Serve(commands::serve::ServeArgs),
+    /// Write a decoder-only yes/no reranker (Qwen3, Gemma) as a one-logit
+    /// *ForSequenceClassification directory (score row = W[true] − W[false]).
+    ExportClassifier(commands::export::ExportClassifierArgs),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run_eval(args),
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Compare(args) => commands::eval::run_compare(args),
+        Command::ExportClassifier(args) => commands::export::run(args),
         Command::Bench(command) => commands::bench::run(command),
         Command::Train(args) => commands::train::run(args),
         Command::Serve(args) => commands::serve::run(args),

@@ -5,7 +5,8 @@
 //! plain `Qwen3ForCausalLM` directory (the fixture's body without its sentence-transformers
 //! files) takes `--prompt-template` (a file or the template itself), `--true-token`,
 //! `--false-token` and `--instruction`, and gives the reference scores with the fixture's
-//! template; the flags are refused where they do not apply.
+//! template; the flags are refused where they do not apply; `export-classifier` writes a
+//! one-logit `Qwen3ForSequenceClassification`.
 
 use std::path::{Path, PathBuf};
 
@@ -303,3 +304,97 @@ fn predict_on_a_plain_causal_lm_dir_takes_the_prompt_flags() {
     assert!(stderr.contains("generative rerankers"), "{stderr}");
 }
 
+fn f32s(view: &safetensors::tensor::TensorView<'_>) -> Vec<f32> {
+    assert_eq!(view.dtype(), safetensors::Dtype::F32);
+    view.data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// `export-classifier`: a `Qwen3ForSequenceClassification` directory with the body's tensors
+/// unchanged, no LM head, and `score.weight` = the head's `yes` row − its `no` row (the
+/// LogitScore module's ids); `scripts/reference/check_qwen3_classifier.py` loads it in
+/// transformers and compares its logits with the fixture's raw scores.
+#[test]
+fn export_classifier_writes_the_score_row_and_the_body() {
+    let fx = fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("classifier");
+    let log = ok(&[
+        "export-classifier",
+        "--model",
+        s(&qwen3_dir()),
+        "--output",
+        s(&out),
+    ]);
+    assert!(log.contains("Qwen3ForSequenceClassification"), "{log}");
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        config["architectures"],
+        json!(["Qwen3ForSequenceClassification"])
+    );
+    assert_eq!(config["num_labels"], 1);
+    assert!(out.join("tokenizer.json").is_file());
+
+    let source_bytes = std::fs::read(qwen3_dir().join("model.safetensors")).unwrap();
+    let source = safetensors::SafeTensors::deserialize(&source_bytes).unwrap();
+    let bytes = std::fs::read(out.join("model.safetensors")).unwrap();
+    let exported = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut want: Vec<String> = source
+        .names()
+        .into_iter()
+        .filter(|n| *n != "lm_head.weight")
+        .map(String::from)
+        .collect();
+    want.push("score.weight".into());
+    want.sort();
+    let mut got: Vec<String> = exported.names().into_iter().map(String::from).collect();
+    got.sort();
+    assert_eq!(got, want);
+    for name in source.names() {
+        if name == "lm_head.weight" {
+            continue;
+        }
+        let (a, b) = (source.tensor(name).unwrap(), exported.tensor(name).unwrap());
+        assert_eq!(a.shape(), b.shape(), "{name}");
+        assert_eq!(a.data(), b.data(), "{name}");
+    }
+    let head_name = if source.names().contains(&"lm_head.weight") {
+        "lm_head.weight"
+    } else {
+        "model.embed_tokens.weight"
+    };
+    let head = source.tensor(head_name).unwrap();
+    let hidden = head.shape()[1];
+    let head = f32s(&head);
+    let row = |id: u64| &head[id as usize * hidden..(id as usize + 1) * hidden];
+    let (yes, no) = (
+        row(fx["true_token_id"].as_u64().unwrap()),
+        row(fx["false_token_id"].as_u64().unwrap()),
+    );
+    let score = exported.tensor("score.weight").unwrap();
+    assert_eq!(score.shape(), &[1, hidden]);
+    for (i, s) in f32s(&score).iter().enumerate() {
+        assert_eq!(*s, yes[i] - no[i], "score.weight[0, {i}]");
+    }
+
+    // An existing export is not overwritten; a cross-encoder is refused.
+    let again = rankforge(&[
+        "export-classifier",
+        "--model",
+        s(&qwen3_dir()),
+        "--output",
+        s(&out),
+    ]);
+    assert!(!again.status.success());
+    let ce = rankforge(&[
+        "export-classifier",
+        "--model",
+        s(&common::minilm()),
+        "--output",
+        s(&tmp.path().join("ce")),
+    ]);
+    assert!(!ce.status.success());
+}

@@ -5,6 +5,7 @@ pub mod common;
 pub mod embed;
 pub mod eval;
 pub mod evaluate;
+pub mod export;
 pub mod long_doc;
 pub mod mine;
 pub mod predict;

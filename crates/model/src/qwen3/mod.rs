@@ -10,14 +10,17 @@
 //! | [`model`] | the decoder from [`crate::layers`] ([`Qwen3ForCausalLM`]: RMSNorm, grouped-query causal attention with per-head q/k norms and rotary positions, SwiGLU; Gemma's changes) |
 //! | [`io`] | loading `model.safetensors` onto it |
 //! | [`prompt`] | the prompt: a chat or plain Jinja template (minijinja), truncation that keeps the template's suffix |
+//! | [`export`] | [`export_classifier`]: the reranker as a one-logit `*ForSequenceClassification` (score row `W[true] − W[false]`) |
 //! | [`reranker`] | [`CausalLmReranker`]: directory formats, the score rule, batching ([`CausalLmSettings`]) |
 
 pub mod config;
+pub mod export;
 pub mod io;
 pub mod model;
 pub mod prompt;
 pub mod reranker;
 
 pub use config::Qwen3Config;
+pub use export::{export_classifier, ClassifierExport};
 pub use model::Qwen3ForCausalLM;
 pub use reranker::{CausalLmFormat, CausalLmReranker, CausalLmSettings};
