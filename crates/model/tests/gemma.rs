@@ -57,27 +57,6 @@ fn load(batch: usize) -> CausalLmReranker<B> {
     .0
 }
 
-fn pairs(fx: &Value) -> Vec<(String, String)> {
-    fx["pairs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["query"].as_str().unwrap().to_string(),
-                p["document"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-fn refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
-    pairs
-        .iter()
-        .map(|(q, d)| (q.as_str(), d.as_str()))
-        .collect()
-}
-
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter()
@@ -100,7 +79,7 @@ fn prompt_ids_match_and_keep_the_instruction() {
         &[fx["true_token_id"].as_u64().unwrap() as u32]
     );
     assert_eq!(reranker.max_length(), 128);
-    let pairs = pairs(&fx);
+    let pairs = query_document_pairs(&fx);
     assert_eq!(
         reranker.prompts().render(&pairs[0].0, &pairs[0].1).unwrap(),
         fx["first_prompt"].as_str().unwrap()
@@ -140,7 +119,7 @@ fn hidden_states_and_yes_logits_match_transformers() {
             assert!(d < 1e-5 * scale, "state {layer}: {d}");
         }
     }
-    let pairs = pairs(&fx);
+    let pairs = query_document_pairs(&fx);
     let want: Vec<f32> = fx["pairs"]
         .as_array()
         .unwrap()
@@ -179,7 +158,7 @@ fn the_reranker_hook_takes_the_settings() {
         "{:?}",
         report.notes
     );
-    let pairs = pairs(&fx);
+    let pairs = query_document_pairs(&fx);
     let scores = reranker.score_pairs(&refs(&pairs)).unwrap();
     let want: Vec<f32> = fx["pairs"]
         .as_array()

@@ -22,8 +22,8 @@ use burn::tensor::{Int, Tensor, TensorData};
 use common::*;
 use rankforge_model::qwen3::{CausalLmFormat, CausalLmReranker, CausalLmSettings};
 use rankforge_model::{
-    Activation, BatchingConfig, CandidateList, CandidateScorer, LongDocMode, LongDocSettings,
-    Precision, Reranker, RerankerOptions, RunOptions,
+    Activation, CandidateList, CandidateScorer, LongDocMode, LongDocSettings, Precision, Reranker,
+    RerankerOptions,
 };
 use serde_json::Value;
 
@@ -33,37 +33,6 @@ fn dir() -> PathBuf {
 
 fn fx() -> Value {
     fixture("qwen3.json")
-}
-
-fn pairs(fx: &Value) -> Vec<(String, String)> {
-    fx["pairs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["query"].as_str().unwrap().to_string(),
-                p["document"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-fn refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
-    pairs
-        .iter()
-        .map(|(q, d)| (q.as_str(), d.as_str()))
-        .collect()
-}
-
-fn run(batch: usize) -> RunOptions {
-    RunOptions {
-        batching: BatchingConfig {
-            max_batch_size: batch,
-            ..Default::default()
-        },
-        progress: false,
-    }
 }
 
 fn load_from(
@@ -127,7 +96,7 @@ fn the_sentence_transformers_directory_is_recognised() {
 fn prompt_ids_match_sentence_transformers_and_keep_the_suffix() {
     let fx = fx();
     let reranker = load(8);
-    let pairs = pairs(&fx);
+    let pairs = query_document_pairs(&fx);
     let ids = reranker.encode(&refs(&pairs)).unwrap();
     let suffix = u32s(&fx["suffix_ids"]);
     assert_eq!(reranker.prompts().suffix(), suffix.as_slice());
@@ -210,7 +179,7 @@ fn hidden_states_match_transformers() {
 #[test]
 fn raw_scores_match_and_batching_changes_nothing() {
     let fx = fx();
-    let pairs = pairs(&fx);
+    let pairs = query_document_pairs(&fx);
     let want: Vec<f32> = fx["pairs"]
         .as_array()
         .unwrap()
@@ -306,7 +275,7 @@ fn a_left_padded_batch_equals_each_row_alone() {
 #[test]
 fn the_reranker_hook_scores_with_sigmoid_by_default() {
     let fx = fx();
-    let pairs = pairs(&fx);
+    let pairs = query_document_pairs(&fx);
     let (reranker, report) =
         Reranker::<B>::load(dir(), &RerankerOptions::default(), &Default::default()).unwrap();
     assert!(
@@ -357,7 +326,7 @@ fn the_reranker_hook_scores_with_sigmoid_by_default() {
 #[test]
 fn a_plain_causal_lm_directory_takes_an_explicit_template() {
     let fx = fx();
-    let pairs = pairs(&fx);
+    let pairs = query_document_pairs(&fx);
     let plain = tempfile::tempdir().unwrap();
     for name in ["config.json", "model.safetensors", "tokenizer.json"] {
         std::fs::copy(dir().join(name), plain.path().join(name)).unwrap();
@@ -430,7 +399,7 @@ fn a_plain_causal_lm_directory_takes_an_explicit_template() {
 #[test]
 fn reduced_precision_scores_stay_near_f32() {
     let fx = fx();
-    let pairs = pairs(&fx);
+    let pairs = query_document_pairs(&fx);
     let scores = |precision| {
         CausalLmReranker::<B>::load(
             dir(),
@@ -539,7 +508,7 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 #[test]
 fn an_instruction_is_a_system_message_as_sentence_transformers_renders_it() {
     let fx = fx();
-    let pairs = pairs(&fx);
+    let pairs = query_document_pairs(&fx);
     let instruction = fx["instruction"].as_str().unwrap();
     let want_ids: Vec<Vec<u32>> = fx["instructed"]
         .as_array()

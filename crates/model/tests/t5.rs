@@ -22,10 +22,7 @@ use rankforge_model::t5::{
     io, GenerativeReranker, GenerativeSettings, PromptTemplate, T5Config,
     T5ForConditionalGeneration,
 };
-use rankforge_model::{
-    Activation, BatchingConfig, Encoded, LongDocMode, Precision, Reranker, RerankerOptions,
-    RunOptions,
-};
+use rankforge_model::{Activation, Encoded, LongDocMode, Precision, Reranker, RerankerOptions};
 use serde_json::Value;
 
 const MODELS: [&str; 2] = ["t5-tiny-relu", "t5-tiny-gated"];
@@ -36,37 +33,6 @@ fn dir(name: &str) -> PathBuf {
 
 fn fx() -> Value {
     fixture("t5.json")
-}
-
-fn pairs(entry: &Value) -> Vec<(String, String)> {
-    entry["pairs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["query"].as_str().unwrap().to_string(),
-                p["document"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-fn refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
-    pairs
-        .iter()
-        .map(|(q, d)| (q.as_str(), d.as_str()))
-        .collect()
-}
-
-fn run(batch: usize) -> RunOptions {
-    RunOptions {
-        batching: BatchingConfig {
-            max_batch_size: batch,
-            ..Default::default()
-        },
-        progress: false,
-    }
 }
 
 fn load(name: &str, settings: GenerativeSettings, batch: usize) -> GenerativeReranker<B> {
@@ -132,7 +98,7 @@ fn prompt_ids_are_the_tokenizers_and_a_long_document_keeps_the_template_end() {
     let fx = fx();
     for name in MODELS {
         let entry = &fx[name];
-        let pairs = pairs(entry);
+        let pairs = query_document_pairs(entry);
         let mono = load(name, GenerativeSettings::mono_t5(), 32);
         let rank = load(name, GenerativeSettings::rank_t5(), 32);
         assert_eq!(mono.max_length(), 512);
@@ -268,7 +234,7 @@ fn raw_scores_match_transformers() {
     let fx = fx();
     for name in MODELS {
         let entry = &fx[name];
-        let pairs = pairs(entry);
+        let pairs = query_document_pairs(entry);
         let want = |key: &str| -> Vec<f32> {
             entry["pairs"]
                 .as_array()
@@ -316,7 +282,7 @@ fn the_single_token_rule_is_that_tokens_logit() {
     let fx = fx();
     for name in MODELS {
         let entry = &fx[name];
-        let pairs = pairs(entry);
+        let pairs = query_document_pairs(entry);
         let single = GenerativeSettings {
             false_token: None,
             ..GenerativeSettings::mono_t5()
@@ -340,7 +306,7 @@ fn the_single_token_rule_is_that_tokens_logit() {
 fn mixed_length_batches_score_as_one_by_one() {
     let fx = fx();
     for name in MODELS {
-        let pairs = pairs(&fx[name]);
+        let pairs = query_document_pairs(&fx[name]);
         let alone: Vec<f32> = {
             let scorer = load(name, GenerativeSettings::mono_t5(), 1);
             refs(&pairs)
@@ -368,7 +334,7 @@ fn the_reranker_loads_t5_directories_as_generative() {
     let device = Default::default();
     for name in MODELS {
         let entry = &fx[name];
-        let pairs = pairs(entry);
+        let pairs = query_document_pairs(entry);
         let want: Vec<f32> = entry["pairs"]
             .as_array()
             .unwrap()
@@ -444,7 +410,7 @@ fn the_reranker_loads_t5_directories_as_generative() {
 fn the_generative_reranker_is_a_rescorer() {
     use rankforge_mining::Rescorer;
     let fx = fx();
-    let pairs = pairs(&fx["t5-tiny-relu"]);
+    let pairs = query_document_pairs(&fx["t5-tiny-relu"]);
     let (scorer, _) = GenerativeReranker::<B>::load(
         dir("t5-tiny-relu"),
         None,
@@ -469,7 +435,7 @@ fn the_generative_reranker_is_a_rescorer() {
 fn reduced_precision_scores_stay_near_f32() {
     let fx = fx();
     for name in MODELS {
-        let pairs = pairs(&fx[name]);
+        let pairs = query_document_pairs(&fx[name]);
         let scores = |precision| {
             GenerativeReranker::<B>::load(
                 dir(name),

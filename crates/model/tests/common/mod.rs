@@ -159,3 +159,38 @@ impl burn::module::ModuleVisitor<Autodiff> for CollectGrads<'_> {
         self.found.push((path, values));
     }
 }
+
+/// A fixture's `pairs` given as `{"query", "document"}` objects (the generative rerankers'
+/// fixtures), as owned strings.
+pub fn query_document_pairs(entry: &serde_json::Value) -> Vec<(String, String)> {
+    entry["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["query"].as_str().unwrap().to_string(),
+                p["document"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Borrowed `(query, document)` pairs, as the scorers take them.
+pub fn refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs
+        .iter()
+        .map(|(q, d)| (q.as_str(), d.as_str()))
+        .collect()
+}
+
+/// Run options batching at most `batch` sequences, without a progress bar.
+pub fn run(batch: usize) -> rankforge_model::RunOptions {
+    rankforge_model::RunOptions {
+        batching: rankforge_model::BatchingConfig {
+            max_batch_size: batch,
+            ..Default::default()
+        },
+        progress: false,
+    }
+}
