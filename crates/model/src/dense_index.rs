@@ -350,6 +350,16 @@ fn mining_err(e: ModelError) -> MiningError {
     MiningError::Retriever(e.to_string())
 }
 
+/// A pairwise scorer's scores as a miner's rescorer returns them (every reranker kind's
+/// `Rescorer::score_pairs`).
+pub(crate) fn rescores(scores: Result<Vec<f32>>) -> rankforge_mining::Result<Vec<f64>> {
+    Ok(scores
+        .map_err(mining_err)?
+        .into_iter()
+        .map(f64::from)
+        .collect())
+}
+
 impl<B: Backend> CandidateRetriever for DenseIndex<'_, B>
 where
     B::Device: Sync,
@@ -385,12 +395,7 @@ where
     B::Device: Sync,
 {
     fn score_pairs(&self, pairs: &[(&str, &str)]) -> rankforge_mining::Result<Vec<f64>> {
-        Ok(self
-            .score(pairs)
-            .map_err(mining_err)?
-            .into_iter()
-            .map(f64::from)
-            .collect())
+        rescores(self.score(pairs))
     }
 
     fn name(&self) -> &str {

@@ -49,18 +49,28 @@ fn split_by_list(lists: &[CandidateList<'_>], scores: Vec<f32>) -> Vec<Vec<f32>>
         .collect()
 }
 
+/// The candidate lists of a pairwise scorer (cross-encoders, generative rerankers: each
+/// pair's input is its own, so there is nothing to cache): every pair scored in one call of
+/// `score` (one pass through the shared batching), cut back into one vector per list.
+pub(crate) fn score_lists_pairwise(
+    lists: &[CandidateList<'_>],
+    score: impl FnOnce(&[(&str, &str)]) -> Result<Vec<f32>>,
+) -> Result<Vec<Vec<f32>>> {
+    let pairs: Vec<(&str, &str)> = lists
+        .iter()
+        .flat_map(|list| {
+            list.documents
+                .iter()
+                .map(move |&(_, text)| (list.query, text))
+        })
+        .collect();
+    Ok(split_by_list(lists, score(&pairs)?))
+}
+
 impl<B: Backend> CandidateScorer for CrossEncoder<B> {
     /// Every pair in one pass through the shared inference path.
     fn score_candidates(&self, lists: &[CandidateList<'_>]) -> Result<Vec<Vec<f32>>> {
-        let pairs: Vec<(&str, &str)> = lists
-            .iter()
-            .flat_map(|list| {
-                list.documents
-                    .iter()
-                    .map(move |&(_, text)| (list.query, text))
-            })
-            .collect();
-        Ok(split_by_list(lists, self.score(&pairs)?))
+        score_lists_pairwise(lists, |pairs| self.score(pairs))
     }
 }
 

@@ -536,15 +536,7 @@ impl<B: Backend> CandidateScorer for GenerativeReranker<B> {
     /// Every pair in one pass through the shared batching (no per-document cache: each pair's
     /// prompt is its own).
     fn score_candidates(&self, lists: &[CandidateList<'_>]) -> Result<Vec<Vec<f32>>> {
-        let pairs: Vec<(&str, &str)> = lists
-            .iter()
-            .flat_map(|list| list.documents.iter().map(move |&(_, d)| (list.query, d)))
-            .collect();
-        let mut scores = self.score(&pairs)?.into_iter();
-        Ok(lists
-            .iter()
-            .map(|list| scores.by_ref().take(list.documents.len()).collect())
-            .collect())
+        crate::reranker::score_lists_pairwise(lists, |pairs| self.score(pairs))
     }
 }
 
@@ -555,12 +547,7 @@ where
     B::Device: Sync,
 {
     fn score_pairs(&self, pairs: &[(&str, &str)]) -> rankforge_mining::Result<Vec<f64>> {
-        Ok(self
-            .score(pairs)
-            .map_err(|e| rankforge_mining::MiningError::Retriever(e.to_string()))?
-            .into_iter()
-            .map(f64::from)
-            .collect())
+        crate::dense_index::rescores(self.score(pairs))
     }
 
     fn name(&self) -> &str {
