@@ -138,22 +138,12 @@ impl<B: AutodiffBackend> TrainTask<B> for CrossEncoderTask<'_, B> {
 
     fn loss(&self, model: &Self::Model, groups: &[Group]) -> Result<Tensor<B, 1>> {
         let list = groups[0].docs.len();
-        let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(groups.len() * list);
-        let mut labels = Vec::with_capacity(groups.len() * list);
-        let mut valid = Vec::with_capacity(groups.len() * list);
-        for group in groups {
-            let query = self.data.queries[group.query].text.as_str();
-            for ((doc, &label), &ok) in group.docs.iter().zip(&group.labels).zip(&group.valid) {
-                let text = if ok {
-                    self.texts.get(doc).map(String::as_str).unwrap_or("")
-                } else {
-                    ""
-                };
-                pairs.push((query, text));
-                labels.push(self.label(label));
-                valid.push(ok);
-            }
-        }
+        let crate::data::GroupPairs {
+            pairs,
+            labels,
+            valid,
+        } = self.data.group_pairs(groups, self.texts);
+        let labels: Vec<f32> = labels.into_iter().map(|l| self.label(l)).collect();
         let encoded = self.tokenizer.encode_pairs(&pairs)?;
         let refs: Vec<_> = encoded.iter().collect();
         let model = cast_module(model.clone(), self.precision);

@@ -135,6 +135,45 @@ pub struct DataPosition {
     pub offset: usize,
 }
 
+/// The texts of every entry of a batch of groups, row by row, with their labels and valid
+/// flags: what a model that scores (query, document) pairs jointly puts through its forward.
+pub struct GroupPairs<'a> {
+    /// `(query, document)`; a padded entry's document is empty.
+    pub pairs: Vec<(&'a str, &'a str)>,
+    pub labels: Vec<f32>,
+    pub valid: Vec<bool>,
+}
+
+impl TrainingSet {
+    /// [`GroupPairs`] of `groups`, document texts looked up in `texts`.
+    pub fn group_pairs<'a>(
+        &'a self,
+        groups: &[Group],
+        texts: &'a HashMap<String, String>,
+    ) -> GroupPairs<'a> {
+        let entries = groups.iter().map(|g| g.docs.len()).sum();
+        let mut out = GroupPairs {
+            pairs: Vec::with_capacity(entries),
+            labels: Vec::with_capacity(entries),
+            valid: Vec::with_capacity(entries),
+        };
+        for group in groups {
+            let query = self.queries[group.query].text.as_str();
+            for ((doc, &label), &ok) in group.docs.iter().zip(&group.labels).zip(&group.valid) {
+                let text = if ok {
+                    texts.get(doc).map(String::as_str).unwrap_or("")
+                } else {
+                    ""
+                };
+                out.pairs.push((query, text));
+                out.labels.push(label);
+                out.valid.push(ok);
+            }
+        }
+        out
+    }
+}
+
 /// The real (not padded) entries of `groups`: the (query, document) pairs a model that scores
 /// only those puts through it.
 pub fn real_entries(groups: &[Group]) -> usize {

@@ -174,22 +174,11 @@ impl<B: AutodiffBackend> TrainTask<B> for GenerativeTask<'_, B> {
 
     fn loss(&self, model: &Self::Model, groups: &[Group]) -> Result<Tensor<B, 1>> {
         let list = groups[0].docs.len();
-        let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(groups.len() * list);
-        let mut labels = Vec::with_capacity(groups.len() * list);
-        let mut valid = Vec::with_capacity(groups.len() * list);
-        for group in groups {
-            let query = self.data.queries[group.query].text.as_str();
-            for ((doc, &label), &ok) in group.docs.iter().zip(&group.labels).zip(&group.valid) {
-                let text = if ok {
-                    self.texts.get(doc).map(String::as_str).unwrap_or("")
-                } else {
-                    ""
-                };
-                pairs.push((query, text));
-                labels.push(label);
-                valid.push(ok);
-            }
-        }
+        let crate::data::GroupPairs {
+            pairs,
+            labels,
+            valid,
+        } = self.data.group_pairs(groups, self.texts);
         let prompts = self.parts.prompts.encode(&pairs)?;
         let model = cast_module(model.clone(), self.precision);
         let start = self.parts.config.decoder_start_id();
