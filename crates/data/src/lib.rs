@@ -35,6 +35,7 @@ pub mod qrels;
 pub mod queries;
 pub mod run;
 pub mod table;
+pub mod training;
 pub mod write;
 
 pub use atomic::{check_writable, write_atomic, AtomicFile};
@@ -53,4 +54,5 @@ pub use qrels::{Qrels, QrelsCheck};
 pub use queries::{Queries, Query, QueryColumns};
 pub use run::{sort_trec, Run, ScoredDoc};
 pub use table::{Row, TableFormat, TableOptions};
+pub use training::{InMemoryTraining, SourcedRecord, TrainingRecord, TrainingSource};
 pub use write::{write_csv, write_jsonl, write_tsv};
