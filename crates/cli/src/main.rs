@@ -3,6 +3,7 @@
 mod commands;
 mod device;
 mod jsonl;
+mod shard;
 
 use std::process::ExitCode;
 
@@ -71,6 +72,8 @@ enum Command {
     Fuse(commands::retrieve::FuseArgs),
     /// Mine hard negatives for training.
     Mine(commands::mine::MineArgs),
+    /// Merge the outputs of a job split with `--shard I/N` (runs, embeddings, mined records).
+    Merge(commands::merge::MergeArgs),
     /// trec_eval metrics of a run.
     Eval(commands::eval::EvalArgs),
     /// Two-stage report from a config: first stage vs first stage + each reranker.
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         Command::Retrieve(args) => commands::retrieve::run_retrieve(args),
         Command::Fuse(args) => commands::retrieve::run_fuse(args),
         Command::Mine(args) => commands::mine::run(args),
+        Command::Merge(args) => commands::merge::run(args),
         Command::Eval(args) => commands::eval::run_eval(args),
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Compare(args) => commands::eval::run_compare(args),

@@ -37,6 +37,11 @@ pub struct EmbedArgs {
     /// rather than as documents.
     #[arg(long, requires = "multi_vector")]
     pub queries: bool,
+    /// Embed shard I of N only (0-based, e.g. `$SLURM_ARRAY_TASK_ID/8`): the input lines are
+    /// cut into N contiguous ranges and this job embeds range I; `rankforge merge` of the N
+    /// outputs, in shard order, is byte-identical to the unsplit output.
+    #[arg(long, env = "RANKFORGE_SHARD", value_name = "I/N", value_parser = crate::shard::parse)]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 pub fn run(args: EmbedArgs) -> Result<()> {
@@ -45,9 +50,21 @@ pub fn run(args: EmbedArgs) -> Result<()> {
 }
 
 fn embed<B: Backend>(device: &B::Device, args: &EmbedArgs) -> Result<()> {
-    let rows = rankforge_data::read_string_fields(&args.input, &["text"])?;
+    let all_rows = rankforge_data::read_string_fields(&args.input, &["text"])?;
+    let rows = crate::shard::select(args.shard, &all_rows, "texts");
+    if rows.is_empty() {
+        // An empty shard (more shards than texts): an empty output of the same format, and no
+        // model to load for it.
+        if args.multi_vector {
+            write_token_vectors(&args.output, &[])?;
+        } else {
+            jsonl::write_lines(&args.output, std::iter::empty())?;
+        }
+        eprintln!("no texts in this shard → {} (empty)", args.output.display());
+        return Ok(());
+    }
     if args.multi_vector {
-        return embed_multi_vector::<B>(device, args, &rows);
+        return embed_multi_vector::<B>(device, args, rows);
     }
     let (encoder, report) = args
         .model

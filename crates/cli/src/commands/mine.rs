@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use burn::tensor::backend::Backend;
 use clap::{Args, ValueEnum};
-use rankforge_data::{Corpus, Qrels, Queries};
+use rankforge_data::{Corpus, Qrels, Queries, Run};
 use rankforge_mining::{
     mine_hard_negatives, write_mined, Bm25Config, Bm25Index, CandidateRetriever, FusedRetriever,
     FusionConfig, MinerConfig, MiningData, OutputFormat, Rescorer, Sampling,
@@ -15,7 +15,8 @@ use rankforge_mining::{
 use rankforge_model::qwen3::{CausalLmFormat, CausalLmReranker};
 use rankforge_model::t5::{GenerativeReranker, T5Config};
 use rankforge_model::{
-    Activation, BiEncoder, CrossEncoder, DenseConfig, DenseIndex, Precision, RunOptions,
+    Activation, BatchingConfig, BiEncoder, CrossEncoder, DenseConfig, DenseIndex, Precision,
+    RunOptions,
 };
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +104,17 @@ pub struct MineArgs {
     pub format: Option<String>,
     #[arg(long, value_enum, default_value_t = crate::device::DeviceKind::Cpu)]
     pub device: crate::device::DeviceKind,
+    /// Sequences per forward pass of the bi-encoder and the rescorer (1: every sequence
+    /// alone, unpadded, so its scores do not depend on which others share its batch, e.g.
+    /// with `--shard`).
+    #[arg(long, default_value_t = BatchingConfig::DEFAULT_MAX_BATCH_SIZE)]
+    pub batch_size: usize,
+    /// Mine shard I of N only (0-based, e.g. `$SLURM_ARRAY_TASK_ID/8`): the judged queries of
+    /// the qrels, in query-id order (the order of the output), are cut into N contiguous ranges
+    /// and this job mines range I; the retrievers still index the whole corpus, so
+    /// `rankforge merge` of the N outputs, in shard order, is byte-identical to the unsplit one.
+    #[arg(long, env = "RANKFORGE_SHARD", value_name = "I/N", value_parser = crate::shard::parse)]
+    pub shard: Option<crate::shard::Shard>,
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -160,22 +172,102 @@ pub fn run(args: MineArgs) -> Result<()> {
     if let Some(output) = &settings.output {
         super::common::check_output(output)?;
     }
-    crate::on_device!(args.device, mine(&settings, &args.generative, args.quiet))
+    crate::on_device!(
+        args.device,
+        mine(&settings, &args.generative, &args, args.quiet)
+    )
+}
+
+/// The judgments of `shard`'s part of the judged queries (in query-id order, the order the
+/// miner writes its records in).
+fn shard_qrels(qrels: Qrels, shard: Option<crate::shard::Shard>) -> Qrels {
+    let Some(shard) = shard else { return qrels };
+    let ids: Vec<&str> = qrels.query_ids().collect();
+    let mut part = Qrels::new();
+    for &query_id in crate::shard::select(Some(shard), &ids, "judged queries") {
+        for (doc_id, &grade) in qrels.get(query_id).into_iter().flatten() {
+            part.insert(query_id, doc_id.as_str(), grade);
+        }
+    }
+    part
+}
+
+/// The most positives (judged relevant, in the corpus) of any judged query with a text: the
+/// miner retrieves `range_max` + this many candidates per query.
+fn most_positives(corpus: &Corpus, queries: &Queries, qrels: &Qrels) -> usize {
+    qrels
+        .query_ids()
+        .filter(|id| queries.contains(id))
+        .map(|id| {
+            qrels
+                .relevant(id)
+                .into_iter()
+                .filter(|d| corpus.contains(d))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// A retriever asked for at least the depth the whole (unsplit) job asks for. The miner asks
+/// for `range_max` + the most positives of the queries it mines, so a shard could ask for
+/// fewer candidates than the whole job, and a document tied in score at the cut could then be
+/// in one list and out of the other; with every shard asking for the whole job's depth, each
+/// query's candidates are the same however the job is split.
+struct WholeJobDepth<'a> {
+    inner: &'a dyn CandidateRetriever,
+    depth: usize,
+}
+
+impl CandidateRetriever for WholeJobDepth<'_> {
+    fn retrieve(&self, queries: &[(&str, &str)], k: usize) -> rankforge_mining::Result<Run> {
+        self.inner.retrieve(queries, k.max(self.depth))
+    }
+
+    fn score_documents(
+        &self,
+        query: &str,
+        doc_ids: &[&str],
+    ) -> rankforge_mining::Result<Vec<Option<f64>>> {
+        self.inner.score_documents(query, doc_ids)
+    }
+
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
 }
 
 fn mine<B: Backend>(
     device: &B::Device,
     settings: &MineFile,
     generative: &super::common::GenerativeArgs,
+    args: &MineArgs,
     quiet: bool,
 ) -> Result<()>
 where
     B::Device: Sync,
 {
+    let shard = args.shard;
+    let batching = BatchingConfig {
+        max_batch_size: args.batch_size,
+        ..Default::default()
+    };
     let corpus = Corpus::read_beir(required(&settings.corpus, "corpus")?)?;
     let queries = Queries::read_beir(required(&settings.queries, "queries")?)?;
     let qrels = Qrels::read(required(&settings.qrels, "qrels")?)?;
+    let depth = settings.miner.range_max + most_positives(&corpus, &queries, &qrels);
+    let qrels = shard_qrels(qrels, shard);
     let output = required(&settings.output, "output")?;
+    if qrels.is_empty() {
+        // An empty shard (more shards than judged queries): an empty output, and no index or
+        // model to build for it.
+        rankforge_data::write_jsonl::<serde_json::Value>(output, [])?;
+        eprintln!(
+            "no judged queries in this shard → {} (empty)",
+            output.display()
+        );
+        return Ok(());
+    }
     let needs_dense = matches!(
         settings.retriever,
         RetrieverKind::Dense | RetrieverKind::Fused
@@ -192,6 +284,7 @@ where
     let encoder = match (&settings.model, needs_dense) {
         (Some(dir), true) => {
             let (encoder, report) = BiEncoder::<B>::builder(dir)
+                .batching(batching.clone())
                 .progress(!quiet)
                 .load(device)
                 .with_context(|| format!("loading bi-encoder {}", dir.display()))?;
@@ -219,12 +312,16 @@ where
             &fused
         }
     };
+    let retriever = WholeJobDepth {
+        inner: retriever,
+        depth,
+    };
     let rescorer: Option<Box<dyn Rescorer>> = match &settings.rescorer {
         Some(dir) => {
             let (t5, causal_lm) = generative.split(dir)?;
             let run = RunOptions {
+                batching: batching.clone(),
                 progress: !quiet,
-                ..Default::default()
             };
             if T5Config::is_conditional_generation_dir(dir) {
                 let (scorer, report) = GenerativeReranker::<B>::load(
@@ -254,6 +351,7 @@ where
                 Some(Box::new(scorer))
             } else {
                 let (ce, report) = CrossEncoder::<B>::builder(dir)
+                    .batching(batching.clone())
                     .progress(!quiet)
                     .load(device)
                     .with_context(|| format!("loading cross-encoder {}", dir.display()))?;
@@ -283,7 +381,7 @@ where
     };
     let mined = mine_hard_negatives(
         data,
-        retriever,
+        &retriever,
         rescorer.as_deref(),
         &settings.miner,
         !quiet,

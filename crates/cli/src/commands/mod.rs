@@ -7,6 +7,7 @@ pub mod eval;
 pub mod evaluate;
 pub mod export;
 pub mod long_doc;
+pub mod merge;
 pub mod mine;
 pub mod predict;
 pub mod rerank;

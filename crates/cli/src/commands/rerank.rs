@@ -57,6 +57,11 @@ pub struct RerankArgs {
     /// log_sum or sym_log_sum.
     #[arg(long, default_value = "sym_sum", requires = "duo_model")]
     pub duo_aggregate: DuoAggregation,
+    /// Rerank shard I of N only (0-based, e.g. `$SLURM_ARRAY_TASK_ID/8`): the queries of
+    /// `--run`, in query-id order, are cut into N contiguous ranges and this job reranks range
+    /// I; `rankforge merge` of the N outputs is byte-identical to the unsplit run.
+    #[arg(long, env = "RANKFORGE_SHARD", value_name = "I/N", value_parser = crate::shard::parse)]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 pub fn run(args: RerankArgs) -> Result<()> {
@@ -64,10 +69,30 @@ pub fn run(args: RerankArgs) -> Result<()> {
     crate::on_device!(args.model.device, rerank(&args))
 }
 
+/// `shard`'s part of the run's queries (in query-id order, as the run holds them).
+fn shard_run(run: Run, shard: Option<crate::shard::Shard>) -> Run {
+    let Some(shard) = shard else { return run };
+    let ids: Vec<&str> = run.query_ids().collect();
+    let mut part = Run::new();
+    for &query_id in crate::shard::select(Some(shard), &ids, "queries") {
+        part.set(query_id, run.get(query_id).unwrap_or_default().to_vec());
+    }
+    part
+}
+
 fn rerank<B: Backend>(device: &B::Device, args: &RerankArgs) -> Result<()> {
     let corpus = Corpus::read_beir(&args.corpus)?;
     let queries = Queries::read_beir(&args.queries)?;
-    let run = Run::read(&args.run)?;
+    let run = shard_run(Run::read(&args.run)?, args.shard);
+    if run.is_empty() {
+        // An empty shard (more shards than queries): nothing to rerank, no model to load.
+        run.write(&args.output, &args.tag)?;
+        eprintln!(
+            "no queries in this shard → {} (empty)",
+            args.output.display()
+        );
+        return Ok(());
+    }
     // Every id is looked up before the model loads, so an unknown one fails at once.
     let candidates =
         RerankCandidates::gather(&corpus, &queries, &run, args.top_k).with_context(|| {

@@ -69,6 +69,12 @@ pub struct RetrieveArgs {
     /// Run tag written in the output's last column [default: the method].
     #[arg(long)]
     pub tag: Option<String>,
+    /// Retrieve for shard I of N only (0-based, e.g. `$SLURM_ARRAY_TASK_ID/8`): the queries
+    /// (in file order, after the `--qrels` filter) are cut into N contiguous ranges and this
+    /// job takes range I; BM25 statistics and dense embeddings stay the whole corpus's, so
+    /// `rankforge merge` of the N outputs is byte-identical to the unsplit run.
+    #[arg(long, env = "RANKFORGE_SHARD", value_name = "I/N", value_parser = crate::shard::parse)]
+    pub shard: Option<crate::shard::Shard>,
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -88,6 +94,29 @@ pub fn run_retrieve(args: RetrieveArgs) -> Result<()> {
             );
         }
     }
+    if let Some(shard) = args.shard {
+        shard.announce("queries", queries.len());
+        let range = shard.range(queries.len());
+        let mut position = 0;
+        queries = queries.filtered(|_| {
+            position += 1;
+            range.contains(&(position - 1))
+        });
+    }
+    let tag = args
+        .tag
+        .clone()
+        .unwrap_or_else(|| format!("{:?}", args.method).to_lowercase());
+    if queries.is_empty() {
+        // An empty shard (more shards than queries): nothing to retrieve, and no index or
+        // model to build for it.
+        Run::new().write(&args.output, &tag)?;
+        eprintln!(
+            "no queries in this shard → {} (empty)",
+            args.output.display()
+        );
+        return Ok(());
+    }
     let started = std::time::Instant::now();
     let run = match args.method {
         RetrievalMethod::Bm25 => {
@@ -106,10 +135,6 @@ pub fn run_retrieve(args: RetrieveArgs) -> Result<()> {
             crate::on_device!(args.device, colbert_run(&args, &corpus, &queries))?
         }
     };
-    let tag = args
-        .tag
-        .clone()
-        .unwrap_or_else(|| format!("{:?}", args.method).to_lowercase());
     run.write(&args.output, &tag)?;
     eprintln!(
         "retrieved top {} for {} queries over {} documents in {:.1}s → {}",
