@@ -128,7 +128,8 @@ impl Corpus {
         let mut issues = Issues::new(options.mode);
         let mut corpus = Corpus::new();
         let required = [columns.id.as_str(), columns.text.as_str()];
-        read_rows(path, options, &required, &mut issues, |row| {
+        let optional: Vec<&str> = columns.title.as_deref().into_iter().collect();
+        read_rows(path, options, &required, &optional, &mut issues, |row| {
             let id = row.id(&columns.id)?;
             let title = match &columns.title {
                 Some(column) => row.optional_text(column)?.unwrap_or_default(),

@@ -46,7 +46,7 @@ pub fn read_flag_jsonl(path: impl AsRef<Path>, mode: ReadMode) -> Result<Loaded<
     };
     let mut issues = Issues::new(mode);
     let mut examples = Vec::new();
-    read_rows(path, &options, &[], &mut issues, |row| {
+    read_rows(path, &options, &[], &[], &mut issues, |row| {
         let query = row.text("query")?;
         let pos = row
             .optional_text_list("pos")?

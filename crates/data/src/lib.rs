@@ -1,9 +1,14 @@
 //! Retrieval data formats. Every reader reports bad input as a [`DataError`] naming the file,
-//! the line and the field; in [`ReadMode::Skip`] bad records are skipped and returned in
-//! [`Loaded::skipped`] with their reasons. Nothing is dropped silently. Every text reader drops
-//! a UTF-8 byte-order mark at the start of its file, and a file without a single record (empty,
-//! blank lines, only a header) is an error naming it ([`DataError::no_records`]) rather than
-//! empty data.
+//! the line (text formats; the 1-based row for parquet and Arrow IPC) and the field; in
+//! [`ReadMode::Skip`] bad records are skipped and returned in [`Loaded::skipped`] with their
+//! reasons. Nothing is dropped silently. Every text reader drops a UTF-8 byte-order mark at
+//! the start of its file, and a file without a single record (empty, blank lines, only a
+//! header) is an error naming it ([`DataError::no_records`]) rather than empty data.
+//!
+//! Tables: jsonl/ndjson, csv and tsv are read by line readers (exact source lines in errors,
+//! streaming); parquet and Arrow IPC (`.arrow`, `.ipc`, `.feather`) through polars, reading
+//! only the columns a reader names, a bounded chunk of rows at a time. [`TableFormat`] picks
+//! one from the extension or as set.
 //!
 //! | format | reader | writer |
 //! |---|---|---|
@@ -17,10 +22,12 @@
 //! | MS MARCO triples tsv | [`read_msmarco_triples`], [`read_triples`] | [`write_msmarco_triples`] |
 //! | labeled pairs | [`read_labeled_pairs`] | [`write_jsonl`] |
 //! | jsonl of named string fields (the CLI's `predict`/`embed`/`bench` inputs) | [`read_string_fields`] | [`write_jsonl`] |
-//! | any jsonl/csv/tsv (or parquet, feature `parquet`) with named columns | the `read` functions with [`TableOptions`] | [`write_jsonl`], [`write_csv`], [`write_tsv`] |
+//! | any jsonl/csv/tsv/parquet/Arrow IPC table with named columns (corpus, queries, triples, labeled pairs) | the `read` functions with [`TableOptions`] | [`write_jsonl`], [`write_csv`], [`write_tsv`] |
+//! | training files: sentence-transformers triplets / n-tuples / pairs / labeled pairs / MarginMSE / labeled lists, FlagEmbedding; any of the table formats | [`TrainingFile::open`] with [`TrainingColumns`] (a [`TrainingSource`] read in blocks) | [`write_flag_jsonl`], [`write_jsonl`] |
 
 pub mod atomic;
 pub mod beir;
+mod columnar;
 pub mod corpus;
 pub mod error;
 pub mod flag;
@@ -29,13 +36,12 @@ mod jsonl;
 mod lines;
 pub mod mode;
 pub mod pairs;
-#[cfg(feature = "parquet")]
-mod parquet_input;
 pub mod qrels;
 pub mod queries;
 pub mod run;
 pub mod table;
 pub mod training;
+pub mod training_file;
 pub mod write;
 
 pub use atomic::{check_writable, write_atomic, AtomicFile};
@@ -55,4 +61,5 @@ pub use queries::{Queries, Query, QueryColumns};
 pub use run::{sort_trec, Run, ScoredDoc};
 pub use table::{Row, TableFormat, TableOptions};
 pub use training::{InMemoryTraining, SourcedRecord, TrainingRecord, TrainingSource};
+pub use training_file::{TrainingColumns, TrainingFile, TrainingLayout};
 pub use write::{write_csv, write_jsonl, write_tsv};

@@ -52,7 +52,7 @@ pub fn read_triples(
         columns.positive.as_str(),
         columns.negative.as_str(),
     ];
-    read_rows(path, options, &required, &mut issues, |row| {
+    read_rows(path, options, &required, &[], &mut issues, |row| {
         triples.push(Triple {
             query: row.text(&columns.query)?,
             positive: row.text(&columns.positive)?,
@@ -127,7 +127,7 @@ pub fn read_labeled_pairs(
         columns.document.as_str(),
         columns.label.as_str(),
     ];
-    read_rows(path, options, &required, &mut issues, |row| {
+    read_rows(path, options, &required, &[], &mut issues, |row| {
         pairs.push(LabeledPair {
             query: row.text(&columns.query)?,
             document: row.text(&columns.document)?,

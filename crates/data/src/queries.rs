@@ -123,7 +123,7 @@ impl Queries {
         let mut issues = Issues::new(options.mode);
         let mut queries = Queries::new();
         let required = [columns.id.as_str(), columns.text.as_str()];
-        read_rows(path, options, &required, &mut issues, |row| {
+        read_rows(path, options, &required, &[], &mut issues, |row| {
             let id = row.id(&columns.id)?;
             let text = row.text(&columns.text)?;
             queries

@@ -1,16 +1,26 @@
-//! Generic tabular input: jsonl, csv and tsv files whose columns are named by the caller.
+//! Generic tabular input: jsonl, csv, tsv, parquet and Arrow IPC files whose columns are named
+//! by the caller.
 //!
-//! Every typed reader in this crate (corpus, queries, pairs, triples) goes through
-//! [`read_rows`], so they all report errors the same way: file, 1-based line, column.
+//! Every typed reader in this crate (corpus, queries, pairs, triples, training files) goes
+//! through [`read_rows`] (or, for reads that start mid-file, [`read_text`] and
+//! [`crate::columnar`]), so they all report errors the same way: file, 1-based line (text
+//! formats) or row (columnar formats), column.
+//!
+//! The text formats are read here, line by line: the line readers give the exact source line
+//! of a bad value and stream. The columnar formats (parquet, Arrow IPC) go through polars in
+//! [`crate::columnar`], reading only the columns the caller names, a bounded chunk of rows at
+//! a time; see that module for why polars reads only those.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::columnar::{ColumnarFile, Flow};
 use crate::error::{DataError, Result};
-use crate::lines::{open_text, LineReader};
+use crate::lines::{open_text_at, text_end, LineReader};
 use crate::mode::{Issues, ReadMode};
 
 /// The layout of a tabular file.
@@ -18,7 +28,7 @@ use crate::mode::{Issues, ReadMode};
 #[serde(rename_all = "lowercase")]
 pub enum TableFormat {
     /// Chosen from the extension: `.jsonl`/`.ndjson`/`.json` → jsonl, `.csv` → csv,
-    /// `.tsv`/`.tab` → tsv, `.parquet` → parquet.
+    /// `.tsv`/`.tab` → tsv, `.parquet`/`.pq` → parquet, `.arrow`/`.ipc`/`.feather` → Arrow IPC.
     #[default]
     Auto,
     /// One JSON object per line; columns are keys.
@@ -27,9 +37,12 @@ pub enum TableFormat {
     Csv,
     /// Tab separated, no quoting (the MS MARCO convention: a field cannot hold a tab or newline).
     Tsv,
-    /// Apache Parquet; needs the crate feature `parquet` (off by default). Error "lines" are
-    /// 1-based row numbers.
+    /// Apache Parquet, read through polars with column projection. Error "lines" are 1-based
+    /// row numbers.
     Parquet,
+    /// Arrow IPC file format (Feather v2), read through polars with column projection. Error
+    /// "lines" are 1-based row numbers.
+    Ipc,
 }
 
 impl TableFormat {
@@ -48,13 +61,19 @@ impl TableFormat {
             "csv" => Ok(TableFormat::Csv),
             "tsv" | "tab" => Ok(TableFormat::Tsv),
             "parquet" | "pq" => Ok(TableFormat::Parquet),
+            "arrow" | "ipc" | "feather" => Ok(TableFormat::Ipc),
             _ => Err(DataError::parse(
                 path,
                 0,
                 None,
-                format!("cannot tell the format from the extension `{ext}`: set the format (jsonl, csv, tsv or parquet)"),
+                format!("cannot tell the format from the extension `{ext}`: set the format (jsonl, csv, tsv, parquet or ipc)"),
             )),
         }
+    }
+
+    /// Whether this (resolved) format is columnar: parquet or Arrow IPC.
+    pub fn is_columnar(self) -> bool {
+        matches!(self, TableFormat::Parquet | TableFormat::Ipc)
     }
 }
 
@@ -66,7 +85,7 @@ pub struct TableOptions {
     pub format: TableFormat,
     /// Whether a csv/tsv file starts with a header row naming the columns (default true).
     /// Without one, columns are named by their 0-based position: `"0"`, `"1"`, ... Ignored for
-    /// jsonl.
+    /// jsonl, parquet and Arrow IPC.
     pub header: bool,
     /// Strict (default) or skip-and-report.
     pub mode: ReadMode,
@@ -97,6 +116,11 @@ impl TableOptions {
 pub struct Row<'a> {
     path: &'a Path,
     line: usize,
+    /// Where a text read can start again to read this record first: a byte offset (counted
+    /// after a byte-order mark) and the number of lines before it. The offset is the record's
+    /// first line, or for csv possibly a blank line before it. `(0, 0)` for the columnar
+    /// formats.
+    resume: (u64, usize),
     cells: Cells<'a>,
 }
 
@@ -109,9 +133,51 @@ enum Cells<'a> {
 }
 
 impl<'a> Row<'a> {
-    /// 1-based line the record starts on.
+    /// 1-based line the record starts on (1-based row for parquet and Arrow IPC).
     pub fn line(&self) -> usize {
         self.line
+    }
+
+    /// Where [`read_text`] can start again to read this record first: a byte offset in a text
+    /// file (after a byte-order mark) and the number of lines before that offset.
+    pub(crate) fn resume(&self) -> (u64, usize) {
+        self.resume
+    }
+
+    /// A row of named JSON values (jsonl, parquet, Arrow IPC).
+    pub(crate) fn json(path: &'a Path, line: usize, map: Map<String, Value>) -> Self {
+        Row {
+            path,
+            line,
+            resume: (0, 0),
+            cells: Cells::Json(map),
+        }
+    }
+
+    /// Whether the row has `column` (a key of a JSON object, a header column of csv/tsv).
+    pub(crate) fn has(&self, column: &str) -> bool {
+        match &self.cells {
+            Cells::Json(map) => map.contains_key(column),
+            Cells::Flat { columns, .. } => columns.contains_key(column),
+        }
+    }
+
+    /// The column names the row has (JSON keys, or the csv/tsv columns), for messages.
+    pub(crate) fn column_names(&self) -> Vec<String> {
+        match &self.cells {
+            Cells::Json(map) => map.keys().cloned().collect(),
+            Cells::Flat { columns, .. } => {
+                let mut names: Vec<(&String, &usize)> = columns.iter().collect();
+                names.sort_by_key(|(_, &i)| i);
+                names.into_iter().map(|(n, _)| n.clone()).collect()
+            }
+        }
+    }
+
+    /// The raw value of `column`, taken out of the row: a JSON value, or a csv/tsv cell as a
+    /// string (see [`Row::is_flat`]). `None` when absent.
+    pub(crate) fn take_value(&mut self, column: &str) -> Result<Option<Value>> {
+        self.take(column)
     }
 
     /// A parse error at this row, naming `column`.
@@ -143,7 +209,8 @@ impl<'a> Row<'a> {
         }
     }
 
-    fn is_flat(&self) -> bool {
+    /// Whether the cells are csv/tsv text (numbers and lists arrive as strings to parse).
+    pub(crate) fn is_flat(&self) -> bool {
         matches!(self.cells, Cells::Flat { .. })
     }
 
@@ -244,7 +311,7 @@ impl<'a> Row<'a> {
             .map(Some)
     }
 
-    fn take_list(&mut self, column: &str) -> Result<Option<Vec<Value>>> {
+    pub(crate) fn take_list(&mut self, column: &str) -> Result<Option<Vec<Value>>> {
         let flat = self.is_flat();
         match self.take(column)? {
             Some(Value::Array(items)) => Ok(Some(items)),
@@ -274,52 +341,91 @@ pub(crate) fn kind(value: &Value) -> &'static str {
 
 /// Reads every record of a tabular file and hands it to `visit`. Errors from malformed lines or
 /// from `visit` go through `issues` (strict: stop; skip: record and continue). `required`
-/// columns are checked against a csv/tsv header before any row is read; a missing one is an
-/// error in either mode, since every row would fail.
+/// columns are checked against a csv/tsv header or a parquet/IPC schema before any row is
+/// read; a missing one is an error in either mode, since every row would fail. Parquet and
+/// Arrow IPC files are read with projection: only `required` and `optional` columns (those of
+/// them the file has) are decoded, so a visitor must name every column it reads in one of the
+/// two.
 pub(crate) fn read_rows(
     path: &Path,
     options: &TableOptions,
     required: &[&str],
+    optional: &[&str],
     issues: &mut Issues,
     mut visit: impl FnMut(&mut Row) -> Result<()>,
 ) -> Result<()> {
-    match options.format.resolve(path)? {
-        TableFormat::Jsonl => read_jsonl(path, issues, &mut visit),
-        TableFormat::Tsv => read_tsv(path, options.header, required, issues, &mut visit),
-        TableFormat::Csv => read_csv(path, options.header, required, issues, &mut visit),
-        #[cfg(feature = "parquet")]
-        TableFormat::Parquet => {
-            crate::parquet_input::read_parquet(path, required, issues, &mut |line, map| {
-                visit(&mut json_row(path, line, map))
-            })
-        }
-        #[cfg(not(feature = "parquet"))]
-        TableFormat::Parquet => Err(DataError::parse(
-            path,
-            0,
-            None,
-            "parquet input needs rankforge-data built with the `parquet` feature",
-        )),
-        TableFormat::Auto => unreachable!("resolved above"),
+    let format = options.format.resolve(path)?;
+    if format.is_columnar() {
+        let file = ColumnarFile::open(path, format)?;
+        let projection = file.projection(required, optional)?;
+        return file.read_range(0, file.rows(), &projection, &mut |row_no, map| {
+            let outcome = map.and_then(|map| visit(&mut Row::json(path, row_no, map)));
+            if let Err(error) = outcome {
+                issues.report(error)?;
+            }
+            Ok(Flow::Continue)
+        });
     }
+    read_text(
+        path,
+        format,
+        options.header,
+        required,
+        &TextStart::default(),
+        issues,
+        &mut |row| visit(row).map(|()| Flow::Continue),
+    )
+    .map(|_| ())
 }
 
-/// A row of named JSON values (jsonl, parquet).
-fn json_row(path: &Path, line: usize, map: Map<String, Value>) -> Row<'_> {
-    Row {
-        path,
-        line,
-        cells: Cells::Json(map),
+/// Where a read of a text file (jsonl, csv, tsv) starts: at the beginning of the file
+/// ([`TextStart::default`]), or at a record found by an earlier read ([`Row::offset`], the
+/// number of lines before it, and a csv/tsv file's columns as that read returned them).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TextStart {
+    /// Byte offset of the record's first line, after a byte-order mark.
+    pub(crate) offset: u64,
+    /// Lines before that record, so reported lines stay file lines.
+    pub(crate) lines_before: usize,
+    /// The columns of a csv/tsv file (from its header, or its positions): `None` at the start
+    /// of the file, where the header is read.
+    pub(crate) columns: Option<Arc<HashMap<String, usize>>>,
+}
+
+/// Reads the records of a text file of `format` (jsonl, csv or tsv) from `start`, handing each
+/// to `visit` until the file ends or `visit` returns [`Flow::Stop`]. Errors go through
+/// `issues` as in [`read_rows`]. Returns the csv/tsv columns (`None` for jsonl), to start a
+/// later read mid-file with.
+pub(crate) fn read_text(
+    path: &Path,
+    format: TableFormat,
+    header: bool,
+    required: &[&str],
+    start: &TextStart,
+    issues: &mut Issues,
+    visit: &mut dyn FnMut(&mut Row) -> Result<Flow>,
+) -> Result<Option<Arc<HashMap<String, usize>>>> {
+    match format {
+        TableFormat::Jsonl => read_jsonl(path, start, issues, visit).map(|()| None),
+        TableFormat::Tsv => read_tsv(path, header, required, start, issues, visit).map(Some),
+        TableFormat::Csv => read_csv(path, header, required, start, issues, visit).map(Some),
+        other => unreachable!("{other:?} is not a resolved text format"),
     }
 }
 
 fn read_jsonl(
     path: &Path,
+    start: &TextStart,
     issues: &mut Issues,
-    visit: &mut impl FnMut(&mut Row) -> Result<()>,
+    visit: &mut dyn FnMut(&mut Row) -> Result<Flow>,
 ) -> Result<()> {
-    let mut lines = LineReader::open(path)?;
-    while let Some((line_no, line)) = lines.next_line() {
+    let mut lines = LineReader::open_at(path, start.offset, start.lines_before)?;
+    loop {
+        let offset = lines.position();
+        let Some((line_no, line)) = lines.next_line() else {
+            break;
+        };
+        let mut flow = Flow::Continue;
         let outcome = line.and_then(|line| {
             if line.trim().is_empty() {
                 return Ok(());
@@ -343,10 +449,16 @@ fn read_jsonl(
                     ))
                 }
             };
-            visit(&mut json_row(path, line_no, map))
+            let mut row = Row::json(path, line_no, map);
+            row.resume = (offset, line_no - 1);
+            flow = visit(&mut row)?;
+            Ok(())
         });
         if let Err(error) = outcome {
             issues.report(error)?;
+        }
+        if flow == Flow::Stop {
+            break;
         }
     }
     Ok(())
@@ -399,20 +511,26 @@ fn column_index(
 
 /// The columns of a csv or tsv file, for both readers: with a header, named by the file's first
 /// non-empty record; without one, by 0-based position. `required` columns are checked as soon
-/// as the names are known.
+/// as the names are known. A read that starts mid-file is handed the columns found by the read
+/// that started at the top.
 struct FlatColumns<'a> {
     path: &'a Path,
     has_header: bool,
     required: &'a [&'a str],
-    index: Option<HashMap<String, usize>>,
+    index: Option<Arc<HashMap<String, usize>>>,
 }
 
 impl<'a> FlatColumns<'a> {
-    fn new(path: &'a Path, has_header: bool, required: &'a [&'a str]) -> Result<Self> {
-        let index = if has_header {
-            None
-        } else {
-            Some(column_index(path, None, required)?)
+    fn new(
+        path: &'a Path,
+        has_header: bool,
+        required: &'a [&'a str],
+        start: &TextStart,
+    ) -> Result<Self> {
+        let index = match &start.columns {
+            Some(columns) => Some(columns.clone()),
+            None if has_header => None,
+            None => Some(Arc::new(column_index(path, None, required)?)),
         };
         Ok(Self {
             path,
@@ -422,36 +540,45 @@ impl<'a> FlatColumns<'a> {
         })
     }
 
-    /// One non-empty record starting on line `line`: the header while none was read yet, else
-    /// a row for `visit`, whose error goes through `issues`.
+    /// One non-empty record starting on line `line`, read again from `resume` (see
+    /// [`Row::resume`]): the header while none was read yet, else a row for `visit`, whose
+    /// error goes through `issues`.
     fn record(
         &mut self,
         line: usize,
+        resume: (u64, usize),
         values: Vec<String>,
         issues: &mut Issues,
-        visit: &mut impl FnMut(&mut Row) -> Result<()>,
-    ) -> Result<()> {
+        visit: &mut dyn FnMut(&mut Row) -> Result<Flow>,
+    ) -> Result<Flow> {
         let Some(columns) = &self.index else {
-            self.index = Some(column_index(self.path, Some(&values), self.required)?);
-            return Ok(());
+            self.index = Some(Arc::new(column_index(
+                self.path,
+                Some(&values),
+                self.required,
+            )?));
+            return Ok(Flow::Continue);
         };
         let outcome = visit(&mut Row {
             path: self.path,
             line,
+            resume,
             cells: Cells::Flat { values, columns },
         });
-        if let Err(error) = outcome {
-            issues.report(error)?;
+        match outcome {
+            Ok(flow) => Ok(flow),
+            Err(error) => issues.report(error).map(|()| Flow::Continue),
         }
-        Ok(())
     }
 
-    /// At the end of the file: one without even a header holds no records.
-    fn finish(&self) -> Result<()> {
-        if self.index.is_none() && self.has_header {
-            return Err(DataError::no_records(self.path, &[]));
+    /// At the end of the file: one without even a header holds no records. Returns the
+    /// columns.
+    fn finish(self) -> Result<Arc<HashMap<String, usize>>> {
+        match self.index {
+            Some(index) => Ok(index),
+            None if self.has_header => Err(DataError::no_records(self.path, &[])),
+            None => Ok(Arc::default()),
         }
-        Ok(())
     }
 }
 
@@ -459,12 +586,17 @@ fn read_tsv(
     path: &Path,
     has_header: bool,
     required: &[&str],
+    start: &TextStart,
     issues: &mut Issues,
-    visit: &mut impl FnMut(&mut Row) -> Result<()>,
-) -> Result<()> {
-    let mut lines = LineReader::open(path)?;
-    let mut columns = FlatColumns::new(path, has_header, required)?;
-    while let Some((line_no, line)) = lines.next_line() {
+    visit: &mut dyn FnMut(&mut Row) -> Result<Flow>,
+) -> Result<Arc<HashMap<String, usize>>> {
+    let mut lines = LineReader::open_at(path, start.offset, start.lines_before)?;
+    let mut columns = FlatColumns::new(path, has_header, required, start)?;
+    loop {
+        let offset = lines.position();
+        let Some((line_no, line)) = lines.next_line() else {
+            break;
+        };
         let line = match line {
             Ok(line) => line,
             Err(error) => {
@@ -476,7 +608,9 @@ fn read_tsv(
             continue;
         }
         let values: Vec<String> = line.split('\t').map(str::to_string).collect();
-        columns.record(line_no, values, issues, visit)?;
+        if columns.record(line_no, (offset, line_no - 1), values, issues, visit)? == Flow::Stop {
+            break;
+        }
     }
     columns.finish()
 }
@@ -485,22 +619,30 @@ fn read_csv(
     path: &Path,
     has_header: bool,
     required: &[&str],
+    start: &TextStart,
     issues: &mut Issues,
-    visit: &mut impl FnMut(&mut Row) -> Result<()>,
-) -> Result<()> {
+    visit: &mut dyn FnMut(&mut Row) -> Result<Flow>,
+) -> Result<Arc<HashMap<String, usize>>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(open_text(path)?);
-    let mut columns = FlatColumns::new(path, has_header, required)?;
+        .from_reader(open_text_at(path, start.offset)?);
+    let mut columns = FlatColumns::new(path, has_header, required, start)?;
     let mut record = csv::ByteRecord::new();
+    // The csv reader counts lines and bytes from where it started. It skips blank lines
+    // without a record, and a record's own position is where the skipping began, so the line
+    // a record starts on is counted back from the position after it; that needs to know
+    // whether the record ended with a line break (not the last line of a file without one).
+    let (text_len, ends_with_newline) = text_end(path)?;
+    let file_line = |line: u64| start.lines_before + line as usize;
+    let file_offset = |byte: u64| start.offset + byte;
     loop {
-        let line_no = reader.position().line() as usize;
+        let line_no = file_line(reader.position().line());
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map(|p| p.line() as usize).unwrap_or(line_no);
+                let line = e.position().map(|p| file_line(p.line())).unwrap_or(line_no);
                 match e.kind() {
                     csv::ErrorKind::Io(_) => {
                         return Err(DataError::io(path, std::io::Error::other(e.to_string())))
@@ -512,10 +654,18 @@ fn read_csv(
                 }
             }
         }
-        let line_no = record
+        let after = reader.position();
+        let resume = record
             .position()
-            .map(|p| p.line() as usize)
-            .unwrap_or(line_no);
+            .map(|p| (file_offset(p.byte()), file_line(p.line()) - 1))
+            .unwrap_or((start.offset, start.lines_before));
+        let breaks_inside: usize = record
+            .iter()
+            .map(|field| field.iter().filter(|&&b| b == b'\n').count())
+            .sum();
+        let terminated = ends_with_newline || file_offset(after.byte()) < text_len;
+        let line_no =
+            (file_line(after.line()) - usize::from(terminated) - breaks_inside).max(resume.1 + 1);
         let mut values = Vec::with_capacity(record.len());
         let mut bad_utf8 = None;
         for (i, field) in record.iter().enumerate() {
@@ -538,7 +688,9 @@ fn read_csv(
         if values.len() == 1 && values[0].trim().is_empty() {
             continue;
         }
-        columns.record(line_no, values, issues, visit)?;
+        if columns.record(line_no, resume, values, issues, visit)? == Flow::Stop {
+            break;
+        }
     }
     columns.finish()
 }
