@@ -2,13 +2,15 @@
 //! ColBERT (`--multi-vector`: every scored token's vector, in the binary layout of
 //! `rankforge_model::colbert::vectors_file`).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
-use rankforge_model::colbert::{write_token_vectors, ColBert};
-use rankforge_model::RunOptions;
+use indicatif::{ProgressBar, ProgressStyle};
+use rankforge_model::colbert::{write_token_vectors, ColBert, ColBertEncoded};
+use rankforge_model::{Encoded, RunOptions};
 use serde_json::json;
 
 use super::common::ModelArgs;
@@ -69,11 +71,16 @@ fn embed<B: Backend>(device: &B::Device, args: &EmbedArgs) -> Result<()> {
     let (encoder, report) = args
         .model
         .bi_encoder::<B>()
+        .progress(false)
         .load(device)
         .with_context(|| format!("loading bi-encoder {}", args.model.model.display()))?;
     report.warn();
     let texts: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
-    let embeddings = encoder.embed(&texts)?;
+    let sequences = encoder.tokenizer.encode_texts(&texts)?;
+    let head = encoder.head();
+    let embeddings = by_length(sequences, Encoded::len, !args.model.quiet, |group| {
+        encoder.embed_encoded(group, head)
+    });
     jsonl::write_lines(
         &args.output,
         embeddings.iter().map(|e| json!({ "embedding": e })),
@@ -102,7 +109,8 @@ fn embed_multi_vector<B: Backend>(
     }
     let run = RunOptions {
         batching: args.model.batching(),
-        progress: !args.model.quiet,
+        // One bar for all the groups of `by_length`.
+        progress: false,
     };
     let (colbert, report) = ColBert::<B>::load_for_inference(
         dir,
@@ -114,11 +122,17 @@ fn embed_multi_vector<B: Backend>(
     .with_context(|| format!("loading ColBERT {}", dir.display()))?;
     report.warn();
     let texts: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
-    let vectors = if args.queries {
-        colbert.encode_queries(&texts)?
+    let sequences = if args.queries {
+        colbert.tokenizer.encode_queries(&texts)?
     } else {
-        colbert.encode_documents(&texts)?
+        colbert.tokenizer.encode_documents(&texts)?
     };
+    let vectors = by_length(
+        sequences,
+        |s: &ColBertEncoded| s.ids.len(),
+        !args.model.quiet,
+        |group| colbert.encode_scored(group),
+    );
     write_token_vectors(&args.output, &vectors)?;
     let total: usize = vectors.iter().map(|v| v.rows()).sum();
     eprintln!(
@@ -128,4 +142,52 @@ fn embed_multi_vector<B: Backend>(
         args.output.display()
     );
     Ok(())
+}
+
+/// The outputs of `encode` for every sequence, in input order, with `encode` called on the
+/// sequences of one length at a time (longest first; each call still batched by
+/// `--batch-size` / `--max-batch-tokens`). A batch of sequences of one length has no padding,
+/// and without padding a sequence's output depends on it alone, not on the sequences that
+/// share its batch: a text gets the same bits at any `--batch-size` and in any `--shard`, so
+/// merged shards are byte-identical to the unsplit output.
+fn by_length<S, T>(
+    sequences: Vec<S>,
+    length: impl Fn(&S) -> usize,
+    progress: bool,
+    mut encode: impl FnMut(&[S]) -> Vec<T>,
+) -> Vec<T> {
+    let count = sequences.len();
+    let mut groups: BTreeMap<usize, (Vec<usize>, Vec<S>)> = BTreeMap::new();
+    for (index, sequence) in sequences.into_iter().enumerate() {
+        let group = groups.entry(length(&sequence)).or_default();
+        group.0.push(index);
+        group.1.push(sequence);
+    }
+    let bar = if progress {
+        let bar = ProgressBar::new(count as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} {bar:40} {pos}/{len} [{elapsed_precise}<{eta_precise}]",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message("embedding");
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut outputs: Vec<Option<T>> = (0..count).map(|_| None).collect();
+    for (_, (indices, group)) in groups.into_iter().rev() {
+        let encoded = encode(&group);
+        assert_eq!(encoded.len(), group.len(), "one output per sequence");
+        for (index, output) in indices.into_iter().zip(encoded) {
+            outputs[index] = Some(output);
+        }
+        bar.inc(group.len() as u64);
+    }
+    bar.finish_and_clear();
+    outputs
+        .into_iter()
+        .map(|o| o.expect("every sequence is in a group"))
+        .collect()
 }
