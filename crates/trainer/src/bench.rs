@@ -4,7 +4,6 @@
 //! [`CrossEncoderTask`] loss (tokenize → collate → forward with dropout → loss), backward,
 //! clipping and the AdamW update, under the same learning-rate schedule.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -19,7 +18,7 @@ use rankforge_model::Precision;
 
 use crate::config::ScheduleKind;
 use crate::cross_encoder::{BaseModel, CrossEncoderTask, TaskInputs};
-use crate::data::{Example, Group, TrainQuery, TrainingSet};
+use crate::data::Group;
 use crate::error::{Result, TrainError};
 use crate::eval::DevSet;
 use crate::optimizer::{AdamW, AdamWSettings};
@@ -77,37 +76,17 @@ pub fn bench_cross_encoder_training<B: AutodiffBackend>(
                 .into(),
         ));
     }
-    let mut texts = HashMap::new();
-    let mut queries = Vec::new();
-    let mut examples = Vec::new();
-    let mut batches = Vec::new();
-    for (g, group) in groups.iter().enumerate() {
-        let ids: Vec<String> = (0..list).map(|d| format!("g{g}d{d}")).collect();
-        for (id, doc) in ids.iter().zip(&group.docs) {
-            texts.insert(id.clone(), doc.clone());
-        }
-        queries.push(TrainQuery {
-            id: format!("g{g}"),
-            text: group.query.clone(),
-            negative_pool: Vec::new(),
-        });
-        examples.push(Example {
-            query: g,
-            positive: ids[0].clone(),
-            grade: group.labels[0],
-        });
-        batches.push(Group {
-            query: g,
-            docs: ids,
+    let batches: Vec<Group> = groups
+        .iter()
+        .map(|group| Group {
+            query: group.query.clone(),
+            docs: group.docs.clone(),
             labels: group.labels.clone(),
             valid: vec![true; list],
-        });
-    }
-    let data = TrainingSet {
-        queries,
-        examples,
-        negatives: list - 1,
-    };
+            teacher: None,
+            row: None,
+        })
+        .collect();
     let corpus = Corpus::new();
     let dev = DevSet::empty();
     B::seed(device, settings.seed);
@@ -120,8 +99,6 @@ pub fn bench_cross_encoder_training<B: AutodiffBackend>(
         precision: Precision::F32,
     };
     let inputs = TaskInputs {
-        data: &data,
-        texts: &texts,
         corpus: &corpus,
         dev: &dev,
     };

@@ -7,8 +7,10 @@
 //!   cross-encoder teacher's raw logits on the same pairs; `train.in_batch_weight > 0` adds the
 //!   in-batch InfoNCE term.
 //!
-//! Teacher scores are computed once, before training, for every (query, positive) and
-//! (query, pool document) pair, through the shared inference path (`CrossEncoder::logits`).
+//! Teacher scores travel with the groups: a training file's own (FlagEmbedding's
+//! `pos_scores` / `neg_scores`, ...), or, for groups mined from a BEIR directory, a
+//! `[distill] teacher`'s, computed once before training for every (query, positive) and
+//! (query, pool document) pair through the shared inference path ([`score_with_teacher`]).
 
 use rankforge_model::precision::{cast_module, to_f32, Precision};
 use std::collections::HashMap;
@@ -26,13 +28,11 @@ use rankforge_model::{
 };
 
 use crate::config::{EvalMode, TrainConfig};
-use crate::data::{Group, TrainingSet};
-use crate::error::{Result, TrainError};
+pub use crate::data::TeacherScores;
+use crate::data::{teacher_values, Group, TrainingSet};
+use crate::error::Result;
 use crate::eval::{candidate_documents, DevEvaluation, DevSet};
 use crate::task::TrainTask;
-
-/// Teacher logits by (training query index, document id).
-pub type TeacherScores = HashMap<(usize, String), f32>;
 
 /// Everything a bi-encoder step and evaluation read.
 #[derive(Debug)]
@@ -44,10 +44,7 @@ pub struct BiEncoderTask<'a, B: AutodiffBackend> {
     pub loss: Loss,
     /// InfoNCE added with `in_batch_weight` (distillation runs).
     pub in_batch: Option<(Loss, f64)>,
-    pub teacher: Option<TeacherScores>,
     pub student_scale: f64,
-    pub data: &'a TrainingSet,
-    pub texts: &'a HashMap<String, String>,
     pub corpus: &'a Corpus,
     pub dev: &'a DevSet,
     pub eval_batch_size: usize,
@@ -59,17 +56,12 @@ pub struct BiEncoderTask<'a, B: AutodiffBackend> {
 }
 
 impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
-    /// Loads the base model and, for distillation, scores the training pairs with the teacher
-    /// (at the run's `model.max_length`, or the teacher's saved length); the load report says
-    /// what loading the base made up.
+    /// Loads the base model; the load report says what loading the base made up.
     pub fn prepare(
         config: &TrainConfig,
-        data: &'a TrainingSet,
-        texts: &'a HashMap<String, String>,
         corpus: &'a Corpus,
         dev: &'a DevSet,
         device: &B::Device,
-        quiet: bool,
     ) -> Result<(Self, BiEncoderModel<B>, LoadReport)> {
         let base = &config.model.base;
         let (encoder, report) = BiEncoder::<B>::builder(base)
@@ -94,19 +86,10 @@ impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
                 .map(|l| (l, config.train.in_batch_weight))
             })
             .transpose()?;
-        let teacher = match &config.distill {
-            Some(distill) => Some(score_with_teacher::<B>(
-                &distill.teacher,
-                config.model.max_length,
-                data,
-                texts,
-                config.eval.batch_size,
-                device,
-                quiet,
-            )?),
-            None => None,
-        };
-        let student_scale = config.distill.as_ref().map_or(1.0, |d| d.student_scale);
+        let student_scale = config
+            .distill
+            .as_ref()
+            .map_or(crate::config::DEFAULT_STUDENT_SCALE, |d| d.student_scale);
         Ok((
             Self {
                 encoder_config,
@@ -115,10 +98,7 @@ impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
                 tokenizer,
                 loss,
                 in_batch,
-                teacher,
                 student_scale,
-                data,
-                texts,
                 corpus,
                 dev,
                 eval_batch_size: config.eval.batch_size,
@@ -141,30 +121,21 @@ impl<'a, B: AutodiffBackend> BiEncoderTask<'a, B> {
     }
 }
 
-/// The teacher's logit of every entry of `groups`, row by row (`[groups × list]`, 0 at padded
-/// entries): the teacher scores a distillation loss reads.
-pub(crate) fn teacher_values(teacher: &TeacherScores, groups: &[Group]) -> Vec<f32> {
-    groups
-        .iter()
-        .flat_map(|group| {
-            group.docs.iter().zip(&group.valid).map(move |(doc, &ok)| {
-                if ok {
-                    *teacher.get(&(group.query, doc.clone())).unwrap_or(&0.0)
-                } else {
-                    0.0
-                }
-            })
-        })
-        .collect()
+/// Whether a loss reads teacher scores on `groups`: always when it needs them (missing ones
+/// are then an error naming the group), when the groups carry them if it only may.
+pub(crate) fn wants_teacher(loss: &Loss, groups: &[Group]) -> bool {
+    let inputs = loss.inputs();
+    inputs.required.contains(&InputKind::TeacherScores)
+        || (inputs.uses(InputKind::TeacherScores) && groups.iter().all(|g| g.teacher.is_some()))
 }
 
-/// Raw teacher logits for every (query, positive) and (query, pool document) pair (bi-encoder
-/// and ColBERT distillation).
-pub(crate) fn score_with_teacher<B: AutodiffBackend>(
+/// Raw teacher logits for every (query, positive) and (query, pool document) pair of a
+/// BEIR-mined set (bi-encoder and ColBERT distillation), at `max_length` (or the teacher's
+/// saved length).
+pub fn score_with_teacher<B: AutodiffBackend>(
     teacher_dir: &Path,
     max_length: Option<usize>,
     data: &TrainingSet,
-    texts: &HashMap<String, String>,
     batch_size: usize,
     device: &B::Device,
     quiet: bool,
@@ -193,7 +164,7 @@ pub(crate) fn score_with_teacher<B: AutodiffBackend>(
         .map(|(q, d)| {
             (
                 data.queries[*q].text.as_str(),
-                texts.get(d).map(String::as_str).unwrap_or(""),
+                data.texts.get(d).map(String::as_str).unwrap_or(""),
             )
         })
         .collect();
@@ -247,14 +218,11 @@ impl<B: AutodiffBackend> TrainTask<B> for BiEncoderTask<'_, B> {
     fn loss(&self, model: &Self::Model, groups: &[Group]) -> Result<Tensor<B, 1>> {
         let g = groups.len();
         let list = groups[0].docs.len();
-        let queries: Vec<&str> = groups
-            .iter()
-            .map(|gr| self.data.queries[gr.query].text.as_str())
-            .collect();
+        let queries: Vec<&str> = groups.iter().map(|gr| gr.query.as_str()).collect();
         let docs: Vec<&str> = groups
             .iter()
-            .flat_map(|gr| gr.docs.iter())
-            .map(|d| self.texts.get(d).map(String::as_str).unwrap_or(""))
+            .flat_map(|gr| gr.docs.iter().zip(&gr.valid))
+            .map(|(d, &ok)| if ok { d.as_str() } else { "" })
             .collect();
         let model = &cast_module(model.clone(), self.precision);
         let q = self.embed(model, &queries)?;
@@ -289,20 +257,18 @@ impl<B: AutodiffBackend> TrainTask<B> for BiEncoderTask<'_, B> {
             .sum_dim(2)
             .reshape([g, list])
             .mul_scalar(self.student_scale);
-        let teacher = self.teacher.as_ref().ok_or_else(|| {
-            TrainError::Other(format!("loss `{}` needs teacher scores", self.loss.name()))
-        })?;
-        let teacher_values = teacher_values(teacher, groups);
         let labels: Vec<f32> = groups.iter().flat_map(|gr| gr.labels.clone()).collect();
-        let mut input = LossInput::from_scores(scores)
-            .with_teacher_scores(Tensor::from_data(
-                TensorData::new(teacher_values, [g, list]),
-                &self.device,
-            ))
-            .with_valid_mask(Tensor::<B, 2, Bool>::from_data(
+        let mut input =
+            LossInput::from_scores(scores).with_valid_mask(Tensor::<B, 2, Bool>::from_data(
                 TensorData::new(valid_flags.clone(), [g, list]),
                 &self.device,
             ));
+        if wants_teacher(&self.loss, groups) {
+            input = input.with_teacher_scores(Tensor::from_data(
+                TensorData::new(teacher_values(groups, self.loss.name())?, [g, list]),
+                &self.device,
+            ));
+        }
         if self.loss.inputs().uses(InputKind::Labels) {
             input = input.with_labels(Tensor::from_data(
                 TensorData::new(labels, [g, list]),

@@ -4,9 +4,10 @@
 //! - `colbert_contrastive` reads every query against every document of the micro-batch
 //!   (`[q, q·N]`: its own positive and hard negatives, and the other queries' documents), or
 //! - `colbert_distillation` (and any group loss: `listnet`, `margin_mse`, `distill_kl`, ...)
-//!   reads each query's MaxSim against its own group (`[q, N]`), with a cross-encoder
-//!   teacher's raw logits on the same pairs (`[distill] teacher`, scored once before training
-//!   through the shared inference path, as for bi-encoders) and/or the labels.
+//!   reads each query's MaxSim against its own group (`[q, N]`), with the teacher scores the
+//!   groups carry (a training file's own, or a cross-encoder's raw logits on the same pairs:
+//!   `[distill] teacher`, scored once before training through the shared inference path, as
+//!   for bi-encoders) and/or the labels.
 //!
 //! Starting from a plain BERT-family checkpoint makes a new ColBERT as PyLate does
 //! (`ColBert::from_encoder`: a seeded projection to `colbert.dim`, the marker tokens); a
@@ -15,7 +16,6 @@
 //! encoded once), or, with `eval.mode = "retrieve"`, searches the whole corpus by exact MaxSim
 //! as `rankforge retrieve --method colbert` does. The saved model is PyLate's directory.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use burn::module::AutodiffModule;
@@ -30,9 +30,9 @@ use rankforge_model::colbert::{
 use rankforge_model::precision::{cast_module, to_f32, Precision};
 use rankforge_model::{rerank_run, EncoderConfig, LoadReport};
 
-use crate::bi_encoder::{score_with_teacher, teacher_values, TeacherScores};
+use crate::bi_encoder::wants_teacher;
 use crate::config::{ColBertSection, EvalMode, TrainConfig};
-use crate::data::{Group, TrainingSet};
+use crate::data::{teacher_values, Group};
 use crate::error::{Result, TrainError};
 use crate::eval::{DevEvaluation, DevSet};
 use crate::task::TrainTask;
@@ -46,9 +46,6 @@ pub struct ColBertTask<'a, B: AutodiffBackend> {
     pub base_dir: PathBuf,
     pub format: ColBertFormat,
     pub loss: Loss,
-    pub teacher: Option<TeacherScores>,
-    pub data: &'a TrainingSet,
-    pub texts: &'a HashMap<String, String>,
     pub corpus: &'a Corpus,
     pub dev: &'a DevSet,
     pub eval_batch_size: usize,
@@ -84,16 +81,12 @@ fn apply_lengths(settings: &mut ColBertSettings, section: &ColBertSection) {
 }
 
 impl<'a, B: AutodiffBackend> ColBertTask<'a, B> {
-    /// Loads (or makes) the model and, for distillation, scores the training pairs with the
-    /// teacher; the load report says what was made up (a new projection).
+    /// Loads (or makes) the model; the load report says what was made up (a new projection).
     pub fn prepare(
         config: &TrainConfig,
-        data: &'a TrainingSet,
-        texts: &'a HashMap<String, String>,
         corpus: &'a Corpus,
         dev: &'a DevSet,
         device: &B::Device,
-        quiet: bool,
     ) -> Result<(Self, ColBertModel<B>, LoadReport)> {
         let base = &config.model.base;
         let section = config.colbert.clone().unwrap_or_default();
@@ -132,18 +125,6 @@ impl<'a, B: AutodiffBackend> ColBertTask<'a, B> {
                 base.display()
             )));
         }
-        let teacher = match &config.distill {
-            Some(distill) => Some(score_with_teacher::<B>(
-                &distill.teacher,
-                None,
-                data,
-                texts,
-                config.eval.batch_size,
-                device,
-                quiet,
-            )?),
-            None => None,
-        };
         let ColBert {
             model,
             config: encoder_config,
@@ -158,9 +139,6 @@ impl<'a, B: AutodiffBackend> ColBertTask<'a, B> {
             base_dir: source_dir,
             format,
             loss: config.loss.build()?,
-            teacher,
-            data,
-            texts,
             corpus,
             dev,
             eval_batch_size: config.eval.batch_size,
@@ -224,21 +202,12 @@ impl<B: AutodiffBackend> TrainTask<B> for ColBertTask<'_, B> {
     fn loss(&self, model: &Self::Model, groups: &[Group]) -> Result<Tensor<B, 1>> {
         let g = groups.len();
         let list = groups[0].docs.len();
-        let queries: Vec<&str> = groups
-            .iter()
-            .map(|gr| self.data.queries[gr.query].text.as_str())
-            .collect();
+        let queries: Vec<&str> = groups.iter().map(|gr| gr.query.as_str()).collect();
         let valid: Vec<bool> = groups.iter().flat_map(|gr| gr.valid.clone()).collect();
         let docs: Vec<&str> = groups
             .iter()
             .flat_map(|gr| gr.docs.iter().zip(&gr.valid))
-            .map(|(d, &ok)| {
-                if ok {
-                    self.texts.get(d).map(String::as_str).unwrap_or("")
-                } else {
-                    ""
-                }
-            })
+            .map(|(d, &ok)| if ok { d.as_str() } else { "" })
             .collect();
         let model = &cast_module(model.clone(), self.precision);
         let query_sequences = self.tokenizer.encode_queries(&queries)?;
@@ -270,12 +239,9 @@ impl<B: AutodiffBackend> TrainTask<B> for ColBertTask<'_, B> {
                 &self.device,
             ));
         }
-        if self.loss.inputs().uses(InputKind::TeacherScores) {
-            let teacher = self.teacher.as_ref().ok_or_else(|| {
-                TrainError::Other(format!("loss `{}` needs teacher scores", self.loss.name()))
-            })?;
+        if wants_teacher(&self.loss, groups) {
             input = input.with_teacher_scores(Tensor::from_data(
-                TensorData::new(teacher_values(teacher, groups), [g, list]),
+                TensorData::new(teacher_values(groups, self.loss.name())?, [g, list]),
                 &self.device,
             ));
         }

@@ -31,6 +31,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rankforge_data::{TableFormat, TrainingColumns};
 use rankforge_losses::LossConfig;
 use serde::{Deserialize, Serialize};
 
@@ -233,19 +234,53 @@ pub struct ModelSection {
     pub max_length: Option<usize>,
 }
 
-/// `[data]`: a BEIR directory (`corpus.jsonl`, `queries.jsonl`, `qrels/<split>.tsv`).
+/// `[data]`: a BEIR directory (`corpus.jsonl`, `queries.jsonl`, `qrels/<split>.tsv`) whose
+/// training split is mined for BM25 negatives, or a training file (`train_file`: the
+/// sentence-transformers and FlagEmbedding layouts, jsonl / csv / tsv / parquet / Arrow IPC)
+/// streamed in bounded memory, with the BEIR directory then only for the dev evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataSection {
-    /// The BEIR directory.
-    pub dir: PathBuf,
+    /// The BEIR directory. Required unless `train_file` is set; with `train_file` it only
+    /// supplies the dev evaluation (without it the run has none: no dev metrics, no `best/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// A training file: its records are trained on instead of groups mined from `dir`'s
+    /// training split. Read in blocks of `block_rows` rows, shuffled within `shuffle_buffer`
+    /// rows (seeded; a checkpoint records the row reached). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_file: Option<PathBuf>,
+    /// Format of `train_file`: `jsonl`, `csv`, `tsv`, `parquet`, `ipc`, or `auto` (default:
+    /// from the extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<TableFormat>,
+    /// The columns of `train_file` and its layout (`[data.columns]`: `layout = "auto"`
+    /// (default: detected from the columns), `"triplets"`, `"pairs"`, `"lists"`, `"flag"`, and
+    /// the name, or list of names tried in order, of each column: `query`, `positive`,
+    /// `negative`, `document`, `label`, `score`, `documents`, `labels`, `pos`, `neg`,
+    /// `pos_scores`, `neg_scores`, `prompt`). Default: sentence-transformers' and
+    /// FlagEmbedding's names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<TrainingColumns>,
+    /// `train_file` rows held in memory for shuffling: each epoch reads the file's blocks in a
+    /// seeded order, `shuffle_buffer / block_rows` blocks at a time, and serves each such
+    /// window's rows in a seeded shuffle. Must be at least `block_rows`. Default: 10000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shuffle_buffer: Option<usize>,
+    /// `train_file` rows per block (the unit read from the file and shuffled between).
+    /// Default: 1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_rows: Option<usize>,
     /// Qrels split trained on. Default: `train`.
     #[serde(default = "default_train_split")]
     pub train_split: String,
     /// Qrels split evaluated on. Default: `dev`.
     #[serde(default = "default_dev_split")]
     pub dev_split: String,
-    /// Negatives per training group (a group is 1 positive + this many negatives).
+    /// Negatives per training group (a group is 1 positive + this many negatives). A
+    /// training-file record with more negatives gets a seeded sample of them each epoch, one
+    /// with fewer is padded (padded entries are masked out of every loss). 0 with a training
+    /// file: groups of one document, for pointwise losses (`bce`, `mse`) on labelled pairs.
     /// Default: 7.
     #[serde(default = "default_negatives")]
     pub negatives: usize,
@@ -263,6 +298,72 @@ pub struct DataSection {
     /// Evaluate on at most this many dev queries (first in file order). Default: all.
     #[serde(default)]
     pub max_dev_queries: Option<usize>,
+}
+
+/// `data.shuffle_buffer` when unset.
+pub const DEFAULT_SHUFFLE_BUFFER: usize = 10_000;
+/// `data.block_rows` when unset.
+pub const DEFAULT_BLOCK_ROWS: usize = 1_000;
+
+impl DataSection {
+    /// `shuffle_buffer` or its default.
+    pub fn shuffle_buffer(&self) -> usize {
+        self.shuffle_buffer.unwrap_or(DEFAULT_SHUFFLE_BUFFER)
+    }
+
+    /// `block_rows` or its default.
+    pub fn block_rows(&self) -> usize {
+        self.block_rows.unwrap_or(DEFAULT_BLOCK_ROWS)
+    }
+
+    /// Range and consistency checks of `[data]`.
+    fn validate(&self) -> std::result::Result<(), String> {
+        if self.train_file.is_none() {
+            if self.dir.is_none() {
+                return Err(
+                    "[data] needs `dir` (a BEIR directory) or `train_file` (a training file)"
+                        .into(),
+                );
+            }
+            for (key, set) in [
+                ("format", self.format.is_some()),
+                ("columns", self.columns.is_some()),
+                ("shuffle_buffer", self.shuffle_buffer.is_some()),
+                ("block_rows", self.block_rows.is_some()),
+            ] {
+                if set {
+                    return Err(format!(
+                        "data.{key} applies to data.train_file, which is not set"
+                    ));
+                }
+            }
+            if self.negative_pool < self.negatives {
+                return Err(format!(
+                    "data.negative_pool ({}) must be at least data.negatives ({})",
+                    self.negative_pool, self.negatives
+                ));
+            }
+            return Ok(());
+        }
+        if self.max_train_queries.is_some() {
+            return Err(
+                "data.max_train_queries limits BEIR mining; a run on data.train_file trains on                  the whole file (limit it with train.max_steps)"
+                    .into(),
+            );
+        }
+        if self.block_rows() == 0 {
+            return Err("data.block_rows must be at least 1".into());
+        }
+        if self.shuffle_buffer() < self.block_rows() {
+            return Err(format!(
+                "data.shuffle_buffer ({}) must be at least data.block_rows ({}): the buffer \
+                 holds whole blocks",
+                self.shuffle_buffer(),
+                self.block_rows()
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn default_train_split() -> String {
@@ -435,8 +536,11 @@ impl Default for CheckpointSection {
 #[serde(deny_unknown_fields)]
 pub struct DistillSection {
     /// The teacher: an HF cross-encoder directory (e.g. the `best/` model of a
-    /// cross-encoder run). Its scores come from the shared inference path (raw logits).
-    pub teacher: PathBuf,
+    /// cross-encoder run). Its scores come from the shared inference path (raw logits), for
+    /// every training pair mined from `data.dir`, before training. Not with `data.train_file`,
+    /// whose teacher scores come from the file (the table then only sets `student_scale`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teacher: Option<PathBuf>,
     /// Bi-encoders: student scores are this × ⟨query, document⟩ (cosine for normalised
     /// models), so their spread can match the teacher's logits. Default: 20. Not applied to
     /// ColBERT's MaxSim (`colbert_distillation` min-max normalises the student's scores).
@@ -444,8 +548,11 @@ pub struct DistillSection {
     pub student_scale: f64,
 }
 
+/// `[distill] student_scale` when unset (also without a `[distill]` table).
+pub const DEFAULT_STUDENT_SCALE: f64 = 20.0;
+
 fn default_student_scale() -> f64 {
-    20.0
+    DEFAULT_STUDENT_SCALE
 }
 
 impl TrainConfig {
@@ -508,12 +615,7 @@ impl TrainConfig {
         if self.model.max_length.is_some_and(|n| n < 8) {
             return Err("model.max_length must be at least 8".into());
         }
-        if self.data.negative_pool < self.data.negatives {
-            return Err(format!(
-                "data.negative_pool ({}) must be at least data.negatives ({})",
-                self.data.negative_pool, self.data.negatives
-            ));
-        }
+        self.data.validate()?;
         if self.eval.top_k == 0 {
             return Err("eval.top_k must be at least 1".into());
         }
@@ -581,9 +683,21 @@ impl TrainConfig {
             }
             ModelKind::Generative => self.validate_generative()?,
             ModelKind::BiEncoder | ModelKind::Colbert => {
-                if needs_teacher && self.distill.is_none() {
+                let teacher = self.distill.as_ref().and_then(|d| d.teacher.as_ref());
+                if self.data.train_file.is_some() {
+                    if teacher.is_some() {
+                        return Err(
+                            "[distill] teacher scores groups mined from data.dir; a run on \
+                             data.train_file reads the teacher scores of the file (e.g. \
+                             FlagEmbedding's pos_scores / neg_scores): remove `teacher`"
+                                .into(),
+                        );
+                    }
+                    // Whether the file carries teacher scores is checked when it is opened.
+                } else if needs_teacher && teacher.is_none() {
                     return Err(format!(
-                        "loss `{}` needs teacher scores: add a [distill] table with `teacher`",
+                        "loss `{}` needs teacher scores: add a [distill] table with `teacher` \
+                         (or train on a data.train_file that carries teacher scores)",
                         self.loss.name()
                     ));
                 }
@@ -686,7 +800,8 @@ impl TrainConfig {
     /// the documents of a group (one positive and `data.negatives` negatives), and a group of
     /// one has nothing to compare (pointwise BCE/MSE would only see label 1 and learn to call
     /// everything relevant); InfoNCE ranks each positive among the batch's other positives and
-    /// all negatives, so it needs a batch of two or one negative.
+    /// all negatives, so it needs a batch of two or one negative. A training file's pointwise
+    /// records carry their own labels (0 and 1), so there BCE/MSE learn from groups of one.
     fn check_learnable(&self) -> std::result::Result<(), String> {
         let name = self.loss.name();
         let in_batch = self
@@ -697,13 +812,30 @@ impl TrainConfig {
         if in_batch {
             if self.train.batch_size < 2 && self.data.negatives == 0 {
                 return Err(format!(
-                    "loss `{name}` ranks each positive among the batch's other documents; with                      train.batch_size = 1 and data.negatives = 0 it has none, so the loss is 0                      and nothing is learnt: raise train.batch_size or data.negatives"
+                    "loss `{name}` ranks each positive among the batch's other documents; with \
+                     train.batch_size = 1 and data.negatives = 0 it has none, so the loss is 0 \
+                     and nothing is learnt: raise train.batch_size or data.negatives"
                 ));
             }
         } else if self.data.negatives == 0 {
-            return Err(format!(
-                "loss `{name}` learns from groups of a positive and its negatives; with                  data.negatives = 0 every group holds the positive alone (every label 1), so                  there is nothing to rank and nothing is learnt: set data.negatives to at least 1"
-            ));
+            let pointwise =
+                [rankforge_losses::bce::NAME, rankforge_losses::mse::NAME].contains(&name);
+            if self.data.train_file.is_none() {
+                return Err(format!(
+                    "loss `{name}` learns from groups of a positive and its negatives; with \
+                     data.negatives = 0 every group holds the positive alone (every label 1), so \
+                     there is nothing to rank and nothing is learnt: set data.negatives to at \
+                     least 1"
+                ));
+            }
+            if !pointwise {
+                return Err(format!(
+                    "loss `{name}` compares the documents of a group; with data.negatives = 0 \
+                     every group holds one document, so nothing is learnt: set data.negatives \
+                     to at least 1, or train labelled pairs with a pointwise loss (`bce`, \
+                     `mse`)"
+                ));
+            }
         }
         Ok(())
     }

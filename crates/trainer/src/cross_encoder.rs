@@ -4,7 +4,6 @@
 //! Pointwise (`bce`), pairwise (`ranknet`, `margin_ranking`) and listwise (`listnet`,
 //! `listmle`, `lambda_loss`) losses all take this shape.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use burn::module::AutodiffModule;
@@ -19,7 +18,7 @@ use rankforge_model::{
 };
 
 use crate::config::TrainConfig;
-use crate::data::{Group, TrainingSet};
+use crate::data::Group;
 use crate::error::Result;
 use crate::eval::{DevEvaluation, DevSet};
 use crate::task::TrainTask;
@@ -32,8 +31,6 @@ pub struct CrossEncoderTask<'a, B: AutodiffBackend> {
     pub base_dir: PathBuf,
     pub tokenizer: TextTokenizer,
     pub loss: Loss,
-    pub data: &'a TrainingSet,
-    pub texts: &'a HashMap<String, String>,
     pub corpus: &'a Corpus,
     pub dev: &'a DevSet,
     pub eval_batch_size: usize,
@@ -78,9 +75,6 @@ impl<'c> BaseModel<'c> {
 /// The data a task reads, borrowed for the whole run.
 #[derive(Debug, Clone, Copy)]
 pub struct TaskInputs<'a> {
-    pub data: &'a TrainingSet,
-    /// Document id → text.
-    pub texts: &'a HashMap<String, String>,
     pub corpus: &'a Corpus,
     pub dev: &'a DevSet,
 }
@@ -103,8 +97,6 @@ impl<'a, B: AutodiffBackend> CrossEncoderTask<'a, B> {
             base_dir: base.dir.to_path_buf(),
             tokenizer: scorer.tokenizer,
             loss: base.loss.build()?,
-            data: inputs.data,
-            texts: inputs.texts,
             corpus: inputs.corpus,
             dev: inputs.dev,
             eval_batch_size: base.eval_batch_size,
@@ -142,7 +134,7 @@ impl<B: AutodiffBackend> TrainTask<B> for CrossEncoderTask<'_, B> {
             pairs,
             labels,
             valid,
-        } = self.data.group_pairs(groups, self.texts);
+        } = crate::data::group_pairs(groups);
         let labels: Vec<f32> = labels.into_iter().map(|l| self.label(l)).collect();
         let encoded = self.tokenizer.encode_pairs(&pairs)?;
         let refs: Vec<_> = encoded.iter().collect();

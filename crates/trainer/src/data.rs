@@ -1,4 +1,6 @@
-//! Training data: BEIR splits → BM25-mined negative pools → seeded groups and batches.
+//! Training data: BEIR splits → BM25-mined negative pools → seeded groups and batches, or
+//! the records of a training file streamed in bounded memory ([`crate::stream`]); both give
+//! the tasks the same [`Group`]s ([`TrainData`]).
 //!
 //! An *example* is one judged (query, positive document) pair of the training split. Each
 //! epoch visits the examples in a seeded shuffled order; a *group* is the example's positive
@@ -22,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::DataSection;
 use crate::error::{Result, TrainError};
+use crate::stream::{RecordStream, StreamCache};
 
 /// The independent random streams of a training run. Each draws from a seed derived from the
 /// run's seed, its position in the run and its tag ([`stream_seed`]); the tags are fixed
@@ -35,6 +38,11 @@ pub enum Stream {
     Negatives = 2,
     /// The backend RNG reseeded before each optimizer step: dropout masks (position: step).
     Dropout = 3,
+    /// The order of a training file's blocks in an epoch (position: epoch).
+    BlockOrder = 4,
+    /// The order of the rows of one shuffle window of a training file (position: epoch,
+    /// window).
+    WindowOrder = 5,
 }
 
 /// The seed of `stream` at `position` in a run seeded `seed`:
@@ -57,8 +65,9 @@ pub struct Collection {
 }
 
 impl Collection {
-    /// Reads a BEIR directory; qrels ids are checked against corpus and queries.
-    pub fn load(dir: &Path, train_split: &str, dev_split: &str) -> Result<Self> {
+    /// Reads a BEIR directory; qrels ids are checked against corpus and queries. Without
+    /// `train_split` (a run on a training file) only the dev judgments are read.
+    pub fn load(dir: &Path, train_split: Option<&str>, dev_split: &str) -> Result<Self> {
         let options = TableOptions {
             format: TableFormat::Jsonl,
             header: true,
@@ -78,7 +87,10 @@ impl Collection {
             )
             .map(|l| l.data)
         };
-        let train_qrels = read(train_split)?;
+        let train_qrels = match train_split {
+            Some(split) => read(split)?,
+            None => Qrels::new(),
+        };
         let dev_qrels = read(dev_split)?;
         Ok(Self {
             corpus,
@@ -119,6 +131,10 @@ pub struct TrainQuery {
     pub negative_pool: Vec<String>,
 }
 
+/// Teacher logits by (training query index, document id): what a `[distill] teacher` gives
+/// a BEIR-mined set.
+pub type TeacherScores = HashMap<(usize, String), f32>;
+
 /// Examples plus negative pools.
 #[derive(Debug, Clone)]
 pub struct TrainingSet {
@@ -126,6 +142,11 @@ pub struct TrainingSet {
     pub examples: Vec<Example>,
     /// Negatives per group.
     pub negatives: usize,
+    /// Document id → text (title + text) of the corpus.
+    pub texts: HashMap<String, String>,
+    /// The teacher's scores of every (query, positive) and (query, pool document) pair, when
+    /// the run distils (`[distill] teacher`); groups then carry them.
+    pub teacher: Option<TeacherScores>,
 }
 
 /// Where in the data stream a run is: the epoch and the next example of its order.
@@ -144,34 +165,45 @@ pub struct GroupPairs<'a> {
     pub valid: Vec<bool>,
 }
 
-impl TrainingSet {
-    /// [`GroupPairs`] of `groups`, document texts looked up in `texts`.
-    pub fn group_pairs<'a>(
-        &'a self,
-        groups: &[Group],
-        texts: &'a HashMap<String, String>,
-    ) -> GroupPairs<'a> {
-        let entries = groups.iter().map(|g| g.docs.len()).sum();
-        let mut out = GroupPairs {
-            pairs: Vec::with_capacity(entries),
-            labels: Vec::with_capacity(entries),
-            valid: Vec::with_capacity(entries),
-        };
-        for group in groups {
-            let query = self.queries[group.query].text.as_str();
-            for ((doc, &label), &ok) in group.docs.iter().zip(&group.labels).zip(&group.valid) {
-                let text = if ok {
-                    texts.get(doc).map(String::as_str).unwrap_or("")
-                } else {
-                    ""
-                };
-                out.pairs.push((query, text));
-                out.labels.push(label);
-                out.valid.push(ok);
-            }
+/// [`GroupPairs`] of `groups`.
+pub fn group_pairs(groups: &[Group]) -> GroupPairs<'_> {
+    let entries = groups.iter().map(|g| g.docs.len()).sum();
+    let mut out = GroupPairs {
+        pairs: Vec::with_capacity(entries),
+        labels: Vec::with_capacity(entries),
+        valid: Vec::with_capacity(entries),
+    };
+    for group in groups {
+        for ((doc, &label), &ok) in group.docs.iter().zip(&group.labels).zip(&group.valid) {
+            out.pairs
+                .push((group.query.as_str(), if ok { doc.as_str() } else { "" }));
+            out.labels.push(label);
+            out.valid.push(ok);
         }
-        out
     }
+    out
+}
+
+/// The teacher scores of every entry of `groups`, row by row (`[groups × list]`, 0 at padded
+/// entries), or an error naming the first group without them.
+pub fn teacher_values(groups: &[Group], loss: &str) -> Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(groups.iter().map(|g| g.docs.len()).sum());
+    for group in groups {
+        let scores = group.teacher.as_ref().ok_or_else(|| {
+            TrainError::Other(format!(
+                "loss `{loss}` needs teacher scores and the group of query `{}`{} has none",
+                group.query,
+                group.row.map(|r| format!(" (row {r})")).unwrap_or_default()
+            ))
+        })?;
+        out.extend(
+            scores
+                .iter()
+                .zip(&group.valid)
+                .map(|(&s, &ok)| if ok { s } else { 0.0 }),
+        );
+    }
+    Ok(out)
 }
 
 /// The real (not padded) entries of `groups`: the (query, document) pairs a model that scores
@@ -183,13 +215,23 @@ pub fn real_entries(groups: &[Group]) -> usize {
         .sum()
 }
 
-/// One group: a query, its positive first then its negatives, labels and a valid mask.
+/// One group: a query, its positive first then its negatives, labels, a valid mask and, when
+/// the run has them, the teacher's scores. Texts travel with the group, so a task needs
+/// nothing else to train on it, whichever source it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
-    pub query: usize,
+    /// The query text.
+    pub query: String,
+    /// Document texts, positive first; a padded entry's is empty.
     pub docs: Vec<String>,
     pub labels: Vec<f32>,
     pub valid: Vec<bool>,
+    /// One teacher score per entry (0 at padded entries): a training file's own scores, or a
+    /// `[distill] teacher`'s on a BEIR-mined set.
+    pub teacher: Option<Vec<f32>>,
+    /// The training file's row the group came from (1-based, as errors name it); `None` for
+    /// BEIR-mined groups.
+    pub row: Option<usize>,
 }
 
 impl TrainingSet {
@@ -201,7 +243,7 @@ impl TrainingSet {
         if train_queries.is_empty() {
             return Err(TrainError::NoData(format!(
                 "no query of {} has a relevant document in split `{}`",
-                config.dir.display(),
+                config.dir.as_deref().unwrap_or(Path::new("")).display(),
                 config.train_split
             )));
         }
@@ -249,6 +291,8 @@ impl TrainingSet {
             queries,
             examples,
             negatives: config.negatives,
+            texts: document_texts(&collection.corpus),
+            teacher: None,
         })
     }
 
@@ -277,24 +321,47 @@ impl TrainingSet {
         let mut rng = StdRng::seed_from_u64(stream_seed(seed, Stream::Negatives, &position));
         let take = self.negatives.min(pool.len());
         let chosen = rand::seq::index::sample(&mut rng, pool.len(), take);
-        let mut docs = vec![ex.positive.clone()];
+        let mut ids: Vec<&str> = vec![ex.positive.as_str()];
         let mut labels = vec![ex.grade];
         let mut valid = vec![true];
         for i in chosen.iter() {
-            docs.push(pool[i].clone());
+            ids.push(pool[i].as_str());
             labels.push(0.0);
             valid.push(true);
         }
-        while docs.len() < self.negatives + 1 {
-            docs.push(String::new());
+        while ids.len() < self.negatives + 1 {
+            ids.push("");
             labels.push(0.0);
             valid.push(false);
         }
+        let docs = ids
+            .iter()
+            .zip(&valid)
+            .map(|(id, &ok)| {
+                let text = if ok { self.texts.get(*id) } else { None };
+                text.cloned().unwrap_or_default()
+            })
+            .collect();
+        let teacher = self.teacher.as_ref().map(|scores| {
+            ids.iter()
+                .zip(&valid)
+                .map(|(id, &ok)| {
+                    let key = (ex.query, id.to_string());
+                    if ok {
+                        scores.get(&key).copied().unwrap_or(0.0)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        });
         Group {
-            query: ex.query,
+            query: self.queries[ex.query].text.clone(),
             docs,
             labels,
             valid,
+            teacher,
+            row: None,
         }
     }
 
@@ -348,4 +415,63 @@ pub fn document_texts(corpus: &Corpus) -> HashMap<String, String> {
         .iter()
         .map(|d| (d.id.clone(), d.full_text()))
         .collect()
+}
+
+/// Where a run's groups come from: BEIR-mined examples or a streamed training file.
+#[derive(Debug)]
+pub enum TrainData {
+    Mined(TrainingSet),
+    File(RecordStream),
+}
+
+/// What [`TrainData::next_batch`] keeps between calls: the epoch order of a mined set, the
+/// block order and the one shuffle window of a file.
+#[derive(Debug, Default)]
+pub struct DataCache {
+    order: Option<(usize, Vec<usize>)>,
+    stream: StreamCache,
+}
+
+impl DataCache {
+    /// Records of a training file held in memory now.
+    pub fn resident_rows(&self) -> usize {
+        self.stream.resident_rows()
+    }
+}
+
+impl TrainData {
+    /// Examples (mined) or records (file) per epoch.
+    pub fn examples(&self) -> usize {
+        match self {
+            TrainData::Mined(set) => set.examples.len(),
+            TrainData::File(stream) => stream.rows(),
+        }
+    }
+
+    /// Micro-batches per epoch for `batch_size` groups each.
+    pub fn batches_per_epoch(&self, batch_size: usize) -> usize {
+        match self {
+            TrainData::Mined(set) => set.batches_per_epoch(batch_size),
+            TrainData::File(stream) => stream.batches_per_epoch(batch_size),
+        }
+    }
+
+    /// The next micro-batch of up to `batch_size` groups from `position`, which moves on; a
+    /// batch never spans two epochs.
+    pub fn next_batch(
+        &self,
+        seed: u64,
+        position: &mut DataPosition,
+        batch_size: usize,
+        cache: &mut DataCache,
+    ) -> Result<Vec<Group>> {
+        match self {
+            TrainData::Mined(set) => {
+                Ok(set.next_batch(seed, position, batch_size, &mut cache.order))
+            }
+            TrainData::File(stream) => {
+                stream.next_batch(seed, position, batch_size, &mut cache.stream)
+            }
+        }
+    }
 }

@@ -15,7 +15,6 @@
 //! ([`GenerativeParts::with_model`]); the saved model is a `T5ForConditionalGeneration`
 //! directory transformers loads unchanged ([`rankforge_model::t5::io::save`]).
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use burn::module::AutodiffModule;
@@ -31,7 +30,7 @@ use rankforge_model::t5::{io, GenerativeParts, GenerativePrompts, GenerativeRera
 use rankforge_model::{rerank_run, Activation, Encoded, LoadReport, RunOptions};
 
 use crate::config::{GenerativeObjective, TrainConfig};
-use crate::data::{Group, TrainingSet};
+use crate::data::Group;
 use crate::error::{Result, TrainError};
 use crate::eval::{DevEvaluation, DevSet};
 use crate::task::TrainTask;
@@ -43,8 +42,6 @@ pub struct GenerativeTask<'a, B: AutodiffBackend> {
     pub parts: GenerativeParts,
     pub objective: GenerativeObjective,
     pub loss: Loss,
-    pub data: &'a TrainingSet,
-    pub texts: &'a HashMap<String, String>,
     pub corpus: &'a Corpus,
     pub dev: &'a DevSet,
     pub eval_batch_size: usize,
@@ -111,8 +108,6 @@ impl<'a, B: AutodiffBackend> GenerativeTask<'a, B> {
     /// settings and `model.max_length` (default 512); the report names the score rule.
     pub fn prepare(
         config: &TrainConfig,
-        data: &'a TrainingSet,
-        texts: &'a HashMap<String, String>,
         corpus: &'a Corpus,
         dev: &'a DevSet,
         device: &B::Device,
@@ -140,8 +135,6 @@ impl<'a, B: AutodiffBackend> GenerativeTask<'a, B> {
             parts,
             objective: section.objective,
             loss: config.loss.build()?,
-            data,
-            texts,
             corpus,
             dev,
             eval_batch_size: config.eval.batch_size,
@@ -178,7 +171,7 @@ impl<B: AutodiffBackend> TrainTask<B> for GenerativeTask<'_, B> {
             pairs,
             labels,
             valid,
-        } = self.data.group_pairs(groups, self.texts);
+        } = crate::data::group_pairs(groups);
         let prompts = self.parts.prompts.encode(&pairs)?;
         let model = cast_module(model.clone(), self.precision);
         let start = self.parts.config.decoder_start_id();

@@ -3,7 +3,8 @@
 //! backend (CPU `flex`, CUDA, wgpu).
 //!
 //! ```text
-//! config ─► data (BEIR + BM25-mined negative pools) ─► seeded groups / micro-batches
+//! config ─► data (BEIR + BM25-mined negative pools, or a training file streamed in
+//!          bounded memory: stream.rs) ─► seeded groups / micro-batches
 //!        ─► task (cross-encoder | bi-encoder | colbert): forward shared with inference
 //!        ─► loss (f32)
 //!        ─► backward ─► accumulated gradients ─► AdamW (global-norm clip, no decay on
@@ -25,7 +26,8 @@
 //!
 //! # Determinism
 //! Every random draw is a pure function of the run seed and a position: epoch order
-//! (seed, epoch), negatives (seed, epoch, example), dropout (backend reseeded per optimizer
+//! (seed, epoch), negatives (seed, epoch, example), a training file's block order (seed,
+//! epoch) and window shuffles (seed, epoch, window), dropout (backend reseeded per optimizer
 //! step with (seed, step)), new classification heads (seed). Two runs with the same seed and
 //! config produce identical weights and metrics; so does a run resumed from a checkpoint.
 //!
@@ -51,10 +53,11 @@ pub mod report;
 pub mod run;
 pub mod run_dir;
 pub mod schedule;
+pub mod stream;
 pub mod task;
 pub mod train_loop;
 
 pub use config::TrainConfig;
 pub use error::{Result, TrainError};
-pub use run::{train, TrainSummary};
+pub use run::{train, train_from, TrainSummary};
 pub use train_loop::TrainOptions;

@@ -233,16 +233,34 @@ pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
             chain.join(", which was trained from ")
         ));
     }
+    let data = match &c.data.train_file {
+        Some(file) => format!(
+            "- **Data:** `{}` ({} records, shuffled within windows of {} rows; {})\n\
+             - **Negatives:** {} per group, from each record's own (seeded sample when it has \
+             more, padded when fewer)\n",
+            file.display(),
+            facts.train_examples,
+            c.data.shuffle_buffer(),
+            match &c.data.dir {
+                Some(dir) => format!("dev: `{}` split `{}`", dir.display(), c.data.dev_split),
+                None => "no dev evaluation".into(),
+            },
+            c.data.negatives,
+        ),
+        None => format!(
+            "- **Data:** `{}` (train split `{}`, {} judged pairs; dev split `{}`)\n\
+             - **Negatives:** {} per group, sampled from BM25 top-{} minus judged documents\n",
+            c.data.dir.as_deref().unwrap_or(Path::new("")).display(),
+            c.data.train_split,
+            facts.train_examples,
+            c.data.dev_split,
+            c.data.negatives,
+            c.data.negative_pool,
+        ),
+    };
+    card.push_str(&data);
     card.push_str(&format!(
-        "- **Data:** `{}` (train split `{}`, {} judged pairs; dev split `{}`)\n\
-         - **Negatives:** {} per group, sampled from BM25 top-{} minus judged documents\n\
-         - **Loss:** `{}` ({})\n- **Steps:** {} (batch {} × accumulation {}), {:.1} training pairs/s\n\n",
-        c.data.dir.display(),
-        c.data.train_split,
-        facts.train_examples,
-        c.data.dev_split,
-        c.data.negatives,
-        c.data.negative_pool,
+        "- **Loss:** `{}` ({})\n- **Steps:** {} (batch {} × accumulation {}), {:.1} training pairs/s\n\n",
         c.loss.name(),
         serde_json::to_string(&c.loss).unwrap_or_default(),
         facts.steps,
@@ -303,9 +321,13 @@ pub fn write_model_card(path: &Path, facts: &CardFacts<'_>) -> Result<()> {
             c.eval.top_k, c.eval.top_k
         ),
     };
-    card.push_str(&format!(
-        "\n## Dev metrics ({measured})\n\n| metric | BM25 | before | after |\n|---|---|---|---|\n"
-    ));
+    if facts.after.is_empty() {
+        card.push_str("\n## Dev metrics\n\nNone: the run had no dev set (`data.dir` unset).\n");
+    } else {
+        card.push_str(&format!(
+            "\n## Dev metrics ({measured})\n\n| metric | BM25 | before | after |\n|---|---|---|---|\n"
+        ));
+    }
     for (name, after) in facts.after {
         let find = |m: &Metrics| {
             m.iter()

@@ -16,7 +16,7 @@ use crate::checkpoint::{
     OPTIMIZER_FILE,
 };
 use crate::config::TrainConfig;
-use crate::data::{stream_seed, DataPosition, Stream, TrainingSet};
+use crate::data::{stream_seed, DataCache, DataPosition, Stream, TrainData};
 use crate::error::{Result, TrainError};
 use crate::eval::{metric_value, DevEvaluation, Metrics};
 use crate::optimizer::{AdamW, AdamWSettings};
@@ -63,7 +63,7 @@ pub struct LoopOutcome {
 }
 
 /// Steps of the whole run: `max_steps`, else epochs × micro-batches / accumulation.
-pub fn total_steps(config: &TrainConfig, data: &TrainingSet) -> usize {
+pub fn total_steps(config: &TrainConfig, data: &TrainData) -> usize {
     let t = &config.train;
     t.max_steps.unwrap_or_else(|| {
         (t.epochs * data.batches_per_epoch(t.batch_size)).div_ceil(t.grad_accum_steps)
@@ -98,12 +98,15 @@ fn progress_bar(total: usize, done: usize, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Runs (or resumes) the loop for `task`, starting from `initial` unless resuming.
+/// Runs (or resumes) the loop for `task`, starting from `initial` unless resuming. Without
+/// a dev set (`dev` false: a training file and no `data.dir`) nothing is evaluated: no
+/// `best/`, no dev runs, final metrics empty.
 pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
     config: &TrainConfig,
     options: &TrainOptions,
     task: &T,
-    data: &TrainingSet,
+    data: &TrainData,
+    dev: bool,
     initial: T::Model,
     device: &B::Device,
 ) -> Result<LoopOutcome> {
@@ -153,7 +156,7 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
         (model, state, log, Some(checkpoint))
     } else {
         let mut log = MetricsLog::open(output_dir, None)?;
-        let (initial_metrics, best) = if config.eval.initial {
+        let (initial_metrics, best) = if config.eval.initial && dev {
             say("evaluating the initial model on the dev set".into());
             let DevEvaluation { metrics, run } = task.evaluate(&initial)?;
             write_dev_run(&run, &output_dir.join(INITIAL_DEV_RUN), "initial")?;
@@ -190,7 +193,7 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
     // A progress bar draws nothing into a log file: there, every logged step prints a line.
     let plain_progress = !options.quiet && !std::io::stderr().is_terminal();
     let first_step_here = state.step;
-    let mut order_cache = None;
+    let mut data_cache = DataCache::default();
     let mut train_seconds = 0.0f64;
     let mut pairs_this_process = 0u64;
     let mut window_loss = 0.0f64;
@@ -222,7 +225,7 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
                 &model,
                 seed,
                 &mut state.position,
-                &mut order_cache,
+                &mut data_cache,
                 t.batch_size,
                 t.grad_accum_steps,
             )
@@ -273,7 +276,7 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
 
         let every = config.eval.every_steps;
         let mut evaluated = false;
-        if last || (every > 0 && state.step % every == 0) {
+        if dev && (last || (every > 0 && state.step % every == 0)) {
             bar.suspend(|| say(format!("evaluating at step {}", state.step)));
             let DevEvaluation { metrics, run } = task.evaluate(&model)?;
             evaluated = true;
@@ -319,7 +322,9 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
         }
     }
     bar.finish_and_clear();
-    if final_metrics.is_none() && last_eval_step != Some(state.step) {
+    if !dev {
+        final_metrics = Some(Vec::new());
+    } else if final_metrics.is_none() && last_eval_step != Some(state.step) {
         // A resumed run that had already finished, or zero steps: evaluate what there is.
         let DevEvaluation { metrics, run } = task.evaluate(&model)?;
         write_dev_run(&run, &output_dir.join(FINAL_DEV_RUN), "final")?;
@@ -400,11 +405,11 @@ fn with_checkpoint(error: TrainError, step: usize, last: &Option<PathBuf>) -> Tr
 #[allow(clippy::too_many_arguments)]
 fn accumulate_micro_batches<B: AutodiffBackend, T: TrainTask<B>>(
     task: &T,
-    data: &TrainingSet,
+    data: &TrainData,
     model: &T::Model,
     seed: u64,
     position: &mut DataPosition,
-    order_cache: &mut Option<(usize, Vec<usize>)>,
+    cache: &mut DataCache,
     batch_size: usize,
     accum: usize,
 ) -> Result<(GradientsParams, f64, usize)> {
@@ -413,7 +418,7 @@ fn accumulate_micro_batches<B: AutodiffBackend, T: TrainTask<B>>(
     let mut loss_sum = 0.0;
     let mut pairs = 0;
     for _ in 0..accum {
-        let groups = data.next_batch(seed, position, batch_size, order_cache);
+        let groups = data.next_batch(seed, position, batch_size, cache)?;
         pairs += task.pairs_in(&groups);
         let loss = task.loss(model, &groups)?;
         let value = f64::from(loss.clone().into_scalar().elem::<f32>());

@@ -161,6 +161,69 @@ fn losses_that_cannot_learn_from_the_data_are_refused() {
     assert!(message.contains("train.batch_size"), "{message}");
 }
 
+/// `[data] train_file`: `dir` becomes optional (dev only), the streaming keys are checked and
+/// name themselves, the BEIR-only keys and `[distill] teacher` are refused with a file.
+#[test]
+fn training_file_keys_are_checked() {
+    let file = MINIMAL.replace("dir = \"d\"", "train_file = \"train.parquet\"");
+    let config = parse(&file).unwrap();
+    assert_eq!(config.data.dir, None);
+    assert_eq!(config.data.shuffle_buffer(), 10_000);
+    assert_eq!(config.data.block_rows(), 1_000);
+    assert_eq!(parse(&config.to_toml()).unwrap(), config);
+    // A BEIR run serialises as before (the new keys are absent), so its checkpoints resume.
+    assert!(!parse(MINIMAL).unwrap().to_toml().contains("shuffle_buffer"));
+    let with = |keys: &str| file.replace("[data]", &format!("[data]\n{keys}"));
+    parse(&with(
+        "dir = \"d\"\nformat = \"jsonl\"\nshuffle_buffer = 64\nblock_rows = 64",
+    ))
+    .unwrap();
+    for (keys, expected) in [
+        (
+            "shuffle_buffer = 10\nblock_rows = 20",
+            "data.shuffle_buffer (10)",
+        ),
+        ("block_rows = 0", "data.block_rows"),
+        ("max_train_queries = 5", "data.max_train_queries"),
+        ("format = \"xlsx\"", "xlsx"),
+    ] {
+        let message = error_of(&with(keys));
+        assert!(message.contains(expected), "{keys}: {message}");
+    }
+    for key in ["shuffle_buffer = 10", "block_rows = 10", "format = \"csv\""] {
+        let message = error_of(&MINIMAL.replace("[data]", &format!("[data]\n{key}")));
+        assert!(message.contains("data.train_file"), "{key}: {message}");
+    }
+    let message = error_of(&MINIMAL.replace("dir = \"d\"\n", ""));
+    assert!(
+        message.contains("dir") && message.contains("train_file"),
+        "{message}"
+    );
+
+    // Distillation on a file: its teacher scores, no [distill] teacher (student_scale stays).
+    let bi = file
+        .replace("cross_encoder", "bi_encoder")
+        .replace("\"listnet\"", "\"margin_mse\"");
+    parse(&bi).expect("the file's teacher scores are checked when it is opened");
+    parse(&format!("{bi}[distill]\nstudent_scale = 10.0\n")).unwrap();
+    let message = error_of(&format!("{bi}[distill]\nteacher = \"t\"\n"));
+    assert!(message.contains("[distill] teacher"), "{message}");
+    let beir_bi = MINIMAL
+        .replace("cross_encoder", "bi_encoder")
+        .replace("\"listnet\"", "\"margin_mse\"");
+    let message = error_of(&format!("{beir_bi}[distill]\nstudent_scale = 10.0\n"));
+    assert!(message.contains("teacher"), "{message}");
+
+    // Pointwise pairs: groups of one train with bce / mse, not with a group loss.
+    let pairs = file.replace("[data]", "[data]\nnegatives = 0");
+    parse(&pairs.replace("\"listnet\"", "\"bce\"")).unwrap();
+    let message = error_of(&pairs);
+    assert!(
+        message.contains("data.negatives") && message.contains("pointwise"),
+        "{message}"
+    );
+}
+
 #[test]
 fn missing_file_is_named() {
     let error = TrainConfig::from_file(Path::new("configs/does-not-exist.toml")).unwrap_err();

@@ -1,5 +1,6 @@
 //! `rankforge train`: fine-tune a cross-encoder or train/distil a bi-encoder from a TOML run
-//! config (see `rankforge_trainer::config` for every field).
+//! config (see `rankforge_trainer::config` for every field), on groups mined from a BEIR
+//! directory or on a training file streamed in bounded memory (`[data] train_file`).
 
 use std::path::PathBuf;
 
@@ -77,8 +78,12 @@ fn print_summary(summary: &TrainSummary, seconds: f64) {
             ""
         }
     );
-    println!("dev reranking quality (BM25 candidates):");
-    print!("{}", summary.table());
+    if summary.bm25_metrics.is_empty() {
+        println!("no dev evaluation: [data] has no dir (a BEIR directory with a dev split)");
+    } else {
+        println!("dev reranking quality (BM25 candidates):");
+        print!("{}", summary.table());
+    }
     if let Some((value, step)) = summary.best {
         println!("best model: {value:.4} at step {step}");
     }
