@@ -57,6 +57,12 @@ pub struct TrainerState {
     pub pairs_seen: u64,
     /// The run config as TOML; a resume with a different config is refused.
     pub config_toml: String,
+    /// Examples (BEIR-mined) or records (training file) per epoch when the run started: a
+    /// resume over data of another size (a training file rewritten under the same name) is
+    /// refused, since the recorded position would point at other rows. Absent in checkpoints
+    /// of earlier versions (not checked then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_rows: Option<usize>,
 }
 
 /// Writes a checkpoint atomically: `write` fills a temporary directory that then replaces

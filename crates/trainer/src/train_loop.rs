@@ -144,6 +144,18 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
                     .into(),
             });
         }
+        if state.data_rows.is_some_and(|rows| rows != data.examples()) {
+            return Err(TrainError::Resume {
+                path: checkpoint,
+                message: format!(
+                    "it was written over {} training examples and the data now holds {}: the \
+                     recorded position would point at other rows (was the training file \
+                     changed?)",
+                    state.data_rows.unwrap_or_default(),
+                    data.examples()
+                ),
+            });
+        }
         let model = task.load(&checkpoint.join(MODEL_DIR))?;
         optimizer.load(&checkpoint.join(OPTIMIZER_FILE), device)?;
         let log = MetricsLog::open(output_dir, Some(state.step))?;
@@ -185,6 +197,7 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
             total_steps: total,
             pairs_seen: 0,
             config_toml: config_toml.clone(),
+            data_rows: Some(data.examples()),
         };
         (initial, state, log, None)
     };

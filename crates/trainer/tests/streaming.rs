@@ -359,7 +359,7 @@ fn a_resumed_file_run_ends_as_an_uninterrupted_one() {
     // The row the resumed run starts at is the recorded one: the one an uninterrupted pass
     // serves at (epoch 1, offset 6), and the resumed run's first reads are its window.
     let stream = RecordStream::new(
-        Box::new(InMemoryTraining::new(records, 2)),
+        Box::new(InMemoryTraining::new(records.clone(), 2)),
         "records.jsonl",
         3,
         6,
@@ -376,6 +376,22 @@ fn a_resumed_file_run_ends_as_an_uninterrupted_one() {
     let mut position = state.position;
     let batch = stream.next_batch(7, &mut position, 3, &mut cache).unwrap();
     assert_eq!(batch[0].row, Some(first_row));
+
+    // A file that changed size under the same config is refused on resume: the recorded row
+    // would be another one.
+    assert_eq!(state.data_rows, Some(18));
+    let error = train_from::<CpuAutodiff>(
+        &config,
+        &resume,
+        Some(Box::new(Counting::new(records[..17].to_vec(), 2))),
+        &device,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("18 training examples") && error.contains("holds 17"),
+        "{error}"
+    );
 }
 
 /// Teacher scores from the file feed the distillation losses of bi-encoders and ColBERT
