@@ -532,15 +532,15 @@ fn tensors(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 
 /// Training files as users download them (the data crate's fixtures: sentence-transformers
 /// triplets, n-tuples, labelled pairs, labelled lists, MarginMSE margins, FlagEmbedding with
-/// teacher scores; parquet and Arrow IPC) train every kind a few steps through `train`
-/// (`[data] train_file`), without a dev set: every logged loss is finite and the encoder's
-/// weights moved from the base.
+/// teacher scores; parquet and Arrow IPC) train every kind (cross-encoder, bi-encoder, ColBERT,
+/// T5) a few steps through `train` (`[data] train_file`), without a dev set: every logged loss
+/// is finite and most of the base's tensors moved.
 #[test]
 fn training_files_in_the_st_and_flag_layouts_train_end_to_end() {
     let _serial = serial();
     let world = World::new();
     let device = Default::default();
-    let base = tensors(&world.base.join("model.safetensors"));
+    let t5 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/t5-tiny-relu");
     for (name, file, kind, loss, negatives) in [
         (
             "triplets_ce",
@@ -578,6 +578,14 @@ fn training_files_in_the_st_and_flag_layouts_train_end_to_end() {
             3,
         ),
         ("flag_margin", "flag.parquet", "bi_encoder", "margin_mse", 3),
+        (
+            "flag_colbert",
+            "flag.parquet",
+            "colbert",
+            "colbert_distillation",
+            3,
+        ),
+        ("triplets_t5", "st_triplets.parquet", "generative", "bce", 1),
         ("flag_kl", "flag.parquet", "bi_encoder", "distill_kl", 3),
         (
             "margins",
@@ -587,15 +595,25 @@ fn training_files_in_the_st_and_flag_layouts_train_end_to_end() {
             1,
         ),
     ] {
+        let (base_dir, length, extra) = match kind {
+            "generative" => (t5.clone(), "max_length = 48", ""),
+            "colbert" => (
+                world.base.clone(),
+                "",
+                "[colbert]\ndim = 8\nquery_length = 12\ndocument_length = 16\n",
+            ),
+            _ => (world.base.clone(), "max_length = 32", ""),
+        };
+        let base = tensors(&base_dir.join("model.safetensors"));
         let text = format!(
             "[run]\noutput_dir = \"{out}\"\nseed = 5\n\
-             [model]\nkind = \"{kind}\"\nbase = \"{base}\"\nmax_length = 32\n\
+             [model]\nkind = \"{kind}\"\nbase = \"{base}\"\n{length}\n\
              [data]\ntrain_file = \"{file}\"\nnegatives = {negatives}\nblock_rows = 2\n\
              shuffle_buffer = 4\n\
              [train]\nmax_steps = 4\nbatch_size = 2\nlearning_rate = 1e-3\nlog_every_steps = 1\n\
-             [loss]\nloss = \"{loss}\"\n",
+             [loss]\nloss = \"{loss}\"\n{extra}",
             out = world.tmp.path().join(name).display(),
-            base = world.base.display(),
+            base = base_dir.display(),
             file = fixture(file).display(),
         );
         let config = TrainConfig::from_toml(&text, Path::new(name)).unwrap();
