@@ -669,14 +669,11 @@ impl TrainConfig {
                         self.loss.name()
                     ));
                 }
-                if self
-                    .loss
-                    .inputs()
-                    .required
-                    .contains(&rankforge_losses::InputKind::TeacherScores)
-                {
+                if needs_teacher && self.data.train_file.is_none() {
                     return Err(format!(
-                        "loss `{}` needs teacher scores; cross-encoder training uses labels",
+                        "loss `{}` needs teacher scores; a cross-encoder trained on groups mined \
+                         from data.dir uses labels (it distils only from the teacher scores of a \
+                         data.train_file)",
                         self.loss.name()
                     ));
                 }

@@ -2,7 +2,8 @@
 //! pairs, the model's one forward gives `[groups, list]` logits, and the configured loss reads
 //! them with the labels (positive's grade, 0 for negatives) and a mask for padded entries.
 //! Pointwise (`bce`), pairwise (`ranknet`, `margin_ranking`) and listwise (`listnet`,
-//! `listmle`, `lambda_loss`) losses all take this shape.
+//! `listmle`, `lambda_loss`) losses all take this shape; with a training file that carries
+//! teacher scores, so do the distillation losses (`margin_mse`, `distill_kl`, `mse`).
 
 use std::path::{Path, PathBuf};
 
@@ -147,9 +148,18 @@ impl<B: AutodiffBackend> TrainTask<B> for CrossEncoderTask<'_, B> {
             TensorData::new(valid, [groups.len(), list]),
             &self.device,
         );
-        let input = LossInput::from_scores(scores)
+        let mut input = LossInput::from_scores(scores)
             .with_labels(labels)
             .with_valid_mask(valid);
+        if crate::bi_encoder::wants_teacher(&self.loss, groups) {
+            // A training file's teacher scores (distilling a reranker, e.g. FlagEmbedding's
+            // pos_scores / neg_scores).
+            let values = crate::data::teacher_values(groups, self.loss.name())?;
+            input = input.with_teacher_scores(Tensor::from_data(
+                TensorData::new(values, [groups.len(), list]),
+                &self.device,
+            ));
+        }
         Ok(self.loss.compute(&input)?)
     }
 

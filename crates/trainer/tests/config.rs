@@ -205,6 +205,8 @@ fn training_file_keys_are_checked() {
         .replace("cross_encoder", "bi_encoder")
         .replace("\"listnet\"", "\"margin_mse\"");
     parse(&bi).expect("the file's teacher scores are checked when it is opened");
+    parse(&file.replace("\"listnet\"", "\"distill_kl\""))
+        .expect("a cross-encoder distils from a file's teacher scores");
     parse(&format!("{bi}[distill]\nstudent_scale = 10.0\n")).unwrap();
     let message = error_of(&format!("{bi}[distill]\nteacher = \"t\"\n"));
     assert!(message.contains("[distill] teacher"), "{message}");

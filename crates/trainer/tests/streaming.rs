@@ -532,8 +532,8 @@ fn tensors(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 
 /// Training files as users download them (the data crate's fixtures: sentence-transformers
 /// triplets, n-tuples, labelled pairs, labelled lists, MarginMSE margins, FlagEmbedding with
-/// teacher scores; parquet and Arrow IPC) train every kind (cross-encoder, bi-encoder, ColBERT,
-/// T5) a few steps through `train` (`[data] train_file`), without a dev set: every logged loss
+/// teacher scores, which also distil a cross-encoder; parquet and Arrow IPC) train every kind
+/// (cross-encoder, bi-encoder, ColBERT, T5) a few steps through `train` (`[data] train_file`), without a dev set: every logged loss
 /// is finite and most of the base's tensors moved.
 #[test]
 fn training_files_in_the_st_and_flag_layouts_train_end_to_end() {
@@ -578,6 +578,13 @@ fn training_files_in_the_st_and_flag_layouts_train_end_to_end() {
             3,
         ),
         ("flag_margin", "flag.parquet", "bi_encoder", "margin_mse", 3),
+        (
+            "flag_ce_kl",
+            "flag.parquet",
+            "cross_encoder",
+            "distill_kl",
+            3,
+        ),
         (
             "flag_colbert",
             "flag.parquet",
