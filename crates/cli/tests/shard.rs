@@ -275,15 +275,9 @@ fn dense_retrieval_split_by_query_merges_to_the_unsplit_run() {
             &sample("qrels/dev.tsv"),
         ],
     );
-    // One sequence per forward pass: no padding, so a query's vector does not depend on the
-    // queries that share its shard. With batches, the bits of a score may change (below).
-    check_split(
-        tmp.path(),
-        "dense",
-        &with(&args, &["--batch-size", "1"]),
-        &[3],
-    );
-    check_split_as(tmp.path(), "dense-batched", &args, &[3], Same::Within(1e-5));
+    // Queries of one token length are embedded together (no padding), so a query's vector
+    // does not depend on the queries that share its shard.
+    check_split(tmp.path(), "dense", &args, &[1, 3]);
 }
 
 /// Corpus texts as an `embed` input (`{"text"}` per line): the first `n`, then the same again
@@ -410,19 +404,26 @@ fn mining_with_a_rescorer_split_by_judged_query_merges_to_the_unsplit_records() 
             "flag_embedding",
         ],
     );
-    check_split(
-        tmp.path(),
-        "mine-rescored",
-        &with(&args, &["--batch-size", "1"]),
-        &[3],
-    );
-    check_split_as(
-        tmp.path(),
-        "mine-rescored-batched",
+    // The rescorer scores one query's pairs at a time.
+    check_split(tmp.path(), "mine-rescored", &args, &[3]);
+}
+
+#[test]
+fn mining_with_a_bi_encoder_split_by_judged_query_merges_to_the_unsplit_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = mine_args();
+    let at = args.iter().position(|a| a == "bm25").unwrap();
+    args[at] = "fused".into();
+    let args = with(
         &args,
-        &[3],
-        Same::Within(1e-5),
+        &[
+            "--model",
+            &fixture("tiny-models/xlm-roberta-bi"),
+            "--format",
+            "n_tuple_scores",
+        ],
     );
+    check_split(tmp.path(), "mine-fused", &args, &[3]);
 }
 
 #[test]
@@ -452,18 +453,35 @@ fn rerank_split_by_query_merges_to_the_unsplit_run() {
         "8",
         "--quiet",
     ]);
-    let exact = with(&args, &["--batch-size", "1"]);
-    let whole = check_split(tmp.path(), "rerank", &exact, &[1, 3]);
+    // Each query's candidates are scored on their own.
+    let whole = check_split(tmp.path(), "rerank", &args, &[1, 3]);
     check_split(
         tmp.path(),
         "rerank-many",
-        &exact,
+        &args,
         &[distinct_queries(&whole) + 2],
     );
+
+    // A ColBERT scores the whole run at once (each document encoded once, in batches across
+    // queries): its shards agree with the unsplit run to the last bits of an f32.
+    let colbert = strings(&[
+        "rerank",
+        "--model",
+        &fixture("colbert/pylate-tiny"),
+        "--corpus",
+        &sample("corpus.jsonl"),
+        "--queries",
+        &sample("queries.jsonl"),
+        "--run",
+        &s(&first_stage),
+        "--top-k",
+        "8",
+        "--quiet",
+    ]);
     check_split_as(
         tmp.path(),
-        "rerank-batched",
-        &args,
+        "rerank-colbert",
+        &colbert,
         &[3],
         Same::Within(1e-5),
     );

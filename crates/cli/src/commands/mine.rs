@@ -2,6 +2,7 @@
 //! rescored by a cross-encoder to drop likely false negatives. Settings come from a TOML file
 //! (`--config`), flags, or both (flags win).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -214,14 +215,45 @@ fn most_positives(corpus: &Corpus, queries: &Queries, qrels: &Qrels) -> usize {
 /// fewer candidates than the whole job, and a document tied in score at the cut could then be
 /// in one list and out of the other; with every shard asking for the whole job's depth, each
 /// query's candidates are the same however the job is split.
+///
+/// With a bi-encoder (`lengths`: each query's token length), the queries of one length are
+/// retrieved at a time, in calls of one shape ([`super::retrieve::search_by_length`]): a
+/// query's vector, and its candidates, depend on it alone, not on the queries that share its
+/// batch or its shard.
 struct WholeJobDepth<'a> {
     inner: &'a dyn CandidateRetriever,
     depth: usize,
+    lengths: Option<HashMap<String, usize>>,
 }
 
 impl CandidateRetriever for WholeJobDepth<'_> {
     fn retrieve(&self, queries: &[(&str, &str)], k: usize) -> rankforge_mining::Result<Run> {
-        self.inner.retrieve(queries, k.max(self.depth))
+        let k = k.max(self.depth);
+        let Some(lengths) = &self.lengths else {
+            return self.inner.retrieve(queries, k);
+        };
+        let lengths: Vec<usize> = queries
+            .iter()
+            .map(|(id, _)| lengths.get(*id).copied().unwrap_or(0))
+            .collect();
+        let mut failed = None;
+        let run = super::retrieve::search_by_length(
+            queries,
+            &lengths,
+            super::retrieve::index_query_chunk(),
+            |group| {
+                self.inner.retrieve(group, k).map_err(|e| {
+                    let message = anyhow::anyhow!("{e}");
+                    failed = Some(e);
+                    message
+                })
+            },
+        );
+        match (run, failed) {
+            (Ok(run), _) => Ok(run),
+            (Err(_), Some(e)) => Err(e),
+            (Err(e), None) => Err(rankforge_mining::MiningError::Retriever(format!("{e:#}"))),
+        }
     }
 
     fn score_documents(
@@ -230,6 +262,28 @@ impl CandidateRetriever for WholeJobDepth<'_> {
         doc_ids: &[&str],
     ) -> rankforge_mining::Result<Vec<Option<f64>>> {
         self.inner.score_documents(query, doc_ids)
+    }
+
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+}
+
+/// A rescorer called on one query's pairs at a time (the miner lists each query's pairs
+/// together): batches never mix queries, so a query's scores depend on its own pairs only, not
+/// on the queries that share its shard. (Two neighbouring queries with the same text are
+/// scored together.)
+struct PerQueryRescorer<'a> {
+    inner: &'a dyn Rescorer,
+}
+
+impl Rescorer for PerQueryRescorer<'_> {
+    fn score_pairs(&self, pairs: &[(&str, &str)]) -> rankforge_mining::Result<Vec<f64>> {
+        let mut scores = Vec::with_capacity(pairs.len());
+        for one_query in pairs.chunk_by(|a, b| a.0 == b.0) {
+            scores.extend(self.inner.score_pairs(one_query)?);
+        }
+        Ok(scores)
     }
 
     fn name(&self) -> &str {
@@ -312,16 +366,32 @@ where
             &fused
         }
     };
+    let lengths = match &encoder {
+        Some(encoder) => {
+            let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
+            let encoded = encoder.tokenizer.encode_texts(&texts)?;
+            Some(
+                queries
+                    .iter()
+                    .zip(encoded)
+                    .map(|(q, e)| (q.id.clone(), e.len()))
+                    .collect(),
+            )
+        }
+        None => None,
+    };
     let retriever = WholeJobDepth {
         inner: retriever,
         depth,
+        lengths,
     };
     let rescorer: Option<Box<dyn Rescorer>> = match &settings.rescorer {
         Some(dir) => {
             let (t5, causal_lm) = generative.split(dir)?;
+            // Called once per query (`PerQueryRescorer`): no bar per call.
             let run = RunOptions {
                 batching: batching.clone(),
-                progress: !quiet,
+                progress: false,
             };
             if T5Config::is_conditional_generation_dir(dir) {
                 let (scorer, report) = GenerativeReranker::<B>::load(
@@ -352,7 +422,7 @@ where
             } else {
                 let (ce, report) = CrossEncoder::<B>::builder(dir)
                     .batching(batching.clone())
-                    .progress(!quiet)
+                    .progress(false)
                     .load(device)
                     .with_context(|| format!("loading cross-encoder {}", dir.display()))?;
                 if report.new_head {
@@ -379,10 +449,11 @@ where
         queries: &queries,
         qrels: &qrels,
     };
+    let per_query = rescorer.as_deref().map(|inner| PerQueryRescorer { inner });
     let mined = mine_hard_negatives(
         data,
         &retriever,
-        rescorer.as_deref(),
+        per_query.as_ref().map(|r| r as &dyn Rescorer),
         &settings.miner,
         !quiet,
     )?;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 use rankforge_data::{Corpus, Queries, Run};
 use rankforge_model::t5::{duo_rerank_run, DuoAggregation, GenerativeReranker, T5Config};
 use rankforge_model::{Activation, RerankCandidates, RunOptions};
@@ -80,6 +81,42 @@ fn shard_run(run: Run, shard: Option<crate::shard::Shard>) -> Run {
     part
 }
 
+/// `score` called on each query of `run` alone (a one-query run), the results in one run.
+/// Batches then never mix queries, so a query's scores depend on its own candidates only, not
+/// on the other queries of the run: they are the same in any `--shard`, and merged shards are
+/// byte-identical to the unsplit run.
+fn per_query(
+    run: &Run,
+    progress: bool,
+    message: &'static str,
+    mut score: impl FnMut(&Run) -> Result<Run>,
+) -> Result<Run> {
+    let bar = if progress {
+        let bar = ProgressBar::new(run.num_queries() as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} {bar:40} {pos}/{len} queries [{elapsed_precise}<{eta_precise}]",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(message);
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut out = Run::new();
+    for (query_id, docs) in run.iter() {
+        let mut one = Run::new();
+        one.set(query_id, docs.to_vec());
+        for (id, scored) in score(&one)?.iter() {
+            out.set(id, scored.to_vec());
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(out)
+}
+
 fn rerank<B: Backend>(device: &B::Device, args: &RerankArgs) -> Result<()> {
     let corpus = Corpus::read_beir(&args.corpus)?;
     let queries = Queries::read_beir(&args.queries)?;
@@ -103,17 +140,29 @@ fn rerank<B: Backend>(device: &B::Device, args: &RerankArgs) -> Result<()> {
                 args.corpus.display()
             )
         })?;
+    // The bars are per query here (see `per_query`), not per forward pass.
+    let mut model_args = args.model.clone();
+    model_args.quiet = true;
     let scorer = load_reranker::<B>(
         device,
-        &args.model,
+        &model_args,
         &args.long_doc,
         &args.generative,
         args.raw,
     )?;
     let started = std::time::Instant::now();
-    let mut reranked = candidates
-        .score(&scorer)
-        .with_context(|| format!("reranking {}", args.run.display()))?;
+    let mut reranked = if let rankforge_model::Reranker::ColBert(_) = &scorer {
+        // A ColBERT scores the whole run at once, each candidate document encoded once; its
+        // documents share batches across queries, so with --shard its scores may differ from
+        // the unsplit run's in the last bits.
+        candidates.score(&scorer).map_err(anyhow::Error::from)
+    } else {
+        drop(candidates);
+        per_query(&run, !args.model.quiet, "reranking", |one| {
+            Ok(RerankCandidates::gather(&corpus, &queries, one, args.top_k)?.score(&scorer)?)
+        })
+    }
+    .with_context(|| format!("reranking {}", args.run.display()))?;
     if let Some(duo_dir) = &args.duo_model {
         if args.duo_top_k < 2 {
             anyhow::bail!(
@@ -129,7 +178,7 @@ fn rerank<B: Backend>(device: &B::Device, args: &RerankArgs) -> Result<()> {
         }
         let run_options = RunOptions {
             batching: args.model.batching(),
-            progress: !args.model.quiet,
+            progress: false,
         };
         let (duo, report) = GenerativeReranker::<B>::load(
             duo_dir,
@@ -143,14 +192,16 @@ fn rerank<B: Backend>(device: &B::Device, args: &RerankArgs) -> Result<()> {
         .with_context(|| format!("loading duoT5 {}", duo_dir.display()))?;
         report.warn();
         let duo_started = std::time::Instant::now();
-        reranked = duo_rerank_run(
-            &duo,
-            &corpus,
-            &queries,
-            &reranked,
-            args.duo_top_k,
-            args.duo_aggregate,
-        )
+        reranked = per_query(&reranked, !args.model.quiet, "duoT5", |one| {
+            Ok(duo_rerank_run(
+                &duo,
+                &corpus,
+                &queries,
+                one,
+                args.duo_top_k,
+                args.duo_aggregate,
+            )?)
+        })
         .with_context(|| format!("duoT5 pass with {}", duo_dir.display()))?;
         let k = args.duo_top_k;
         eprintln!(

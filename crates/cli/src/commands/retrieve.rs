@@ -177,7 +177,60 @@ fn dense_run<B: Backend>(
         ..Default::default()
     };
     let index = DenseIndex::build(&encoder, corpus, config)?;
-    Ok(index.search(&queries.pairs(), args.top_k)?)
+    let pairs = queries.pairs();
+    let texts: Vec<&str> = pairs.iter().map(|(_, text)| *text).collect();
+    let lengths: Vec<usize> = encoder
+        .tokenizer
+        .encode_texts(&texts)?
+        .iter()
+        .map(|e| e.len())
+        .collect();
+    let chunk = index_query_chunk();
+    search_by_length(&pairs, &lengths, chunk, |group| {
+        Ok(index.search(group, args.top_k)?)
+    })
+}
+
+/// Queries per call of [`DenseIndex::search`]: the index scores this many queries per pass
+/// over the corpus (`DenseConfig::query_chunk`).
+pub fn index_query_chunk() -> usize {
+    DenseConfig::default().query_chunk.max(1)
+}
+
+/// `search` called on the queries of one token length at a time (`lengths[i]` is query i's),
+/// `chunk` queries a call (a call short of `chunk` filled up with copies of its first query
+/// under ids that are dropped), the results in one run. A batch of queries of one length has
+/// no padding, and every call has the same shape, so a query's vector and scores depend on it
+/// alone, not on the queries that share its batch: they are the same in any `--shard`, and
+/// merged shards are byte-identical to the unsplit run.
+pub fn search_by_length(
+    queries: &[(&str, &str)],
+    lengths: &[usize],
+    chunk: usize,
+    mut search: impl FnMut(&[(&str, &str)]) -> Result<Run>,
+) -> Result<Run> {
+    let mut groups: std::collections::BTreeMap<usize, Vec<(&str, &str)>> = Default::default();
+    for (&query, &length) in queries.iter().zip(lengths) {
+        groups.entry(length).or_default().push(query);
+    }
+    let fillers: Vec<String> = (0..chunk).map(|i| format!("\u{1}filler-{i}")).collect();
+    let mut run = Run::new();
+    for group in groups.values() {
+        for piece in group.chunks(chunk) {
+            let text = piece[0].1;
+            let mut call = piece.to_vec();
+            call.extend(
+                fillers[..chunk - piece.len()]
+                    .iter()
+                    .map(|id| (id.as_str(), text)),
+            );
+            let found = search(&call)?;
+            for &(query_id, _) in piece {
+                run.set(query_id, found.get(query_id).unwrap_or_default().to_vec());
+            }
+        }
+    }
+    Ok(run)
 }
 
 /// Exact ColBERT retrieval: every document encoded once, held in memory, and scored against
