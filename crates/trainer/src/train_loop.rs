@@ -159,11 +159,20 @@ pub fn run_loop<B: AutodiffBackend, T: TrainTask<B>>(
         let model = task.load(&checkpoint.join(MODEL_DIR))?;
         optimizer.load(&checkpoint.join(OPTIMIZER_FILE), device)?;
         let log = MetricsLog::open(output_dir, Some(state.step))?;
+        let at = state.position;
+        let (epoch, next) = if at.offset >= data.examples() {
+            (at.epoch + 1, 0)
+        } else {
+            (at.epoch, at.offset)
+        };
         say(format!(
-            "resuming from {} at step {}/{}",
+            "resuming from {} at step {}/{} (epoch {}, example {} of {})",
             checkpoint.display(),
             state.step,
-            state.total_steps
+            state.total_steps,
+            epoch + 1,
+            next + 1,
+            data.examples()
         ));
         (model, state, log, Some(checkpoint))
     } else {
