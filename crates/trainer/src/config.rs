@@ -26,6 +26,10 @@
 //! loss = "listnet"
 //! ```
 //!
+//! `[data] train_file = "train.parquet"` trains on a training file instead (sentence-transformers
+//! or FlagEmbedding layouts, streamed: see [`DataSection`] and [`crate::stream`]); `dir` then
+//! only supplies the dev evaluation and may be left out.
+//!
 //! Relative paths are resolved against the working directory `rankforge train` runs in (the
 //! repository root for the shipped configs).
 
@@ -271,7 +275,7 @@ pub struct DataSection {
     /// Default: 1000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_rows: Option<usize>,
-    /// Qrels split trained on. Default: `train`.
+    /// Qrels split trained on (BEIR mining; not read with `train_file`). Default: `train`.
     #[serde(default = "default_train_split")]
     pub train_split: String,
     /// Qrels split evaluated on. Default: `dev`.
@@ -285,11 +289,12 @@ pub struct DataSection {
     #[serde(default = "default_negatives")]
     pub negatives: usize,
     /// BM25 candidates mined per training query; judged documents are removed and the
-    /// negatives of each group are sampled (seeded) from the rest. Default: 30.
+    /// negatives of each group are sampled (seeded) from the rest. BEIR mining only (a
+    /// training file's records bring their own negatives). Default: 30.
     #[serde(default = "default_negative_pool")]
     pub negative_pool: usize,
     /// Skip this many top BM25 candidates when mining (guards against unjudged positives).
-    /// Default: 0.
+    /// BEIR mining only. Default: 0.
     #[serde(default)]
     pub skip_top: usize,
     /// Use at most this many training queries (first in file order). Default: all.
