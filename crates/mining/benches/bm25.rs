@@ -5,14 +5,21 @@
 //! ```text
 //! cargo bench -p rankforge-mining --bench bm25 -- generate DIR [--docs N] [--queries N]
 //! cargo bench -p rankforge-mining --bench bm25 -- run --name NAME --corpus C.jsonl --queries Q.jsonl
-//!       [--runs R] [--build-runs B] [--k K] [--json OUT]
+//!       [--runs R] [--build-runs B] [--k K] [--json OUT] [--stream] [--all-threads-only]
 //! ```
+//!
+//! `--stream` reads the corpus in batches into a [`Bm25Builder`] instead of holding it (the
+//! build time then includes reading and parsing the file; `read_s` says how much of it that
+//! was); `--all-threads-only` skips the single-thread build and search (large corpora).
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use rankforge_data::{Corpus, Queries};
+use std::io::BufRead;
+
+use rankforge_data::{Corpus, Document, Queries};
+use rankforge_mining::bm25::Bm25Builder;
 use rankforge_mining::{Bm25Config, Bm25Index};
 
 fn main() {
@@ -49,10 +56,14 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 fn peak_rss_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+fn status_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+            s.lines().find(|l| l.starts_with(field)).and_then(|l| {
                 l.split_whitespace()
                     .nth(1)
                     .and_then(|v| v.parse::<f64>().ok())
@@ -73,15 +84,18 @@ fn run(args: &[String]) {
         .position(|a| a == "--json")
         .map(|i| PathBuf::from(&args[i + 1]));
 
+    let stream = args.iter().any(|a| a == "--stream");
+    let all_only = args.iter().any(|a| a == "--all-threads-only");
     let t = Instant::now();
-    let corpus = Corpus::read_beir(&corpus_path).expect("corpus");
+    let corpus = (!stream).then(|| Corpus::read_beir(&corpus_path).expect("corpus"));
     let queries = Queries::read_beir(&queries_path).expect("queries");
+    let read_s = t.elapsed().as_secs_f64();
     eprintln!(
-        "[{name}] read {} documents, {} queries in {:.1}s",
-        corpus.len(),
+        "[{name}] read {} documents, {} queries in {read_s:.1}s",
+        corpus.as_ref().map_or(0, |c| c.len()),
         queries.len(),
-        t.elapsed().as_secs_f64()
     );
+    let rss_before_build_mb = status_mb("VmRSS:");
     let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let one = rayon::ThreadPoolBuilder::new()
@@ -96,29 +110,52 @@ fn run(args: &[String]) {
 
     let mut build_times = Vec::new();
     let mut build_times_1t = Vec::new();
+    let mut stream_read_s = Vec::new();
     let mut index = None;
     for _ in 0..build_runs {
         drop(index.take()); // free the previous index before building the next
-        let t = Instant::now();
-        let built = one.install(|| Bm25Index::build(corpus.documents(), &config, false).unwrap());
-        build_times_1t.push(t.elapsed().as_secs_f64());
-        drop(built);
-        let t = Instant::now();
-        index = Some(all.install(|| Bm25Index::build(corpus.documents(), &config, false).unwrap()));
-        build_times.push(t.elapsed().as_secs_f64());
+        if let Some(corpus) = &corpus {
+            if !all_only {
+                let t = Instant::now();
+                let built =
+                    one.install(|| Bm25Index::build(corpus.documents(), &config, false).unwrap());
+                build_times_1t.push(t.elapsed().as_secs_f64());
+                drop(built);
+            }
+            let t = Instant::now();
+            index =
+                Some(all.install(|| Bm25Index::build(corpus.documents(), &config, false).unwrap()));
+            build_times.push(t.elapsed().as_secs_f64());
+        } else {
+            let t = Instant::now();
+            let (built, read) = all.install(|| build_streaming(&corpus_path, &config));
+            build_times.push(t.elapsed().as_secs_f64());
+            stream_read_s.push(read);
+            index = Some(built);
+        }
     }
+    let documents = index.as_ref().map_or(0, |i| i.num_docs());
+    let rss_after_build_mb = status_mb("VmRSS:");
     let index = index.expect("at least one build");
     let mut qps_1t = Vec::new();
     let mut qps_all = Vec::new();
     let mut checksum = 0.0f64;
     for _ in 0..runs {
-        let t = Instant::now();
-        let results = one.install(|| index.search_batch(&texts, k));
-        qps_1t.push(texts.len() as f64 / t.elapsed().as_secs_f64());
-        checksum = results.iter().flatten().map(|h| h.score as f64).sum();
+        if !all_only {
+            let t = Instant::now();
+            let results = one.install(|| index.search_batch(&texts, k));
+            qps_1t.push(texts.len() as f64 / t.elapsed().as_secs_f64());
+            checksum = results.iter().flatten().map(|h| h.score as f64).sum();
+        } else {
+            checksum = f64::NAN;
+        }
         let t = Instant::now();
         let results = all.install(|| index.search_batch(&texts, k));
         qps_all.push(texts.len() as f64 / t.elapsed().as_secs_f64());
+        let sum: f64 = results.iter().flatten().map(|h| h.score as f64).sum();
+        if checksum.is_nan() {
+            checksum = sum;
+        }
         assert!(
             (results
                 .iter()
@@ -133,7 +170,12 @@ fn run(args: &[String]) {
     let report = serde_json::json!({
         "engine": "rankforge",
         "name": name,
-        "documents": corpus.len(),
+        "documents": documents,
+        "streamed": stream,
+        "read_s": read_s,
+        "stream_read_s": stream_read_s,
+        "rss_before_build_mb": rss_before_build_mb,
+        "rss_after_build_mb": rss_after_build_mb,
         "queries": texts.len(),
         "k": k,
         "threads": threads,
@@ -141,15 +183,15 @@ fn run(args: &[String]) {
         "build_runs": build_runs,
         "build_s_median": median(build_times.clone()),
         "build_s_all": build_times,
-        "build_1thread_s_median": median(build_times_1t.clone()),
-        "qps_1thread_median": median(qps_1t.clone()),
+        "build_1thread_s_median": if build_times_1t.is_empty() { None } else { Some(median(build_times_1t.clone())) },
+        "qps_1thread_median": if qps_1t.is_empty() { None } else { Some(median(qps_1t.clone())) },
         "qps_1thread_all": qps_1t,
         "qps_all_threads_median": median(qps_all.clone()),
         "qps_all_threads_all": qps_all,
         "index_terms": index.num_terms(),
         "index_postings": index.num_postings(),
         "index_memory_mb": index.memory_bytes() as f64 / 1e6,
-        "index_bytes_per_doc": index.memory_bytes() as f64 / corpus.len().max(1) as f64,
+        "index_bytes_per_doc": index.memory_bytes() as f64 / documents.max(1) as f64,
         "peak_rss_mb": peak_rss_mb(),
         "top_k_score_sum": checksum,
     });
@@ -157,6 +199,37 @@ fn run(args: &[String]) {
     if let Some(path) = json_out {
         std::fs::write(path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
     }
+}
+
+/// Indexes a BEIR corpus.jsonl read in batches of 65,536 documents, never holding more than
+/// one batch of texts. Returns the index and the seconds spent reading and parsing.
+fn build_streaming(path: &PathBuf, config: &Bm25Config) -> (Bm25Index, f64) {
+    const BATCH: usize = 1 << 16;
+    let file = std::fs::File::open(path).expect("corpus");
+    let mut lines = std::io::BufReader::with_capacity(1 << 22, file).lines();
+    let mut builder = Bm25Builder::new(config).unwrap();
+    let mut batch: Vec<Document> = Vec::with_capacity(BATCH);
+    let mut read = 0.0;
+    loop {
+        let t = Instant::now();
+        batch.clear();
+        for line in lines.by_ref() {
+            let line = line.expect("corpus line");
+            if line.trim().is_empty() {
+                continue;
+            }
+            batch.push(serde_json::from_str(&line).expect("a BEIR corpus line"));
+            if batch.len() == BATCH {
+                break;
+            }
+        }
+        read += t.elapsed().as_secs_f64();
+        if batch.is_empty() {
+            break;
+        }
+        builder.add(&batch).unwrap();
+    }
+    (builder.finish().unwrap(), read)
 }
 
 /// splitmix64: a tiny, well-mixed, reproducible generator.

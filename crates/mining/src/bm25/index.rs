@@ -9,13 +9,18 @@
 //! | part | bytes |
 //! |---|---|
 //! | per posting (a document holding a term): doc number `u32` + term frequency `u16` | 6 |
-//! | per document: id (`String`, 24 + id length), length `u32`, length factor `f32` | 32 + id length |
+//! | per document: id (packed: its bytes + an end offset `u64`), length `u32`, length factor `f32` | 16 + id length |
 //! | per term: the string (16 + length), hash-map slot (~12), offset `u64`, idf `f32` | ~40 + length |
 //! | per searching thread: score accumulator `f32` per document | 4 |
 //!
-//! So a document costs about `32 + id length + 6 × (distinct terms)` bytes: ~330 bytes for a
+//! So a document costs about `16 + id length + 6 × (distinct terms)` bytes: ~320 bytes for a
 //! 50-distinct-term passage. Term frequencies above 65,535 are stored as 65,535 (the BM25
 //! tf part is saturated by then: the score changes by under 10⁻⁵ relative).
+//!
+//! Building needs, on top of the finished index, each document's (term, tf) list until the
+//! postings are laid out (6 bytes per posting + 12 per document) and the analyses of one
+//! batch of 32 × 8,192 documents; [`Bm25Builder`] takes documents in batches, so the corpus
+//! texts need not all be in memory (BENCHMARKS.md, "BM25 and mining at MS MARCO scale").
 
 use std::collections::HashMap;
 
@@ -60,7 +65,7 @@ pub struct Bm25Index {
     pub(crate) config: Bm25Config,
     pub(crate) analyzer: Analyzer,
     /// External id of each internal document number.
-    pub(crate) doc_ids: Vec<String>,
+    pub(crate) doc_ids: DocIds,
     /// Number of terms (after stop words) in each document.
     pub(crate) doc_lengths: Vec<u32>,
     /// Term string → term id.
@@ -101,72 +106,186 @@ struct AnalysedChunk {
 }
 
 const CHUNK_DOCS: usize = 8192;
+/// Chunks analysed in parallel before their results are merged into the builder (and the
+/// chunks' local vocabularies freed): bounds the build's working memory to ~256k documents'
+/// analyses whatever the corpus size.
+const CHUNKS_PER_BATCH: usize = 32;
 
-impl Bm25Index {
-    /// Indexes `documents` (e.g. `corpus.documents()`, or `(id, text)` pairs). Duplicate ids
-    /// are an error. Tokenization runs on rayon's thread pool; `progress` shows a bar on
-    /// stderr.
-    pub fn build<D: IndexDocument>(
-        documents: &[D],
-        config: &Bm25Config,
-        progress: bool,
-    ) -> Result<Self> {
+/// External document ids, packed: one string of all ids and the end of each (16 bytes of
+/// bookkeeping per document less than a `Vec<String>`, and one allocation instead of N).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DocIds {
+    bytes: String,
+    ends: Vec<u64>,
+}
+
+impl DocIds {
+    pub(crate) fn with_capacity(docs: usize) -> Self {
+        Self {
+            bytes: String::new(),
+            ends: Vec::with_capacity(docs),
+        }
+    }
+
+    pub(crate) fn push(&mut self, id: &str) {
+        self.bytes.push_str(id);
+        self.ends.push(self.bytes.len() as u64);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub(crate) fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.bytes[start..self.ends[i] as usize]
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.bytes.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.bytes.capacity() + self.ends.capacity() * 8
+    }
+}
+
+/// Builds a [`Bm25Index`] from documents given in batches of any size, so a corpus can be
+/// streamed from disk without holding its texts: only the documents' ids and their (term,
+/// tf) lists (6 bytes per distinct term of a document) are kept until [`Bm25Builder::finish`]
+/// lays out the postings. [`Bm25Index::build`] is `new` + one `add` + `finish`.
+///
+/// Peak memory of a build: the final index (6 bytes per posting + ~23 bytes per document +
+/// ~60 per term) plus, while `finish` lays out the postings, the per-document lists (another
+/// 6 bytes per posting + 12 per document), plus the analyses of one batch of 32 × 8,192
+/// documents in flight.
+pub struct Bm25Builder {
+    config: Bm25Config,
+    analyzer: Analyzer,
+    terms: HashMap<Box<str>, u32>,
+    /// Ids in arrival order.
+    ids: DocIds,
+    lengths: Vec<u32>,
+    /// (global term id, tf) of every document in arrival order, as two parallel arrays.
+    doc_terms: Vec<u32>,
+    doc_tfs: Vec<u16>,
+    /// End of each document's slice in `doc_terms` / `doc_tfs`.
+    doc_ends: Vec<u64>,
+}
+
+impl Bm25Builder {
+    pub fn new(config: &Bm25Config) -> Result<Self> {
         config.validate()?;
-        let analyzer = Analyzer::new(config.analyzer.clone())?;
-        if documents.len() >= u32::MAX as usize {
+        Ok(Self {
+            config: config.clone(),
+            analyzer: Analyzer::new(config.analyzer.clone())?,
+            terms: HashMap::new(),
+            ids: DocIds::default(),
+            lengths: Vec::new(),
+            doc_terms: Vec::new(),
+            doc_tfs: Vec::new(),
+            doc_ends: Vec::new(),
+        })
+    }
+
+    /// Documents added so far.
+    pub fn len(&self) -> usize {
+        self.lengths.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lengths.is_empty()
+    }
+
+    /// Analyses `documents` (tokenization on rayon's thread pool) and appends them. Ids are
+    /// checked for duplicates in [`Bm25Builder::finish`].
+    pub fn add<D: IndexDocument>(&mut self, documents: &[D]) -> Result<()> {
+        self.add_with(documents, &ProgressBar::hidden())
+    }
+
+    fn add_with<D: IndexDocument>(&mut self, documents: &[D], bar: &ProgressBar) -> Result<()> {
+        if self.len() + documents.len() >= u32::MAX as usize {
             return Err(MiningError::Config(format!(
                 "{} documents: at most {} fit in an index",
-                documents.len(),
+                self.len() + documents.len(),
                 u32::MAX - 1
             )));
         }
-        let bar = progress_bar(progress, documents.len() as u64, "BM25 analysing");
-        let chunks: Vec<AnalysedChunk> = documents
-            .par_chunks(CHUNK_DOCS)
-            .map(|chunk| {
-                let analysed = analyse_chunk(&analyzer, chunk);
-                bar.inc(chunk.len() as u64);
-                analysed
-            })
-            .collect();
-        bar.finish_and_clear();
-
-        // Global vocabulary in first-seen order (deterministic, whatever the threads did).
-        let mut terms: HashMap<Box<str>, u32> = HashMap::new();
-        let mut local_to_global: Vec<Vec<u32>> = Vec::with_capacity(chunks.len());
-        for chunk in &chunks {
-            let map = chunk
-                .vocab
-                .iter()
-                .map(|term| {
-                    let next = terms.len() as u32;
-                    *terms.entry(term.clone()).or_insert(next)
+        for batch in documents.chunks(CHUNK_DOCS * CHUNKS_PER_BATCH) {
+            let analyser = &self.analyzer;
+            let chunks: Vec<AnalysedChunk> = batch
+                .par_chunks(CHUNK_DOCS)
+                .map(|chunk| {
+                    let analysed = analyse_chunk(analyser, chunk);
+                    bar.inc(chunk.len() as u64);
+                    analysed
                 })
                 .collect();
-            local_to_global.push(map);
+            // Merged in order: the global vocabulary is in first-seen order, deterministic
+            // whatever the threads did.
+            for (chunk, docs) in chunks.into_iter().zip(batch.chunks(CHUNK_DOCS)) {
+                let map: Vec<u32> = chunk
+                    .vocab
+                    .into_iter()
+                    .map(|term| {
+                        let next = self.terms.len() as u32;
+                        *self.terms.entry(term).or_insert(next)
+                    })
+                    .collect();
+                self.doc_terms.reserve(chunk.terms.len());
+                self.doc_tfs.reserve(chunk.terms.len());
+                for &(local, tf) in &chunk.terms {
+                    self.doc_terms.push(map[local as usize]);
+                    self.doc_tfs.push(tf.min(u16::MAX as u32) as u16);
+                }
+                let base = self.doc_ends.last().copied().unwrap_or(0);
+                self.doc_ends
+                    .extend(chunk.ends.iter().map(|&end| base + end as u64));
+                self.lengths.extend_from_slice(&chunk.lengths);
+                for document in docs {
+                    self.ids.push(document.id());
+                }
+            }
         }
+        Ok(())
+    }
+
+    /// Lays out the postings and returns the index.
+    pub fn finish(self) -> Result<Bm25Index> {
+        let Bm25Builder {
+            config,
+            analyzer,
+            terms,
+            ids,
+            lengths,
+            doc_terms,
+            doc_tfs,
+            doc_ends,
+        } = self;
         let num_terms = terms.len();
+        let num_docs = lengths.len();
 
         // Internal numbering: ids descending (trec_eval's tie order).
-        let mut order: Vec<u32> = (0..documents.len() as u32).collect();
-        order.par_sort_unstable_by(|&a, &b| {
-            documents[b as usize].id().cmp(documents[a as usize].id())
-        });
+        let mut order: Vec<u32> = (0..num_docs as u32).collect();
+        order.par_sort_unstable_by(|&a, &b| ids.get(b as usize).cmp(ids.get(a as usize)));
         if let Some(pair) = order
             .windows(2)
-            .find(|w| documents[w[0] as usize].id() == documents[w[1] as usize].id())
+            .find(|w| ids.get(w[0] as usize) == ids.get(w[1] as usize))
         {
             return Err(MiningError::Config(format!(
                 "duplicate document id `{}` in the documents to index",
-                documents[pair[0] as usize].id()
+                ids.get(pair[0] as usize)
             )));
         }
 
         let mut df = vec![0u64; num_terms];
-        for (chunk, map) in chunks.iter().zip(&local_to_global) {
-            for &(local, _) in &chunk.terms {
-                df[map[local as usize] as usize] += 1;
-            }
+        for &term in &doc_terms {
+            df[term as usize] += 1;
         }
         let mut offsets = Vec::with_capacity(num_terms + 1);
         let mut total = 0u64;
@@ -179,32 +298,31 @@ impl Bm25Index {
         let mut cursor: Vec<u64> = offsets[..num_terms].to_vec();
         let mut posting_docs = vec![0u32; total as usize];
         let mut posting_tfs = vec![0u16; total as usize];
-        let mut doc_ids = Vec::with_capacity(documents.len());
-        let mut doc_lengths = Vec::with_capacity(documents.len());
+        let mut doc_ids = DocIds::with_capacity(num_docs);
+        doc_ids.bytes.reserve_exact(ids.bytes.len());
+        let mut doc_lengths = Vec::with_capacity(num_docs);
         for (internal, &original) in order.iter().enumerate() {
             let original = original as usize;
-            let (chunk_no, within) = (original / CHUNK_DOCS, original % CHUNK_DOCS);
-            let chunk = &chunks[chunk_no];
-            let map = &local_to_global[chunk_no];
-            let start = if within == 0 {
+            let start = if original == 0 {
                 0
             } else {
-                chunk.ends[within - 1]
+                doc_ends[original - 1] as usize
             };
-            for &(local, tf) in &chunk.terms[start..chunk.ends[within]] {
-                let term = map[local as usize] as usize;
-                let slot = cursor[term] as usize;
+            let end = doc_ends[original] as usize;
+            for (&term, &tf) in doc_terms[start..end].iter().zip(&doc_tfs[start..end]) {
+                let slot = cursor[term as usize] as usize;
                 posting_docs[slot] = internal as u32;
-                posting_tfs[slot] = tf.min(u16::MAX as u32) as u16;
-                cursor[term] += 1;
+                posting_tfs[slot] = tf;
+                cursor[term as usize] += 1;
             }
-            doc_ids.push(documents[original].id().to_string());
-            doc_lengths.push(chunk.lengths[within]);
+            doc_ids.push(ids.get(original));
+            doc_lengths.push(lengths[original]);
         }
-        drop(chunks);
+        drop((doc_terms, doc_tfs, doc_ends, ids, lengths, order, cursor));
+        doc_ids.shrink_to_fit();
 
         let mut index = Bm25Index {
-            config: config.clone(),
+            config,
             analyzer,
             doc_ids,
             doc_lengths,
@@ -217,6 +335,24 @@ impl Bm25Index {
         };
         index.derive();
         Ok(index)
+    }
+}
+
+impl Bm25Index {
+    /// Indexes `documents` (e.g. `corpus.documents()`, or `(id, text)` pairs). Duplicate ids
+    /// are an error. Tokenization runs on rayon's thread pool; `progress` shows a bar on
+    /// stderr. To index a corpus without holding all its texts, feed a [`Bm25Builder`] in
+    /// batches instead.
+    pub fn build<D: IndexDocument>(
+        documents: &[D],
+        config: &Bm25Config,
+        progress: bool,
+    ) -> Result<Self> {
+        let mut builder = Bm25Builder::new(config)?;
+        let bar = progress_bar(progress, documents.len() as u64, "BM25 analysing");
+        builder.add_with(documents, &bar)?;
+        bar.finish_and_clear();
+        builder.finish()
     }
 
     /// Computes idf and length factors from the counts and the config.
@@ -260,7 +396,7 @@ impl Bm25Index {
 
     /// External id of an internal document number (as found in [`crate::Hit::doc`]).
     pub fn doc_id(&self, doc: u32) -> &str {
-        &self.doc_ids[doc as usize]
+        self.doc_ids.get(doc as usize)
     }
 
     /// Length (terms after stop words) of an internal document.
@@ -287,7 +423,7 @@ impl Bm25Index {
 
     /// Approximate heap bytes held by the index (see the module docs for the breakdown).
     pub fn memory_bytes(&self) -> usize {
-        let ids: usize = self.doc_ids.iter().map(|s| 24 + s.capacity()).sum();
+        let ids = self.doc_ids.memory_bytes();
         let terms: usize = self.terms.keys().map(|t| 16 + 12 + t.len()).sum();
         ids + terms
             + self.doc_lengths.len() * 4
@@ -373,4 +509,62 @@ pub(crate) fn progress_bar(show: bool, len: u64, message: &'static str) -> Progr
     );
     bar.set_message(message);
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn documents() -> Vec<(String, String)> {
+        (0..50)
+            .map(|i| {
+                (
+                    format!("d{}", (i * 7) % 50),
+                    format!("alpha beta{} gamma{} the delta{}", i % 3, i % 5, i % 11),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn builder_in_batches_equals_one_build() {
+        let docs = documents();
+        let config = Bm25Config::default();
+        let whole = Bm25Index::build(&docs, &config, false).unwrap();
+        let mut builder = Bm25Builder::new(&config).unwrap();
+        for batch in docs.chunks(7) {
+            builder.add(batch).unwrap();
+        }
+        assert_eq!(builder.len(), docs.len());
+        let batched = builder.finish().unwrap();
+        assert_eq!(
+            whole.doc_ids.iter().collect::<Vec<_>>(),
+            batched.doc_ids.iter().collect::<Vec<_>>()
+        );
+        assert_eq!(whole.doc_lengths, batched.doc_lengths);
+        assert_eq!(whole.terms, batched.terms);
+        assert_eq!(whole.offsets, batched.offsets);
+        assert_eq!(whole.posting_docs, batched.posting_docs);
+        assert_eq!(whole.posting_tfs, batched.posting_tfs);
+        // Ids descending, and every id found again.
+        let ids: Vec<&str> = whole.doc_ids.iter().collect();
+        assert!(ids.windows(2).all(|w| w[0] > w[1]));
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(whole.internal_doc(id), Some(i as u32));
+        }
+        assert_eq!(whole.internal_doc("d50"), None);
+        assert_eq!(whole.internal_doc(""), None);
+    }
+
+    #[test]
+    fn builder_finds_duplicates_across_batches() {
+        let mut builder = Bm25Builder::new(&Bm25Config::default()).unwrap();
+        builder.add(&[("a", "one text"), ("b", "two")]).unwrap();
+        builder.add(&[("c", "three"), ("a", "again")]).unwrap();
+        let err = builder.finish().unwrap_err();
+        assert!(
+            err.to_string().contains("duplicate document id `a`"),
+            "{err}"
+        );
+    }
 }

@@ -6,6 +6,6 @@ pub mod search;
 pub mod storage;
 
 pub use config::{Bm25Config, Bm25Variant};
-pub use index::{Bm25Index, IndexDocument};
+pub use index::{Bm25Builder, Bm25Index, IndexDocument};
 pub use search::{Hit, SearchScratch};
 pub use storage::FORMAT_VERSION;

@@ -307,10 +307,17 @@ impl Bm25Index {
     /// Internal number of an external document id (internal numbers follow descending ids,
     /// so this is a binary search).
     pub fn internal_doc(&self, doc_id: &str) -> Option<u32> {
-        self.doc_ids
-            .binary_search_by(|probe| doc_id.cmp(probe.as_str()))
-            .ok()
-            .map(|i| i as u32)
+        // Ids descending: the first position whose id is not above `doc_id`.
+        let (mut lo, mut hi) = (0, self.doc_ids.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.doc_ids.get(mid) > doc_id {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        (lo < self.doc_ids.len() && self.doc_ids.get(lo) == doc_id).then_some(lo as u32)
     }
 
     /// The BM25 score of one document for `query` (0 when they share no term): the same

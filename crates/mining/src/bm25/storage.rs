@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analyzer::Analyzer;
 use crate::bm25::config::Bm25Config;
-use crate::bm25::index::Bm25Index;
+use crate::bm25::index::{Bm25Index, DocIds};
 use crate::error::{MiningError, Result};
 
 const MAGIC: &[u8; 8] = b"RFBM25IX";
@@ -175,7 +175,7 @@ impl Bm25Index {
             out.put_u32(FORMAT_VERSION)?;
             out.put_u32(header.len() as u32)?;
             out.put(&header)?;
-            for id in &self.doc_ids {
+            for id in self.doc_ids.iter() {
                 out.put_str(id)?;
             }
             out.put_array(&self.doc_lengths, u32::to_le_bytes)?;
@@ -232,9 +232,9 @@ impl Bm25Index {
         if header.num_docs >= u32::MAX as u64 {
             return Err(input.corrupt("too many documents"));
         }
-        let mut doc_ids = Vec::with_capacity(num_docs.min(1 << 26));
+        let mut doc_ids = DocIds::with_capacity(num_docs.min(1 << 26));
         for _ in 0..num_docs {
-            doc_ids.push(input.string("a document id")?);
+            doc_ids.push(&input.string("a document id")?);
         }
         let doc_lengths = input.array(num_docs, "document lengths", u32::from_le_bytes)?;
         let mut terms = HashMap::with_capacity(num_terms.min(1 << 26));
