@@ -152,10 +152,12 @@ impl Corpus {
         issues.finish_nonempty(path, corpus, empty)
     }
 
-    /// Reads BEIR `corpus.jsonl`, strictly.
+    /// Reads BEIR `corpus.jsonl` (or the parquet / Arrow IPC form Hugging Face ships, by
+    /// extension: [`TableFormat::beir`]), strictly.
     pub fn read_beir(path: impl AsRef<Path>) -> Result<Corpus> {
+        let path = path.as_ref();
         let options = TableOptions {
-            format: TableFormat::Jsonl,
+            format: TableFormat::beir(path),
             ..TableOptions::default()
         };
         Self::read(path, &options, &CorpusColumns::default()).map(Loaded::into_data)

@@ -134,10 +134,12 @@ impl Queries {
         issues.finish_nonempty(path, queries, empty)
     }
 
-    /// Reads BEIR `queries.jsonl`, strictly.
+    /// Reads BEIR `queries.jsonl` (or the parquet / Arrow IPC form Hugging Face ships, by
+    /// extension: [`TableFormat::beir`]), strictly.
     pub fn read_beir(path: impl AsRef<Path>) -> Result<Queries> {
+        let path = path.as_ref();
         let options = TableOptions {
-            format: TableFormat::Jsonl,
+            format: TableFormat::beir(path),
             ..TableOptions::default()
         };
         Self::read(path, &options, &QueryColumns::default()).map(Loaded::into_data)

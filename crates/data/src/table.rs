@@ -71,6 +71,16 @@ impl TableFormat {
         }
     }
 
+    /// The format of a BEIR file (`corpus.*`, `queries.*`): parquet or Arrow IPC when the
+    /// extension says so (Hugging Face ships BEIR sets as parquet), else jsonl, BEIR's own
+    /// format, whatever the extension.
+    pub fn beir(path: &Path) -> TableFormat {
+        match TableFormat::Auto.resolve(path) {
+            Ok(format) if format.is_columnar() => format,
+            _ => TableFormat::Jsonl,
+        }
+    }
+
     /// Whether this (resolved) format is columnar: parquet or Arrow IPC.
     pub fn is_columnar(self) -> bool {
         matches!(self, TableFormat::Parquet | TableFormat::Ipc)
