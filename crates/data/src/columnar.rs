@@ -190,7 +190,7 @@ impl ColumnarFile {
                     as usize;
                 // Rows before the current batch, 0-based.
                 let mut batch_start = start - skip;
-                for batch in reader.by_ref() {
+                for batch in reader {
                     let batch = batch.map_err(|e| self.read_error(batch_start, e))?;
                     let frame = DataFrame::from(batch);
                     let height = frame.height();

@@ -22,11 +22,12 @@
 //!
 //! jsonl, csv and tsv are read by the line readers: [`TrainingFile::open`] reads the file once,
 //! validating every row and keeping only the byte offset of each block's first record, and
-//! [`TrainingFile::read_block`] seeks there; reported lines are file lines. Parquet and Arrow
+//! [`TrainingSource::read_block`] seeks there; reported lines are file lines. Parquet and Arrow
 //! IPC take the row count from the file's metadata, and a block is a row range read with
 //! projection (only the layout's columns). A bad row is an error naming file, line/row and
-//! column ([`ReadMode::Strict`]), or is skipped and reported by [`TrainingFile::skipped`]
-//! ([`ReadMode::Skip`]); blocks then hold `block_rows` good records each.
+//! column ([`ReadMode::Strict`]: at open for text, when its block is read for parquet/IPC),
+//! or is skipped and reported by [`TrainingFile::skipped`] ([`ReadMode::Skip`]: every format
+//! is read once at open then); blocks then hold `block_rows` good records each.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -627,11 +628,15 @@ impl std::fmt::Debug for TrainingFile {
 
 impl TrainingFile {
     /// Opens a training file: resolves its format (`options.format`, from the extension by
-    /// default) and layout (`columns.layout`, detected from the columns by default), then
-    /// validates every row once and indexes blocks of `block_rows` records (at least 1). In
-    /// [`ReadMode::Strict`] the first bad row is the error (file, line or row, column); in
-    /// [`ReadMode::Skip`] bad rows are left out and listed by [`TrainingFile::skipped`]. A
-    /// file without a single usable record is an error.
+    /// default) and layout (`columns.layout`, detected from the columns by default; the
+    /// columns a layout needs are checked against a schema or header here), then indexes
+    /// blocks of `block_rows` records (at least 1). jsonl/csv/tsv are read once, every row
+    /// validated: in [`ReadMode::Strict`] the first bad row is the error (file, line, column);
+    /// in [`ReadMode::Skip`] bad rows are left out and listed by [`TrainingFile::skipped`].
+    /// Parquet and Arrow IPC in strict mode take the row count from the metadata and read no
+    /// data: a bad value is the error of [`TrainingSource::read_block`] for its block (file,
+    /// row, column); in skip mode they are read once like the text formats. A file without a
+    /// single usable record is an error.
     pub fn open(
         path: impl AsRef<Path>,
         columns: &TrainingColumns,
@@ -799,7 +804,10 @@ impl TrainingFile {
         ))
     }
 
-    /// The one pass over the file: validates every row and records where each block starts.
+    /// Indexes the blocks. Text files: one pass that validates every row and records where each
+    /// block starts. Parquet and Arrow IPC: in strict mode the row count from the metadata and
+    /// fixed row ranges (no data read); in skip mode one pass that validates every row, so
+    /// blocks hold `block_rows` good rows each and the skipped rows are known at open.
     fn index(&mut self) -> Result<()> {
         let mut issues = Issues::new(self.mode);
         let mut count = 0usize;
@@ -817,7 +825,7 @@ impl TrainingFile {
                     &mut issues,
                     &mut |row| {
                         columns.record(layout, row)?;
-                        if count % block_rows == 0 {
+                        if count.is_multiple_of(block_rows) {
                             let (offset, lines_before) = row.resume();
                             blocks.push(Block::Text {
                                 offset,
@@ -829,6 +837,18 @@ impl TrainingFile {
                     },
                 )?;
             }
+            Body::Columnar { file, .. } if self.mode == ReadMode::Strict => {
+                // Strict: the row count from the metadata, blocks of fixed row ranges, no data
+                // read until a block is (its first bad value is that read's error).
+                count = file.rows();
+                blocks = (0..count)
+                    .step_by(block_rows)
+                    .map(|start| Block::Rows {
+                        start,
+                        end: (start + block_rows).min(count),
+                    })
+                    .collect();
+            }
             Body::Columnar { file, projection } => {
                 let path = &self.path;
                 file.read_range(0, file.rows(), projection, &mut |row_no, map| {
@@ -836,7 +856,7 @@ impl TrainingFile {
                         .and_then(|map| columns.record(layout, &mut Row::json(path, row_no, map)));
                     match outcome {
                         Ok(_) => {
-                            if count % block_rows == 0 {
+                            if count.is_multiple_of(block_rows) {
                                 if let Some(Block::Rows { end, .. }) = blocks.last_mut() {
                                     *end = row_no - 1;
                                 }
