@@ -280,6 +280,21 @@ fn dense_retrieval_split_by_query_merges_to_the_unsplit_run() {
     check_split(tmp.path(), "dense", &args, &[1, 3]);
 }
 
+#[test]
+fn colbert_retrieval_split_by_query_merges_to_the_unsplit_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = with(
+        &retrieve_args("colbert"),
+        &[
+            "--model",
+            &fixture("colbert/pylate-tiny"),
+            "--qrels",
+            &sample("qrels/dev.tsv"),
+        ],
+    );
+    check_split(tmp.path(), "colbert", &args, &[3]);
+}
+
 /// Corpus texts as an `embed` input (`{"text"}` per line): the first `n`, then the same again
 /// in reverse order (so that texts of one length share batches).
 fn texts(dir: &Path, n: usize) -> PathBuf {

@@ -101,7 +101,12 @@ pub fn run(args: MergeArgs) -> Result<()> {
     }
     if format == MergeFormat::Auto {
         // All inputs empty: empty shards of a run or jsonl job merge into an empty file.
-        format = first.map_or(MergeFormat::Jsonl, |(_, f)| f);
+        let empty = if args.top_k.is_some() {
+            MergeFormat::Run
+        } else {
+            MergeFormat::Jsonl
+        };
+        format = first.map_or(empty, |(_, f)| f);
     }
     if args.top_k.is_some() && format != MergeFormat::Run {
         bail!("--top-k applies to runs; the inputs are {}", format.name());
