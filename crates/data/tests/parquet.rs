@@ -327,6 +327,25 @@ fn files_that_are_not_columnar_say_so() {
 }
 
 #[test]
+fn rows_without_the_optional_columns_are_still_rows() {
+    // A corpus whose only columns are id and text, with titles asked for: every row is read,
+    // titles empty.
+    let columns = CorpusColumns {
+        title: Some("no-such-column".into()),
+        ..CorpusColumns::default()
+    };
+    let corpus = Corpus::read(
+        fixture("beir_corpus.parquet"),
+        &TableOptions::default(),
+        &columns,
+    )
+    .unwrap()
+    .into_data();
+    assert_eq!(corpus.len(), 8);
+    assert!(corpus.iter().all(|d| d.title.is_empty()));
+}
+
+#[test]
 fn corpus_queries_pairs_and_triples_read_parquet_like_jsonl() {
     let options = TableOptions::default();
     let corpus = |name: &str| {
