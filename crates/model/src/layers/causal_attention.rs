@@ -160,7 +160,17 @@ impl<B: Backend> GroupedQueryAttention<B> {
     }
 
     /// Attention of (normed, rotated) projections under `masks`, then `o_proj`.
-    pub fn attend(&self, (q, k, v): GroupedProjections<B>, masks: &CausalMasks<B>) -> Tensor<B, 3> {
+    pub fn attend(&self, qkv: GroupedProjections<B>, masks: &CausalMasks<B>) -> Tensor<B, 3> {
+        self.o_proj.forward(self.context(qkv, masks))
+    }
+
+    /// [`Self::attend`] before `o_proj`: the heads' contexts side by side, `[batch, seq,
+    /// heads · head_dim]` (the input of `o_proj`, where a LoRA branch of it reads).
+    pub fn context(
+        &self,
+        (q, k, v): GroupedProjections<B>,
+        masks: &CausalMasks<B>,
+    ) -> Tensor<B, 3> {
         let [batch, seq, _] = q.dims();
         let (heads, kv, d) = (self.heads, self.kv_heads, self.head_dim);
         let group = heads / kv;
@@ -184,7 +194,6 @@ impl<B: Backend> GroupedQueryAttention<B> {
             None,
             AttentionModuleOptions::default(),
         );
-        self.o_proj
-            .forward(context.swap_dims(1, 2).reshape([batch, seq, heads * d]))
+        context.swap_dims(1, 2).reshape([batch, seq, heads * d])
     }
 }

@@ -22,6 +22,7 @@
 //! | [`BiasedAttention`] | attention with an additive bias and no `1/√d` scaling, self or cross (T5's `q`, `k`, `v`, `o`) |
 //! | [`RelativePositionBias`] | T5's bucketed relative position bias ([`relative_position_bucket`]); [`attention_bias`] adds the masks |
 //! | [`GroupedQueryAttention`] | causal attention with grouped key/value heads (`q_proj`, `k_proj`, `v_proj`, `o_proj`); [`CausalMasks`]: a left-padded batch's masks and per-row rotary positions |
+//! | [`Lora`] | a LoRA branch beside a [`Linear`] (`dropout(x) · A · B · α/r`, peft's `lora.Linear`), [`LoraConfig`] peft's `adapter_config.json` |
 //! | [`SwiGlu`] | `down_proj(silu(gate_proj(x)) ⊙ up_proj(x))` (Qwen3, Llama), or GeGLU with the tanh GELU (Gemma) |
 
 mod activation;
@@ -31,6 +32,7 @@ mod dropout;
 mod feed_forward;
 mod layer_norm;
 mod linear;
+mod lora;
 mod relative_attention;
 mod rms_norm;
 mod rotary;
@@ -45,6 +47,7 @@ pub use dropout::Dropout;
 pub use feed_forward::{pre_norm_residual, FeedForwardUp, GatedFeedForward, ResidualNorm};
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
+pub use lora::{adapted, merged, Lora, LoraConfig, LORA_TARGETS};
 pub use relative_attention::{
     attention_bias, relative_position_bucket, BiasedAttention, RelativePositionBias,
 };

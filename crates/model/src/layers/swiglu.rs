@@ -39,11 +39,18 @@ impl<B: Backend> SwiGlu<B> {
 
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
         let gate = self.gate_proj.forward(x.clone());
+        self.down_proj
+            .forward(self.gated(gate, self.up_proj.forward(x)))
+    }
+
+    /// `act(gate) ⊙ up` from the two projections' outputs: the input of `down_proj` (where a
+    /// LoRA branch of it reads).
+    pub fn gated<const D: usize>(&self, gate: Tensor<B, D>, up: Tensor<B, D>) -> Tensor<B, D> {
         let gate = if self.gelu_tanh {
             Activation::GeluTanh.forward(gate)
         } else {
             silu(gate)
         };
-        self.down_proj.forward(gate * self.up_proj.forward(x))
+        gate * up
     }
 }
