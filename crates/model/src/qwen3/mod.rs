@@ -9,6 +9,7 @@
 //! | [`config`] | `config.json` ([`Qwen3Config`], Qwen3 or Gemma) |
 //! | [`model`] | the decoder from [`crate::layers`] ([`Qwen3ForCausalLM`]: RMSNorm, grouped-query causal attention with per-head q/k norms and rotary positions, SwiGLU; Gemma's changes) |
 //! | [`io`] | loading `model.safetensors` onto it |
+//! | [`lora`] | LoRA adapters on its projections: attach, peft adapter directories (load, save), freeze the base, merge (in memory or into a full directory) |
 //! | [`prompt`] | the prompt: a chat or plain Jinja template (minijinja), truncation that keeps the template's suffix |
 //! | [`export`] | [`export_classifier`]: the reranker as a one-logit `*ForSequenceClassification` (score row `W[true] − W[false]`) |
 //! | [`reranker`] | [`CausalLmReranker`]: directory formats, the score rule, batching ([`CausalLmSettings`]) |
@@ -16,11 +17,13 @@
 pub mod config;
 pub mod export;
 pub mod io;
+pub mod lora;
 pub mod model;
 pub mod prompt;
 pub mod reranker;
 
 pub use config::Qwen3Config;
 pub use export::{export_classifier, ClassifierExport};
+pub use lora::Qwen3LayerLora;
 pub use model::Qwen3ForCausalLM;
 pub use reranker::{CausalLmFormat, CausalLmReranker, CausalLmSettings};

@@ -11,6 +11,9 @@
 //!
 //! A Gemma body is the same with no q/k norms, GeGLU (tanh GELU), embeddings times `√hidden`,
 //! and norm gains `1 + weight` (added at load, [`super::io`]).
+//!
+//! Each layer may carry LoRA branches on its seven projections ([`Qwen3LayerLora`], attached,
+//! loaded, saved and merged by [`super::lora`]); a layer without them runs the plain path.
 
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, EmbeddingConfig};
@@ -18,8 +21,11 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::config::Qwen3Config;
+use super::lora::Qwen3LayerLora;
 use crate::bert::BertInput;
-use crate::layers::{CausalMasks, GroupedQueryAttention, RmsNorm, Rotary, SwiGlu};
+use crate::layers::{
+    adapted, CausalMasks, GroupedQueryAttention, LoraConfig, RmsNorm, Rotary, SwiGlu,
+};
 
 /// `self_attn` of a Qwen3 layer: the grouped-query attention and its per-head norms (in the
 /// checkpoint `self_attn.q_norm` / `self_attn.k_norm`; here beside the projections).
@@ -62,12 +68,28 @@ impl<B: Backend> Qwen3Attention<B> {
             .reshape([batch, seq, width])
     }
 
-    fn forward(&self, x: Tensor<B, 3>, masks: &CausalMasks<B>) -> Tensor<B, 3> {
+    fn forward(
+        &self,
+        x: Tensor<B, 3>,
+        masks: &CausalMasks<B>,
+        lora: Option<&Qwen3LayerLora<B>>,
+    ) -> Tensor<B, 3> {
         let d = self.attention.head_dim();
-        let (q, k, v) = self.attention.project(x);
+        let a = &self.attention;
+        let (q, k, v) = match lora {
+            None => a.project(x),
+            Some(l) => (
+                adapted(&a.q_proj, l.q_proj.as_ref(), x.clone()),
+                adapted(&a.k_proj, l.k_proj.as_ref(), x.clone()),
+                adapted(&a.v_proj, l.v_proj.as_ref(), x),
+            ),
+        };
         let q = masks.rotate(Self::head_norm(&self.q_norm, q, d));
         let k = masks.rotate(Self::head_norm(&self.k_norm, k, d));
-        self.attention.attend((q, k, v), masks)
+        match lora {
+            None => a.attend((q, k, v), masks),
+            Some(l) => adapted(&a.o_proj, l.o_proj.as_ref(), a.context((q, k, v), masks)),
+        }
     }
 }
 
@@ -78,15 +100,28 @@ pub struct Qwen3DecoderLayer<B: Backend> {
     pub mlp: SwiGlu<B>,
     pub input_layernorm: RmsNorm<B>,
     pub post_attention_layernorm: RmsNorm<B>,
+    /// LoRA branches of this layer's projections, if any.
+    pub lora: Option<Qwen3LayerLora<B>>,
 }
 
 impl<B: Backend> Qwen3DecoderLayer<B> {
     fn forward(&self, x: Tensor<B, 3>, masks: &CausalMasks<B>) -> Tensor<B, 3> {
+        let lora = self.lora.as_ref();
         let x = x.clone()
             + self
                 .self_attn
-                .forward(self.input_layernorm.forward(x), masks);
-        x.clone() + self.mlp.forward(self.post_attention_layernorm.forward(x))
+                .forward(self.input_layernorm.forward(x), masks, lora);
+        let h = self.post_attention_layernorm.forward(x.clone());
+        let mlp = match lora {
+            None => self.mlp.forward(h),
+            Some(l) => {
+                let m = &self.mlp;
+                let gate = adapted(&m.gate_proj, l.gate_proj.as_ref(), h.clone());
+                let up = adapted(&m.up_proj, l.up_proj.as_ref(), h);
+                adapted(&m.down_proj, l.down_proj.as_ref(), m.gated(gate, up))
+            }
+        };
+        x + mlp
     }
 }
 
@@ -114,6 +149,9 @@ pub struct Qwen3ForCausalLM<B: Backend> {
     /// Gemma's `√hidden` on the embeddings.
     #[module(skip)]
     embedding_scale: Option<f32>,
+    /// The settings of the LoRA branches the layers carry (none: no adapter).
+    #[module(skip)]
+    pub(crate) lora_config: Option<LoraConfig>,
 }
 
 impl<B: Backend> Qwen3ForCausalLM<B> {
@@ -146,6 +184,7 @@ impl<B: Backend> Qwen3ForCausalLM<B> {
                             config.rms_norm_eps,
                             device,
                         ),
+                        lora: None,
                     })
                     .collect(),
                 norm: RmsNorm::new(config.hidden_size, config.rms_norm_eps, device),
@@ -158,6 +197,7 @@ impl<B: Backend> Qwen3ForCausalLM<B> {
             }),
             rotary: Rotary::new(config.rope_theta(), config.head_dim()),
             embedding_scale: config.embedding_scale(),
+            lora_config: None,
         }
     }
 
