@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use rankforge_model::colbert::{write_token_vectors, ColBert, ColBertEncoded};
+use rankforge_model::run_options::progress_bar;
 use rankforge_model::{Encoded, RunOptions};
 use serde_json::json;
 
@@ -163,19 +164,7 @@ fn by_length<S, T>(
         group.0.push(index);
         group.1.push(sequence);
     }
-    let bar = if progress {
-        let bar = ProgressBar::new(count as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{msg} {bar:40} {pos}/{len} [{elapsed_precise}<{eta_precise}]",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_message("embedding");
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = progress_bar(count, progress, "embedding").unwrap_or_else(ProgressBar::hidden);
     let mut outputs: Vec<Option<T>> = (0..count).map(|_| None).collect();
     for (_, (indices, group)) in groups.into_iter().rev() {
         let encoded = encode(&group);

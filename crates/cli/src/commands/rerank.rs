@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use rankforge_data::{Corpus, Queries, Run};
+use rankforge_model::run_options::progress_bar;
 use rankforge_model::t5::{duo_rerank_run, DuoAggregation, GenerativeReranker, T5Config};
 use rankforge_model::{Activation, RerankCandidates, RunOptions};
 
@@ -91,19 +92,8 @@ fn per_query(
     message: &'static str,
     mut score: impl FnMut(&Run) -> Result<Run>,
 ) -> Result<Run> {
-    let bar = if progress {
-        let bar = ProgressBar::new(run.num_queries() as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{msg} {bar:40} {pos}/{len} queries [{elapsed_precise}<{eta_precise}]",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_message(message);
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar =
+        progress_bar(run.num_queries(), progress, message).unwrap_or_else(ProgressBar::hidden);
     let mut out = Run::new();
     for (query_id, docs) in run.iter() {
         let mut one = Run::new();
